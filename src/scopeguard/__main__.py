@@ -1,0 +1,3 @@
+from scopeguard.cli import main
+
+main()

@@ -1,0 +1,122 @@
+"""The facts ScopeGuard reasons about: Jira issues, their change items and statuses.
+
+Everything here is plain data, independent of how it was fetched or stored. The
+metrics (revisions, reopens, added scope, creep) are functions over these types
+and live in :mod:`scopeguard.domain.metrics`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class StatusCategory(StrEnum):
+    """Jira's three status categories. Done-ness is the category, never the name."""
+
+    NEW = "new"
+    INDETERMINATE = "indeterminate"
+    DONE = "done"
+
+    @classmethod
+    def from_jira(cls, key: str | None) -> StatusCategory:
+        """Map a ``statusCategory.key`` to a category; ``undefined`` counts as new."""
+        if key == "done":
+            return cls.DONE
+        if key == "indeterminate":
+            return cls.INDETERMINATE
+        return cls.NEW
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """A workflow status of the Jira site, as ``/rest/api/3/status`` lists it."""
+
+    id: str
+    name: str
+    category: StatusCategory
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeItem:
+    """One field change inside one changelog history (one history can change several fields)."""
+
+    history_id: str
+    created: datetime
+    """When the history was recorded; always timezone-aware."""
+    field: str
+    """Field name as Jira writes it in the changelog (``status``, ``labels``, ``Story Points``)."""
+    field_id: str | None = None
+    from_id: str | None = None
+    from_string: str | None = None
+    to_id: str | None = None
+    to_string: str | None = None
+    author_account: str | None = None
+    author_name: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.created.tzinfo is None:
+            raise ValueError(f"change item {self.history_id} has a naive timestamp")
+
+    @property
+    def is_status_change(self) -> bool:
+        return self.field_id == "status" or (self.field_id is None and self.field == "status")
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    """Comment metadata: who wrote when (the text is not needed for the metrics)."""
+
+    id: str
+    created: datetime
+    author_account: str | None = None
+    author_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """A Jira issue as ScopeGuard sees it: current fields plus its complete change history."""
+
+    key: str
+    id: str
+    project_key: str
+    issue_type: str
+    summary: str
+    created: datetime
+    updated: datetime
+    status: Status
+    labels: tuple[str, ...] = ()
+    resolution: str | None = None
+    story_points: float | None = None
+    original_estimate_seconds: int | None = None
+    reporter_account: str | None = None
+    reporter_name: str | None = None
+    changes: tuple[ChangeItem, ...] = field(default=())
+    """Every change item of the issue, sorted by ``created`` then history id."""
+    comments: tuple[Comment, ...] = ()
+    removed_at: datetime | None = None
+    """When ScopeGuard found the issue deleted or moved out of the client's JQL."""
+
+    def __post_init__(self) -> None:
+        if self.created.tzinfo is None or self.updated.tzinfo is None:
+            raise ValueError(f"issue {self.key} has a naive timestamp")
+
+    @property
+    def status_changes(self) -> tuple[ChangeItem, ...]:
+        return tuple(c for c in self.changes if c.is_status_change)
+
+
+def sort_changes(items: list[ChangeItem]) -> tuple[ChangeItem, ...]:
+    """Order change items chronologically.
+
+    Cloud answers newest first and Data Center oldest first; ids are numeric
+    strings that grow over time, so they break ties between histories written in
+    the same millisecond.
+    """
+
+    def key(item: ChangeItem) -> tuple[datetime, int, str]:
+        numeric = int(item.history_id) if item.history_id.isdigit() else 0
+        return (item.created, numeric, item.history_id)
+
+    return tuple(sorted(items, key=key))
