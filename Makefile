@@ -1,0 +1,47 @@
+# The two commands a new user needs: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+ARTIFACTS ?= artifacts
+
+.PHONY: demo test test-postgres lint format venv bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## Start the embedded Jira simulator with a sample agency, sync it, serve the dashboard.
+demo: venv
+	$(BIN)/python -m scopeguard.demo
+
+## Lint, then the whole test suite (SQLite; PostgreSQL too when SCOPEGUARD_TEST_DATABASE_URL is set).
+test: lint
+	mkdir -p $(ARTIFACTS)
+	$(BIN)/pytest -q -p no:cacheprovider
+
+## The suite again against PostgreSQL (SCOPEGUARD_TEST_DATABASE_URL must name a server).
+test-postgres: venv
+	@test -n "$$SCOPEGUARD_TEST_DATABASE_URL" || (echo "set SCOPEGUARD_TEST_DATABASE_URL" >&2; exit 2)
+	mkdir -p $(ARTIFACTS)
+	SCOPEGUARD_TEST_DB=postgres $(BIN)/pytest -q -p no:cacheprovider tests/integration tests/e2e
+
+lint: venv
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/hadolint Dockerfile
+
+format: venv
+	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks
+
+bench: venv
+	$(BIN)/python benchmarks/sync.py
+
+clean:
+	rm -rf $(VENV) instance $(ARTIFACTS) .mypy_cache .ruff_cache

@@ -1,0 +1,454 @@
+"""Configuration: one YAML file, ``${VAR}`` from the environment, validated into typed models.
+
+Where the file is: ``--config PATH``, else ``$SCOPEGUARD_CONFIG``, else
+``./scopeguard.yaml``. Every problem is reported with its key path (and the line
+in the file where it can be found) so the person fixing it knows where to look.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from scopeguard.domain.contract import Contract, ScopeUnit, WorkflowRules
+
+DEFAULT_CONFIG_FILE = "scopeguard.yaml"
+CONFIG_ENV = "SCOPEGUARD_CONFIG"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; ``problems`` lists each one with its key path."""
+
+    def __init__(self, problems: list[str], source: str | None = None) -> None:
+        self.problems = problems
+        self.source = source
+        where = f" in {source}" if source else ""
+        super().__init__(
+            f"invalid configuration{where}:\n" + "\n".join(f"  - {p}" for p in problems)
+        )
+
+
+class _Strict(BaseModel):
+    # Unknown keys are mistakes (a typo such as `revison_limit` would otherwise be
+    # silently ignored and the limit never enforced).
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Deployment(StrEnum):
+    AUTO = "auto"
+    CLOUD = "cloud"
+    DATACENTER = "datacenter"
+
+
+class JiraSettings(_Strict):
+    url: AnyHttpUrl
+    deployment: Deployment = Deployment.AUTO
+    email: str | None = None
+    api_token: str | None = None
+    pat: str | None = None
+    story_points_field: str | None = None
+    """A custom field id (``customfield_10016``); found from ``/field`` when unset."""
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    max_attempts: int = Field(default=6, ge=1, le=20)
+    """Attempts per request on 429/503/network errors before giving up."""
+    max_backoff_seconds: float = Field(default=60.0, gt=0)
+    verify_tls: bool = True
+    webhook_secret: str | None = None
+
+    @model_validator(mode="after")
+    def _credentials(self) -> JiraSettings:
+        if self.pat is None and (self.email is None or self.api_token is None):
+            raise ValueError("set jira.email and jira.api_token (Cloud) or jira.pat (Data Center)")
+        return self
+
+    @property
+    def base_url(self) -> str:
+        return str(self.url).rstrip("/")
+
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class WorkingHours(_Strict):
+    days: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
+    start: time = time(9, 0)
+    end: time = time(19, 0)
+
+    @model_validator(mode="after")
+    def _order(self) -> WorkingHours:
+        if self.end <= self.start:
+            raise ValueError("working_hours.end must be after working_hours.start")
+        return self
+
+
+class AgencySettings(_Strict):
+    name: str = "Agency"
+    timezone: str = "UTC"
+    working_hours: WorkingHours = WorkingHours()
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class WorkflowSettings(_Strict):
+    review_statuses: tuple[str, ...] = ()
+    cancelled_resolutions: tuple[str, ...] = WorkflowRules().cancelled_resolutions
+
+    def rules(self) -> WorkflowRules:
+        return WorkflowRules(
+            review_statuses=self.review_statuses,
+            cancelled_resolutions=self.cancelled_resolutions,
+        )
+
+
+class ScopeSettings(_Strict):
+    issues: float | None = Field(default=None, gt=0)
+    story_points: float | None = Field(default=None, gt=0)
+    hours: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _one_unit(self) -> ScopeSettings:
+        if self.issues is None and self.story_points is None and self.hours is None:
+            raise ValueError("name at least one of issues, story_points, hours")
+        return self
+
+    def as_units(self) -> dict[ScopeUnit, float]:
+        return {
+            unit: float(value)
+            for unit, value in (
+                (ScopeUnit.ISSUES, self.issues),
+                (ScopeUnit.STORY_POINTS, self.story_points),
+                (ScopeUnit.HOURS, self.hours),
+            )
+            if value is not None
+        }
+
+
+Moment = date | datetime
+
+
+class ReportSettings(_Strict):
+    language: Literal["en", "ru"] = "en"
+    recipients: tuple[str, ...] = ()
+
+
+class ContractSettings(_Strict):
+    start: Moment
+    end: Moment | None = None
+    baseline: Moment | None = None
+    scope: ScopeSettings
+    revisions_per_issue: int = Field(ge=0)
+    revisions_total: int | None = Field(default=None, ge=0)
+    reopen_limit: int | None = Field(default=None, ge=0)
+    creep_alert_percent: float = Field(default=10.0, ge=0)
+    change_request_label: str | None = "change-request"
+    change_request_issue_types: tuple[str, ...] = ()
+    hourly_rate: float = Field(default=0.0, ge=0)
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    hours_per_story_point: float | None = Field(default=None, gt=0)
+    hours_per_revision: float = Field(default=0.0, ge=0)
+    report: ReportSettings = ReportSettings()
+
+    @model_validator(mode="after")
+    def _dates(self) -> ContractSettings:
+        if self.end is not None and _as_date(self.end) < _as_date(self.start):
+            raise ValueError("contract.end is before contract.start")
+        return self
+
+    def to_contract(self, zone: ZoneInfo) -> Contract:
+        """The domain contract, with bare dates read as 00:00 in the agency's zone."""
+        start = _moment(self.start, zone)
+        return Contract(
+            start=start,
+            end=_moment(self.end, zone, end_of_day=True) if self.end is not None else None,
+            baseline=_moment(self.baseline, zone) if self.baseline is not None else start,
+            scope=self.scope.as_units(),
+            revisions_per_issue=self.revisions_per_issue,
+            revisions_total=self.revisions_total,
+            reopen_limit=self.reopen_limit,
+            creep_alert_percent=self.creep_alert_percent,
+            change_request_label=self.change_request_label,
+            change_request_issue_types=self.change_request_issue_types,
+            hourly_rate=self.hourly_rate,
+            currency=self.currency,
+            hours_per_story_point=self.hours_per_story_point,
+            hours_per_revision=self.hours_per_revision,
+        )
+
+
+class AlertChannelSettings(_Strict):
+    type: Literal["webhook", "slack", "teams", "email"]
+    url: str | None = None
+    secret: str | None = None
+    to: tuple[str, ...] = ()
+    allow_private: bool = False
+    repeat_each_round: bool = False
+
+    @model_validator(mode="after")
+    def _target(self) -> AlertChannelSettings:
+        if self.type in ("webhook", "slack", "teams") and not self.url:
+            raise ValueError(f"a {self.type} channel needs a url")
+        if self.type == "email" and not self.to:
+            raise ValueError("an email channel needs `to` addresses")
+        return self
+
+
+ClientKey = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
+
+
+class ClientSettings(_Strict):
+    key: ClientKey
+    name: str
+    jql: str = Field(min_length=1)
+    contract: ContractSettings
+    alerts: tuple[AlertChannelSettings, ...] = ()
+    jira_projects: tuple[str, ...] = ()
+    """Jira project keys that map to this client (the Forge panel); from the JQL if unset."""
+
+    @property
+    def project_keys(self) -> tuple[str, ...]:
+        if self.jira_projects:
+            return self.jira_projects
+        found = re.findall(r"project\s*(?:=|in)\s*\(?\s*([A-Za-z0-9_, \"']+)\)?", self.jql, re.I)
+        keys: list[str] = []
+        for group in found:
+            keys.extend(k.strip(" \"'") for k in group.split(",") if k.strip(" \"'"))
+        return tuple(keys)
+
+
+class SyncSettings(_Strict):
+    interval_minutes: int = Field(default=15, ge=1)
+    overlap_minutes: int = Field(default=10, ge=0)
+    """Re-read issues updated this long before the last successful sync: Jira's
+    search index lags writes slightly, and JQL dates have minute precision."""
+    reconcile_hours: float = Field(default=24.0, gt=0)
+    """How often a sync also lists all issue ids to find deleted or moved-out issues."""
+    batch_issues: int = Field(default=1000, ge=1, le=1000)
+
+
+class WebSettings(_Strict):
+    api_token: str | None = None
+    public_url: str = "http://127.0.0.1:8000"
+
+
+class Settings(_Strict):
+    """The whole configuration of one ScopeGuard installation."""
+
+    database_url: str | None = None
+    instance_path: Path = Path("instance")
+    jira: JiraSettings
+    agency: AgencySettings = AgencySettings()
+    workflow: WorkflowSettings = WorkflowSettings()
+    sync: SyncSettings = SyncSettings()
+    web: WebSettings = WebSettings()
+    clients: tuple[ClientSettings, ...] = ()
+
+    @field_validator("clients")
+    @classmethod
+    def _unique_keys(cls, clients: tuple[ClientSettings, ...]) -> tuple[ClientSettings, ...]:
+        seen: set[str] = set()
+        for client in clients:
+            if client.key in seen:
+                raise ValueError(f"client key {client.key!r} is used twice")
+            seen.add(client.key)
+        return clients
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.instance_path / 'scopeguard.db').resolve()}"
+
+    def client(self, key: str) -> ClientSettings:
+        for client in self.clients:
+            if client.key == key:
+                return client
+        raise KeyError(key)
+
+
+def _as_date(value: Moment) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def _moment(value: Moment, zone: ZoneInfo, *, end_of_day: bool = False) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=zone)
+    clock = time.max if end_of_day else time.min
+    return datetime.combine(value, clock, tzinfo=zone)
+
+
+# --- loading -----------------------------------------------------------------
+
+_UNION_TAGS = frozenset({"date", "datetime"})
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+@dataclass(frozen=True)
+class _Located:
+    """Where each key path was found in the YAML text, for error messages."""
+
+    lines: dict[tuple[str | int, ...], int]
+
+    def line_of(self, path: tuple[str | int, ...]) -> int | None:
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return None
+
+
+def _locate(text: str) -> _Located:
+    lines: dict[tuple[str | int, ...], int] = {}
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return _Located(lines)
+
+    def walk(node: yaml.Node | None, path: tuple[str | int, ...]) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                child = (*path, str(key_node.value))
+                lines[child] = key_node.start_mark.line + 1
+                walk(value_node, child)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                child = (*path, index)
+                lines[child] = item.start_mark.line + 1
+                walk(item, child)
+
+    walk(root, ())
+    return _Located(lines)
+
+
+def _substitute(
+    value: Any,
+    env: Mapping[str, str],
+    path: tuple[str | int, ...],
+    missing: list[tuple[tuple[str | int, ...], str]],
+) -> Any:
+    if isinstance(value, str):
+
+        def replace(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in env:
+                return env[name]
+            if default is not None:
+                return default
+            missing.append((path, f"environment variable {name} is not set"))
+            return ""
+
+        return _VAR.sub(replace, value)
+    if isinstance(value, dict):
+        return {k: _substitute(v, env, (*path, str(k)), missing) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, env, (*path, i), missing) for i, v in enumerate(value)]
+    return value
+
+
+def _format_path(loc: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def parse_settings(
+    text: str, *, env: Mapping[str, str] | None = None, source: str | None = None
+) -> Settings:
+    """Validate YAML text into :class:`Settings`.
+
+    Raises :class:`ConfigError` listing every problem, not just the first.
+    """
+    env = os.environ if env is None else env
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise ConfigError([f"not valid YAML{where}: {exc}"], source) from exc
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(["the configuration must be a mapping of keys to values"], source)
+    missing: list[tuple[tuple[str | int, ...], str]] = []
+    raw = _substitute(raw, env, (), missing)
+    located = _locate(text)
+
+    def describe(loc: tuple[str | int, ...], message: str) -> str:
+        line = located.line_of(loc)
+        at = f" (line {line})" if line else ""
+        return f"{_format_path(loc)}{at}: {message}"
+
+    problems = [describe(loc, message) for loc, message in missing]
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        for error in exc.errors():
+            # pydantic puts union members and validator names into the location.
+            loc = tuple(
+                part
+                for part in error["loc"]
+                if not (isinstance(part, str) and ("function-" in part or part in _UNION_TAGS))
+            )
+            problems.append(describe(loc, error["msg"].removeprefix("Value error, ")))
+        raise ConfigError(problems, source) from exc
+    if problems:
+        raise ConfigError(problems, source)
+    return settings
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The config file: the given path, else ``$SCOPEGUARD_CONFIG``, else ``./scopeguard.yaml``."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    return Path(DEFAULT_CONFIG_FILE)
+
+
+def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Read and validate the configuration file."""
+    file = config_path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"cannot read {file}: {exc.strerror}"], str(file)) from exc
+    settings = parse_settings(text, source=str(file))
+    if not settings.instance_path.is_absolute():
+        # The instance folder is relative to the config file, not to wherever the
+        # command happened to be started.
+        settings = settings.model_copy(
+            update={"instance_path": (file.parent / settings.instance_path).resolve()}
+        )
+    return settings

@@ -1,0 +1,46 @@
+"""The composition root: the one place that wires real adapters together.
+
+The CLI, the web app, the worker and the tests all build their services here,
+from a :class:`~scopeguard.config.Settings`; tests pass test settings (a
+simulator URL, a temporary database), never monkeypatched internals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from scopeguard.config import Settings
+from scopeguard.jira.client import JiraClient
+from scopeguard.jira.sync import SyncService
+from scopeguard.store.db import Database
+
+
+@dataclass
+class Services:
+    """Lazily built adapters for one configuration."""
+
+    settings: Settings
+    migrate: bool = True
+    _database: Database | None = field(default=None, init=False, repr=False)
+
+    @property
+    def database(self) -> Database:
+        if self._database is None:
+            database = Database(self.settings.resolved_database_url)
+            if self.migrate:
+                database.upgrade()
+            self._database = database
+        return self._database
+
+    @cached_property
+    def jira(self) -> JiraClient:
+        return JiraClient(self.settings.jira)
+
+    @cached_property
+    def sync(self) -> SyncService:
+        return SyncService(self.settings, self.database, self.jira)
+
+    def close(self) -> None:
+        if self._database is not None:
+            self._database.dispose()

@@ -1,0 +1,192 @@
+"""SQLAlchemy tables: what ScopeGuard keeps of Jira and of its own work.
+
+Timestamps are stored in UTC and come back as aware UTC datetimes
+(:class:`UTCDateTime`), on SQLite as on PostgreSQL, so no code ever compares a
+naive local time with an aware one.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored as UTC; rejects naive values instead of guessing their zone."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        utc = value.astimezone(UTC)
+        # SQLite has no time zone type: store the UTC wall clock.
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON}  # noqa: RUF012
+
+
+class IssueRow(Base):
+    """One Jira issue in one client's scope, with its raw JSON and normalized fields."""
+
+    __tablename__ = "issues"
+    __table_args__ = (
+        UniqueConstraint("client_key", "jira_id", name="uq_issues_client_jira_id"),
+        Index("ix_issues_client_key_key", "client_key", "key"),
+    )
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_key: Mapped[str] = mapped_column(String(64))
+    jira_id: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(64))
+    project_key: Mapped[str] = mapped_column(String(64))
+    issue_type: Mapped[str] = mapped_column(String(128))
+    summary: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    status_id: Mapped[str] = mapped_column(String(32))
+    status_name: Mapped[str] = mapped_column(String(255))
+    status_category: Mapped[str] = mapped_column(String(16))
+    resolution: Mapped[str | None] = mapped_column(String(255))
+    labels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    story_points: Mapped[float | None] = mapped_column(Float)
+    original_estimate_seconds: Mapped[int | None] = mapped_column(BigInteger)
+    reporter_account: Mapped[str | None] = mapped_column(String(255))
+    reporter_name: Mapped[str | None] = mapped_column(String(255))
+    created: Mapped[datetime]
+    updated: Mapped[datetime]
+    histories_total: Mapped[int] = mapped_column(Integer, default=0)
+    removed_at: Mapped[datetime | None]
+    """Set when the issue was found deleted or moved out of the client's JQL."""
+    synced_at: Mapped[datetime]
+    raw: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """The issue JSON as Jira sent it (without the changelog, which is normalized below)."""
+
+    changes: Mapped[list[ChangeItemRow]] = relationship(
+        back_populates="issue", cascade="all, delete-orphan", order_by="ChangeItemRow.pk"
+    )
+    comments: Mapped[list[CommentRow]] = relationship(
+        back_populates="issue", cascade="all, delete-orphan", order_by="CommentRow.pk"
+    )
+
+
+class ChangeItemRow(Base):
+    """One field change of one changelog history."""
+
+    __tablename__ = "change_items"
+    __table_args__ = (
+        UniqueConstraint("issue_pk", "history_id", "item_index", name="uq_change_items_item"),
+    )
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issue_pk: Mapped[int] = mapped_column(ForeignKey("issues.pk", ondelete="CASCADE"), index=True)
+    history_id: Mapped[str] = mapped_column(String(32))
+    item_index: Mapped[int] = mapped_column(Integer)
+    created: Mapped[datetime]
+    author_account: Mapped[str | None] = mapped_column(String(255))
+    author_name: Mapped[str | None] = mapped_column(String(255))
+    field: Mapped[str] = mapped_column(String(255))
+    field_id: Mapped[str | None] = mapped_column(String(255))
+    from_id: Mapped[str | None] = mapped_column(Text)
+    from_string: Mapped[str | None] = mapped_column(Text)
+    to_id: Mapped[str | None] = mapped_column(Text)
+    to_string: Mapped[str | None] = mapped_column(Text)
+
+    issue: Mapped[IssueRow] = relationship(back_populates="changes")
+
+
+class CommentRow(Base):
+    """Who commented when; later analyses (late-night requests) read it."""
+
+    __tablename__ = "comments"
+    __table_args__ = (UniqueConstraint("issue_pk", "jira_id", name="uq_comments_issue_comment"),)
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issue_pk: Mapped[int] = mapped_column(ForeignKey("issues.pk", ondelete="CASCADE"), index=True)
+    jira_id: Mapped[str] = mapped_column(String(32))
+    created: Mapped[datetime]
+    author_account: Mapped[str | None] = mapped_column(String(255))
+    author_name: Mapped[str | None] = mapped_column(String(255))
+
+    issue: Mapped[IssueRow] = relationship(back_populates="comments")
+
+
+class StatusRow(Base):
+    """The Jira site's statuses with their categories (done-ness is the category)."""
+
+    __tablename__ = "statuses"
+
+    jira_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    category: Mapped[str] = mapped_column(String(16))
+
+
+class SyncStateRow(Base):
+    """Per-client sync cursor. It moves only after the data it covers is committed."""
+
+    __tablename__ = "sync_state"
+
+    client_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cursor: Mapped[datetime | None]
+    """Start time of the last successful sync: the next one reads issues updated since."""
+    last_success: Mapped[datetime | None]
+    last_attempt: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_reconcile: Mapped[datetime | None]
+    story_points_field: Mapped[str | None] = mapped_column(String(64))
+
+
+class SyncRunRow(Base):
+    """One sync of one client, kept for the dashboard and for diagnosing failures."""
+
+    __tablename__ = "sync_runs"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_key: Mapped[str] = mapped_column(String(64), index=True)
+    started: Mapped[datetime]
+    finished: Mapped[datetime | None]
+    full: Mapped[bool]
+    ok: Mapped[bool] = mapped_column(default=False)
+    issues: Mapped[int] = mapped_column(Integer, default=0)
+    histories: Mapped[int] = mapped_column(Integer, default=0)
+    removed: Mapped[int] = mapped_column(Integer, default=0)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
