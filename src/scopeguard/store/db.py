@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,11 +10,12 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+_LOCK_KEY = 0x5C09E6A2  # any fixed 32-bit number, private to ScopeGuard
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -54,11 +56,31 @@ class Database:
             yield session
 
     def upgrade(self, revision: str = "head") -> None:
-        """Apply Alembic migrations up to ``revision``."""
-        with self.engine.begin() as connection:
+        """Apply Alembic migrations up to ``revision``.
+
+        Several processes start at once (gunicorn workers, the scheduler worker),
+        so migrating is serialised: a PostgreSQL advisory lock, or a file lock
+        beside the SQLite file. The second process then finds nothing to do.
+        """
+        with self._migration_lock(), self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
             config = alembic_config(self.url)
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
+
+    @contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        parsed = make_url(self.url)
+        if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+            yield
+            return
+        with open(f"{parsed.database}.migrate.lock", "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def dispose(self) -> None:
         self.engine.dispose()
