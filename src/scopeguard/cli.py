@@ -6,6 +6,7 @@ configuration or the command line is wrong.
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Any, NoReturn
 
@@ -131,6 +132,75 @@ def counts(ctx: click.Context) -> None:
                 f"{issue_count(session, client.key):>6} issues "
                 f"{history_count(session, client.key):>7} histories"
             )
+
+
+@cli.command()
+@click.option("--client", "client_key", default=None, help="Only this client (its key).")
+@click.option("--json", "as_json", is_flag=True, help="The same JSON as the API's summary.")
+@click.pass_context
+def status(ctx: click.Context, client_key: str | None, as_json: bool) -> None:
+    """Where each client's contract stands: scope, creep, revisions, reopens, health."""
+    services = _services(ctx)
+    settings = services.settings
+    clients = settings.clients
+    if client_key is not None:
+        try:
+            clients = (settings.client(client_key),)
+        except KeyError:
+            _fail(f"unknown client {client_key!r}; configured: {_keys(settings)}", EXIT_CONFIG)
+    summaries = [services.analysis.snapshot(client).summary for client in clients]
+    if as_json:
+        body: Any = summaries[0] if client_key is not None else summaries
+        click.echo(json.dumps(body, indent=2, ensure_ascii=False))
+        return
+    click.echo(format_status_table(summaries))
+
+
+def format_status_table(summaries: list[dict[str, Any]]) -> str:
+    """The summaries as a plain-text table, one client per row."""
+    header = (
+        f"{'client':<10} {'health':<8} {'unit':<13} {'contracted':>10} {'creep':>8} "
+        f"{'creep %':>8} {'revisions':>9} {'over':>5} {'reopens':>7} {'overage':>12}"
+    )
+    lines = [header, "-" * len(header)]
+    for summary in summaries:
+        scope = summary["scope"]
+        revisions = summary["revisions"]
+        overage = summary["overage"]
+        percent = scope["creep_percent"]
+        lines.append(
+            f"{summary['client']:<10} {summary['health']:<8} {scope['unit']:<13} "
+            f"{scope['contracted']:>10g} {scope['creep']:>8g} "
+            f"{'-' if percent is None else f'{percent:.1f}':>8} {revisions['total']:>9} "
+            f"{len(revisions['over_limit']):>5} {summary['reopens']['total']:>7} "
+            f"{overage['amount']:>8.2f} {overage['currency']}"
+        )
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--no-scheduler", is_flag=True, help="Do not run the periodic jobs in-process.")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, no_scheduler: bool) -> None:
+    """Serve the dashboard and API (development server; use gunicorn in production)."""
+    from werkzeug.serving import run_simple  # noqa: PLC0415 - only this command needs it
+
+    from scopeguard.scheduler import build_scheduler  # noqa: PLC0415
+    from scopeguard.web import create_app  # noqa: PLC0415
+
+    services = _services(ctx)
+    app = create_app(services=services)
+    scheduler = None if no_scheduler else build_scheduler(services)
+    if scheduler is not None:
+        scheduler.start()
+    click.echo(f"serving http://{host}:{port}/")
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False)
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
 
 
 def _keys(settings: Settings) -> str:

@@ -232,6 +232,9 @@ class ClientSettings(_Strict):
     alerts: tuple[AlertChannelSettings, ...] = ()
     jira_projects: tuple[str, ...] = ()
     """Jira project keys that map to this client (the Forge panel); from the JQL if unset."""
+    scope_label: str | None = None
+    """When the client's scope is a label (``jql: labels = acme``): the moment an issue
+    got it is when it entered the scope."""
 
     @property
     def project_keys(self) -> tuple[str, ...]:

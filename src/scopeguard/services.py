@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from scopeguard.analysis import ScopeAnalysis
 from scopeguard.config import Settings
 from scopeguard.jira.client import JiraClient
 from scopeguard.jira.sync import SyncService
@@ -38,8 +39,12 @@ class Services:
         return JiraClient(self.settings.jira)
 
     @cached_property
+    def analysis(self) -> ScopeAnalysis:
+        return ScopeAnalysis(self.settings, self.database)
+
+    @cached_property
     def sync(self) -> SyncService:
-        return SyncService(self.settings, self.database, self.jira)
+        return SyncService(self.settings, self.database, self.jira, listener=self.analysis)
 
     def close(self) -> None:
         if self._database is not None:

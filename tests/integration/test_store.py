@@ -113,7 +113,7 @@ def test_issues_missing_from_jira_are_marked_removed_not_deleted(database_url: s
             now,
         )
     with database.session() as session:
-        assert mark_removed(session, "ACME", {"101"}, now) == ["ACME-2"]
+        assert [key for _, key in mark_removed(session, "ACME", {"101"}, now)] == ["ACME-2"]
         assert mark_removed(session, "ACME", {"101"}, now) == []
         assert issue_count(session, "ACME") == 1
         assert issue_count(session, "ACME", include_removed=True) == 2

@@ -37,8 +37,10 @@ def format_jira_datetime(moment: datetime) -> str:
     """Write an aware datetime the way Jira does (milliseconds, offset without colon)."""
     if moment.tzinfo is None:
         raise ValueError("naive datetime")
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}" + (
-        moment.strftime("%z")
+    return (
+        moment.strftime("%Y-%m-%dT%H:%M:%S.")
+        + f"{moment.microsecond // 1000:03d}"
+        + (moment.strftime("%z"))
     )
 
 

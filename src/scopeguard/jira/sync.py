@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from scopeguard.config import ClientSettings, Settings
-from scopeguard.domain.model import Status
+from scopeguard.domain.model import Issue, Status
 from scopeguard.jira.errors import JiraError, JiraMalformedResponse
 from scopeguard.jira.parse import parse_description, parse_issue
 from scopeguard.store.db import Database
@@ -74,6 +74,7 @@ class SyncReport:
     requests: int = 0
     seconds: float = 0.0
     changed_issue_pks: list[int] = field(default_factory=list)
+    removed_pks: list[int] = field(default_factory=list)
     reconciled: bool = False
 
     def line(self) -> str:
@@ -86,8 +87,15 @@ class SyncReport:
         )
 
 
-AfterBatch = Callable[[str, list[int]], None]
-"""Called with the client key and the primary keys of issues stored by a batch."""
+class SyncListener(Protocol):
+    """Told what a sync stored, so derived data (the metrics) can follow."""
+
+    def issues_stored(self, client: ClientSettings, stored: Sequence[tuple[int, Issue]]) -> None:
+        """A batch was committed: its issues' primary keys with the parsed issues."""
+
+    def sync_finished(self, client: ClientSettings, report: SyncReport) -> None:
+        """The sync succeeded and its cursor has moved."""
+
 
 _ORDER_BY = re.compile(r"\border\s+by\b.*$", re.IGNORECASE | re.DOTALL)
 
@@ -121,13 +129,13 @@ class SyncService:
         jira: JiraSource,
         *,
         clock: Callable[[], datetime] = _utcnow,
-        after_batch: AfterBatch | None = None,
+        listener: SyncListener | None = None,
     ) -> None:
         self.settings = settings
         self.database = database
         self.jira = jira
         self.clock = clock
-        self.after_batch = after_batch
+        self.listener = listener
 
     def sync_all(self, *, full: bool = False) -> list[SyncReport | SyncError]:
         """Sync every client; one client's failure does not stop the others."""
@@ -163,6 +171,8 @@ class SyncService:
         report.requests = self.jira.requests_made - requests_before
         report.seconds = time.perf_counter() - t0
         self._record(report, started, error=None)
+        if self.listener is not None:
+            self.listener.sync_finished(client, report)
         return report
 
     def _sync(
@@ -201,8 +211,10 @@ class SyncService:
             report.issues += len(batch)
             report.histories += sum(item.histories_total for item in batch)
             report.changed_issue_pks.extend(pks)
-            if self.after_batch is not None:
-                self.after_batch(client.key, pks)
+            if self.listener is not None:
+                self.listener.issues_stored(
+                    client, list(zip(pks, (item.issue for item in batch), strict=True))
+                )
 
         reconcile_due = last_reconcile is None or started - last_reconcile >= timedelta(
             hours=self.settings.sync.reconcile_hours
@@ -218,7 +230,9 @@ class SyncService:
             present = None
         if present is not None:
             with self.database.session() as session:
-                report.removed = mark_removed(session, client.key, present, started)
+                removed = mark_removed(session, client.key, present, started)
+            report.removed = [key for _, key in removed]
+            report.removed_pks = [pk for pk, _ in removed]
             report.reconciled = True
 
     @staticmethod

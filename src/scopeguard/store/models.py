@@ -190,3 +190,31 @@ class SyncRunRow(Base):
     removed: Mapped[int] = mapped_column(Integer, default=0)
     requests: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class IssueFactsRow(Base):
+    """Cached per-issue metric facts; recomputed when the issue or the fingerprint changes."""
+
+    __tablename__ = "issue_facts"
+
+    issue_pk: Mapped[int] = mapped_column(
+        ForeignKey("issues.pk", ondelete="CASCADE"), primary_key=True
+    )
+    client_key: Mapped[str] = mapped_column(String(64), index=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ClientSnapshotRow(Base):
+    """The client's summary and daily series as last computed (after a sync)."""
+
+    __tablename__ = "client_snapshots"
+
+    client_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    """Facts fingerprint plus the contract's limits: any config change invalidates it."""
+    computed_at: Mapped[datetime]
+    series_until: Mapped[str] = mapped_column(String(10))
+    """The last agency day the series covers (ISO date)."""
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON)
+    series: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -171,11 +171,11 @@ def _change_values(issue_pk: int, changes: Iterable[ChangeItem]) -> Iterable[dic
 
 def mark_removed(
     session: Session, client_key: str, present_ids: set[str], at: datetime
-) -> list[str]:
+) -> list[tuple[int, str]]:
     """Mark stored issues that Jira no longer lists for the client as removed.
 
-    Returns the keys newly marked. The rows stay: removed scope is reported, not
-    forgotten.
+    Returns ``(pk, key)`` of the issues newly marked, by key. The rows stay:
+    removed scope is reported, not forgotten.
     """
     rows = session.execute(
         select(IssueRow.pk, IssueRow.jira_id, IssueRow.key).where(
@@ -187,7 +187,7 @@ def mark_removed(
         session.execute(
             update(IssueRow).where(IssueRow.pk.in_([pk for pk, _ in gone])).values(removed_at=at)
         )
-    return sorted(key for _, key in gone)
+    return sorted(gone, key=lambda pair: pair[1])
 
 
 def sync_state(session: Session, client_key: str) -> SyncStateRow:

@@ -1,0 +1,297 @@
+"""Keeps each client's metrics current: cached per-issue facts and a summary snapshot.
+
+The expensive part of the metrics is reading each issue's changelog into
+:class:`~scopeguard.domain.metrics.IssueFacts`. That happens once per issue per
+change: during the sync, from the issues it has just parsed, and again only
+when the issue changes or the inputs the facts depend on change (contract,
+workflow rules, statuses: the *fingerprint*). After every sync the client's
+summary and daily series are recomputed from the cached facts and stored, so
+the API serves one stored row per request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from scopeguard.config import ClientSettings, Settings
+from scopeguard.domain.contract import Contract, WorkflowRules
+from scopeguard.domain.history import StatusIndex
+from scopeguard.domain.metrics import (
+    IssueFacts,
+    RevisionRound,
+    ScopeSummary,
+    daily_series,
+    facts_fingerprint,
+    issue_evidence,
+    issue_facts,
+    summarize,
+)
+from scopeguard.domain.model import Issue
+from scopeguard.jira.sync import SyncReport
+from scopeguard.store.db import Database
+from scopeguard.store.models import (
+    ClientSnapshotRow,
+    IssueFactsRow,
+    IssueRow,
+    SyncStateRow,
+)
+from scopeguard.store.repository import issue_count, load_issues, load_statuses
+
+_CHUNK = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class ClientContext:
+    """Everything besides an issue that its facts depend on."""
+
+    client: ClientSettings
+    contract: Contract
+    rules: WorkflowRules
+    statuses: StatusIndex
+    story_points_field: str | None
+    fingerprint: str
+
+    def facts(self, issue: Issue) -> IssueFacts:
+        """The metric facts of one issue under this context."""
+        return issue_facts(
+            issue,
+            self.contract,
+            self.rules,
+            self.statuses,
+            self.story_points_field,
+            scope_label=self.client.scope_label,
+            project_keys=self.client.project_keys,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A client's figures as last computed."""
+
+    client_key: str
+    computed_at: datetime
+    summary: dict[str, Any]
+    series: dict[str, Any]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class ScopeAnalysis:
+    """Computes, caches and serves each client's scope metrics."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.settings = settings
+        self.database = database
+        self.clock = clock
+
+    # -- context ------------------------------------------------------------
+
+    def context(self, session: Session, client: ClientSettings) -> ClientContext:
+        """The contract, rules and statuses the client's facts are computed with."""
+        zone = self.settings.agency.zone
+        contract = client.contract.to_contract(zone)
+        rules = self.settings.workflow.rules()
+        statuses = load_statuses(session)
+        state = session.get(SyncStateRow, client.key)
+        points_field = self.settings.jira.story_points_field or (
+            state.story_points_field if state is not None else None
+        )
+        fingerprint = facts_fingerprint(
+            contract,
+            rules,
+            statuses,
+            points_field,
+            scope_label=client.scope_label,
+            project_keys=client.project_keys,
+        )
+        return ClientContext(
+            client, contract, rules, StatusIndex(statuses), points_field, fingerprint
+        )
+
+    # -- sync listener ------------------------------------------------------
+
+    def issues_stored(self, client: ClientSettings, stored: Sequence[tuple[int, Issue]]) -> None:
+        """Cache the facts of issues a sync batch has just stored (they are in memory)."""
+        with self.database.session() as session:
+            context = self.context(session, client)
+            _save_facts(
+                session,
+                client.key,
+                context.fingerprint,
+                [(pk, context.facts(issue)) for pk, issue in stored],
+            )
+
+    def sync_finished(self, client: ClientSettings, report: SyncReport) -> None:
+        """Recompute what the sync made stale and store the client's new snapshot."""
+        self.refresh(client, changed_pks=report.removed_pks)
+
+    # -- computing ------------------------------------------------------------
+
+    def refresh(self, client: ClientSettings, changed_pks: Iterable[int] = ()) -> Snapshot:
+        """Bring cached facts up to date (changed, missing or stale) and store a new snapshot."""
+        with self.database.session() as session:
+            context = self.context(session, client)
+            stale = set(changed_pks) | _stale_pks(session, client.key, context.fingerprint)
+            ordered = sorted(stale)
+            for start in range(0, len(ordered), _CHUNK):
+                chunk = ordered[start : start + _CHUNK]
+                issues = load_issues(session, client.key, pks=chunk)
+                pk_by_key = dict(
+                    session.execute(
+                        select(IssueRow.key, IssueRow.pk).where(IssueRow.pk.in_(chunk))
+                    ).all()
+                )
+                _save_facts(
+                    session,
+                    client.key,
+                    context.fingerprint,
+                    [(pk_by_key[issue.key], context.facts(issue)) for issue in issues],
+                )
+            facts = _load_facts(session, client.key)
+            snapshot = self._compute(session, context, facts)
+            session.merge(
+                ClientSnapshotRow(
+                    client_key=client.key,
+                    fingerprint=self._snapshot_fingerprint(context),
+                    computed_at=snapshot.computed_at,
+                    series_until=self._today().isoformat(),
+                    summary=snapshot.summary,
+                    series=snapshot.series,
+                )
+            )
+        return snapshot
+
+    def _compute(
+        self, session: Session, context: ClientContext, facts: list[IssueFacts]
+    ) -> Snapshot:
+        now = self.clock()
+        summary: ScopeSummary = summarize(facts, context.contract, now)
+        series = daily_series(facts, context.contract, self.settings.agency.zone, self._today())
+        client = context.client
+        state = session.get(SyncStateRow, client.key)
+        document: dict[str, Any] = {"client": client.key, "name": client.name}
+        document.update(summary.to_dict())
+        document["sync"] = {
+            "last_success": state.last_success.isoformat()
+            if state is not None and state.last_success is not None
+            else None,
+            "issues": issue_count(session, client.key),
+        }
+        return Snapshot(
+            client_key=client.key,
+            computed_at=now,
+            summary=document,
+            series={
+                "client": client.key,
+                "timezone": self.settings.agency.timezone,
+                "units": [unit.value for unit in context.contract.scope],
+                "days": [point.to_dict() for point in series],
+            },
+        )
+
+    def _today(self) -> Any:
+        return self.clock().astimezone(self.settings.agency.zone).date()
+
+    def _snapshot_fingerprint(self, context: ClientContext) -> str:
+        contract = context.client.contract.model_dump(mode="json")
+        basis = json.dumps([context.fingerprint, contract, context.client.name], sort_keys=True)
+        return hashlib.sha256(basis.encode()).hexdigest()
+
+    # -- reading --------------------------------------------------------------
+
+    def snapshot(self, client: ClientSettings) -> Snapshot:
+        """The stored snapshot, recomputed first if the config changed or a day has passed."""
+        with self.database.session() as session:
+            context = self.context(session, client)
+            row = session.get(ClientSnapshotRow, client.key)
+            if (
+                row is not None
+                and row.fingerprint == self._snapshot_fingerprint(context)
+                and row.series_until == self._today().isoformat()
+            ):
+                return Snapshot(client.key, row.computed_at, row.summary, row.series)
+        return self.refresh(client)
+
+    def issue_trail(self, client: ClientSettings, issue_key: str) -> dict[str, Any] | None:
+        """One issue's revision rounds and reopens (the evidence trail), or ``None``."""
+        with self.database.session() as session:
+            row = session.execute(
+                select(IssueRow.pk, IssueRow.key, IssueRow.summary, IssueRow.status_name).where(
+                    IssueRow.client_key == client.key, IssueRow.key == issue_key
+                )
+            ).first()
+            if row is None:
+                return None
+            context = self.context(session, client)
+            (issue,) = load_issues(session, client.key, pks=[row.pk])
+        facts = context.facts(issue)
+        allowance = context.contract.revisions_per_issue
+        rounds: list[RevisionRound] = issue_evidence(facts, allowance=allowance)
+        return {
+            "client": client.key,
+            "issue": issue.key,
+            "summary": issue.summary,
+            "status": issue.status.name,
+            "url": f"{self.settings.jira.base_url}/browse/{issue.key}",
+            "revisions_per_issue": allowance,
+            "revisions": [r.to_dict() for r in rounds],
+            "reopens": [r.to_dict() for r in rounds if r.is_reopen],
+            "added_at": facts.added_at.isoformat() if facts.added_at else None,
+            "approved": facts.approved,
+            "removed_at": facts.removed_at.isoformat() if facts.removed_at else None,
+        }
+
+
+def _stale_pks(session: Session, client_key: str, fingerprint: str) -> set[int]:
+    rows = session.execute(
+        select(IssueRow.pk, IssueFactsRow.fingerprint)
+        .outerjoin(IssueFactsRow, IssueFactsRow.issue_pk == IssueRow.pk)
+        .where(IssueRow.client_key == client_key)
+    ).all()
+    return {pk for pk, cached in rows if cached != fingerprint}
+
+
+def _save_facts(
+    session: Session, client_key: str, fingerprint: str, facts: Sequence[tuple[int, IssueFacts]]
+) -> None:
+    if not facts:
+        return
+    pks = [pk for pk, _ in facts]
+    session.execute(delete(IssueFactsRow).where(IssueFactsRow.issue_pk.in_(pks)))
+    session.execute(
+        insert(IssueFactsRow),
+        [
+            {
+                "issue_pk": pk,
+                "client_key": client_key,
+                "fingerprint": fingerprint,
+                "facts": item.to_dict(),
+            }
+            for pk, item in facts
+        ],
+    )
+
+
+def _load_facts(session: Session, client_key: str) -> list[IssueFacts]:
+    return [
+        IssueFacts.from_dict(data)
+        for data in session.scalars(
+            select(IssueFactsRow.facts).where(IssueFactsRow.client_key == client_key)
+        )
+    ]

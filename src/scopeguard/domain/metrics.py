@@ -1,0 +1,502 @@
+"""The metrics engine: scope creep, revisions, reopens, overage and health.
+
+Pipeline, designed so storage can cache the expensive part per issue:
+
+1. :func:`issue_facts` (one issue → :class:`IssueFacts`, JSON-cacheable);
+2. :func:`summarize` (all facts + contract + moment → :class:`ScopeSummary`);
+3. :func:`daily_series` (all facts → one :class:`DayPoint` per agency day).
+
+Every function takes the moment to look at, so the same code answers "what is
+the state now" and "what was it on 3 October". The definitions are written in
+``docs/metrics.md``; per-issue ones live in :mod:`scopeguard.domain.history`,
+scope amounts in :mod:`scopeguard.domain.ledger`, the rest here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from scopeguard.domain.contract import Contract, ScopeUnit
+from scopeguard.domain.facts import (
+    FACTS_SCHEMA_VERSION,
+    EstimateEvent,
+    IssueFacts,
+    RemovalReason,
+    RevisionEvent,
+)
+from scopeguard.domain.history import facts_fingerprint, issue_facts
+from scopeguard.domain.ledger import (
+    SCALE,
+    UNIT_INDEX,
+    UNITS,
+    Bucket,
+    amount,
+    creep_percent,
+    creep_quanta,
+    empty_totals,
+    entries,
+)
+from scopeguard.domain.timeseries import DayPoint, UnitPoint, daily_series, end_of_day
+
+__all__ = [
+    "FACTS_SCHEMA_VERSION",
+    "ContractWindow",
+    "DayPoint",
+    "EstimateEvent",
+    "Health",
+    "HealthFinding",
+    "HealthReport",
+    "IssueFacts",
+    "Overage",
+    "RemovalReason",
+    "ReopenFigures",
+    "RevisionEvent",
+    "RevisionFigures",
+    "RevisionRound",
+    "ScopeFigures",
+    "ScopeSummary",
+    "UnitFigures",
+    "UnitPoint",
+    "assess_health",
+    "daily_series",
+    "end_of_day",
+    "facts_fingerprint",
+    "issue_evidence",
+    "issue_facts",
+    "natural_key",
+    "summarize",
+]
+
+WARNING_SHARE = 0.8
+"""A limit is in warning from 80 % of it on."""
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(key: str) -> tuple[str | int, ...]:
+    """Sort key that orders issue keys as people do: ACME-2 before ACME-10."""
+    prefix, dash, number = key.rpartition("-")
+    if dash and number.isdecimal() and not _DIGITS.search(prefix):
+        # The usual PROJ-123: the general form below, computed directly.
+        return (prefix.casefold() + "-", int(number), "")
+    # re.split with a capturing group alternates text and digits, always starting
+    # with text, so tuples compare str with str and int with int position by position.
+    parts = _DIGITS.split(key)
+    return tuple(int(part) if index % 2 else part.casefold() for index, part in enumerate(parts))
+
+
+def _sorted_keys(keys: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted(keys, key=natural_key))
+
+
+class Health(StrEnum):
+    """Overall state of a client project against its contract."""
+
+    OK = "ok"
+    WARNING = "warning"
+    BREACH = "breach"
+
+
+@dataclass(frozen=True, slots=True)
+class ContractWindow:
+    """The contract's moments, as the summary reports them."""
+
+    start: datetime
+    end: datetime | None
+    baseline: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (ISO 8601 with offsets)."""
+        return {
+            "start": self.start.isoformat(),
+            "end": None if self.end is None else self.end.isoformat(),
+            "baseline": self.baseline.isoformat(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class UnitFigures:
+    """Scope figures in one unit the contract names."""
+
+    contracted: float
+    added: float
+    """Unapproved added scope."""
+    approved: float
+    """Approved change requests."""
+    inflation: float
+    """Estimate growth of baseline issues after the baseline."""
+    creep: float
+    """``added + inflation``."""
+    creep_percent: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "contracted": self.contracted,
+            "added": self.added,
+            "approved": self.approved,
+            "inflation": self.inflation,
+            "creep": self.creep,
+            "creep_percent": self.creep_percent,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeFigures:
+    """Scope section of the summary; the headline figures are in ``unit``."""
+
+    unit: ScopeUnit
+    contracted: float
+    baseline_issues: int
+    added: tuple[str, ...]
+    """Keys of unapproved added issues (creep), naturally sorted."""
+    approved_changes: tuple[str, ...]
+    removed: tuple[str, ...]
+    creep: float
+    creep_percent: float | None
+    by_unit: Mapping[ScopeUnit, UnitFigures]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "unit": self.unit.value,
+            "contracted": self.contracted,
+            "baseline_issues": self.baseline_issues,
+            "added": list(self.added),
+            "approved_changes": list(self.approved_changes),
+            "removed": list(self.removed),
+            "creep": self.creep,
+            "creep_percent": self.creep_percent,
+            "by_unit": {unit.value: figures.to_dict() for unit, figures in self.by_unit.items()},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RevisionFigures:
+    """Revision rounds up to the summary's moment."""
+
+    total: int
+    per_issue_limit: int
+    by_issue: Mapping[str, int]
+    """Issues with at least one revision, naturally sorted."""
+    over_limit: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "total": self.total,
+            "per_issue_limit": self.per_issue_limit,
+            "by_issue": dict(self.by_issue),
+            "over_limit": list(self.over_limit),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ReopenFigures:
+    """Reopens (revisions out of a done-category status) up to the summary's moment."""
+
+    total: int
+    by_issue: Mapping[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"total": self.total, "by_issue": dict(self.by_issue)}
+
+
+@dataclass(frozen=True, slots=True)
+class Overage:
+    """What the work beyond the contract is worth (see ``docs/metrics.md``)."""
+
+    amount: float
+    currency: str
+    rounds: int
+    """Revision rounds beyond the per-issue allowance, summed over issues."""
+    hours: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "amount": self.amount,
+            "currency": self.currency,
+            "rounds": self.rounds,
+            "hours": self.hours,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeSummary:
+    """State of one client project against its contract at ``as_of``."""
+
+    as_of: datetime
+    contract: ContractWindow
+    scope: ScopeFigures
+    revisions: RevisionFigures
+    reopens: ReopenFigures
+    overage: Overage
+    health: Health
+
+    def to_dict(self) -> dict[str, Any]:
+        """The summary's JSON document, as the API serves it."""
+        return {
+            "as_of": self.as_of.isoformat(),
+            "contract": self.contract.to_dict(),
+            "scope": self.scope.to_dict(),
+            "revisions": self.revisions.to_dict(),
+            "reopens": self.reopens.to_dict(),
+            "overage": self.overage.to_dict(),
+            "health": self.health.value,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class HealthFinding:
+    """One limit in warning or breach, with the figures that put it there."""
+
+    metric: str
+    """``issue_revisions``, ``revisions_total``, ``reopens`` or ``creep_percent``."""
+    level: Health
+    value: float
+    limit: float
+    issue_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HealthReport:
+    """The overall health and every limit that is not ok."""
+
+    level: Health
+    findings: tuple[HealthFinding, ...]
+
+
+def _level(value: float, limit: float, *, breach_at_limit: bool) -> Health:
+    if value <= 0:
+        # Nothing used is never a warning, even against a limit of zero.
+        return Health.OK
+    if value > limit or (breach_at_limit and value >= limit):
+        return Health.BREACH
+    # value >= 0.8 × limit, written without the float product (0.8 × 3 = 2.4000000000000004).
+    if value * 5 >= limit * 4:
+        return Health.WARNING
+    return Health.OK
+
+
+def assess_health(
+    scope: ScopeFigures,
+    revisions: RevisionFigures,
+    reopens: ReopenFigures,
+    contract: Contract,
+) -> HealthReport:
+    """Health against the contract's limits.
+
+    Breach: an issue has more revisions than its allowance, total revisions
+    exceed ``revisions_total``, reopens exceed ``reopen_limit``, or the headline
+    creep percent (as displayed, one decimal) reaches ``creep_alert_percent``.
+    Warning: any of these figures is above zero and at 80 % or more of its limit
+    (so an issue exactly at its allowance is a warning). Otherwise ok.
+    """
+    findings: list[HealthFinding] = []
+
+    def check(
+        metric: str,
+        value: float,
+        limit: float | None,
+        *,
+        breach_at_limit: bool = False,
+        issue_key: str | None = None,
+    ) -> None:
+        if limit is None:
+            return
+        level = _level(value, limit, breach_at_limit=breach_at_limit)
+        if level is not Health.OK:
+            findings.append(HealthFinding(metric, level, value, limit, issue_key))
+
+    for key, count in revisions.by_issue.items():
+        check("issue_revisions", count, contract.revisions_per_issue, issue_key=key)
+    check("revisions_total", revisions.total, contract.revisions_total)
+    check("reopens", reopens.total, contract.reopen_limit)
+    if scope.creep_percent is not None:
+        check(
+            "creep_percent",
+            scope.creep_percent,
+            contract.creep_alert_percent,
+            breach_at_limit=True,
+        )
+    if any(f.level is Health.BREACH for f in findings):
+        level = Health.BREACH
+    elif findings:
+        level = Health.WARNING
+    else:
+        level = Health.OK
+    return HealthReport(level, tuple(findings))
+
+
+def _overage(contract: Contract, rounds: int, totals: list[list[int]]) -> Overage:
+    if ScopeUnit.HOURS in contract.scope:
+        creep_hours = creep_quanta(totals, ScopeUnit.HOURS) / SCALE[ScopeUnit.HOURS]
+    elif contract.hours_per_story_point is not None:
+        points = creep_quanta(totals, ScopeUnit.STORY_POINTS) / SCALE[ScopeUnit.STORY_POINTS]
+        creep_hours = points * contract.hours_per_story_point
+    else:
+        creep_hours = 0.0
+    hours = round(creep_hours + rounds * contract.hours_per_revision, 2) + 0.0
+    # The amount is computed from the hours as shown, so hours × rate checks out.
+    money = round(hours * contract.hourly_rate, 2) + 0.0
+    return Overage(amount=money, currency=contract.currency, rounds=rounds, hours=hours)
+
+
+def summarize(facts: Iterable[IssueFacts], contract: Contract, as_of: datetime) -> ScopeSummary:
+    """The project's state against its contract at ``as_of`` (an aware datetime).
+
+    Only events at or before ``as_of`` count, so a past moment gives the state
+    as it was then (with today's knowledge of the histories).
+    """
+    if as_of.tzinfo is None:
+        raise ValueError("as_of must be timezone-aware")
+    totals = empty_totals()
+    added: list[str] = []
+    approved: list[str] = []
+    removed: list[str] = []
+    revisions_by_issue: dict[str, int] = {}
+    reopens_by_issue: dict[str, int] = {}
+    issues = UNIT_INDEX[ScopeUnit.ISSUES]
+    for issue in facts:
+        # The issue's own count per bucket decides which key lists it is in.
+        own = [0] * len(Bucket)
+        for at, bucket, column, qty in entries(issue, contract):
+            if at <= as_of:
+                totals[bucket][column] += qty
+                if column == issues:
+                    own[bucket] += qty
+        if own[Bucket.ADDED] > 0:
+            added.append(issue.key)
+        if own[Bucket.APPROVED] > 0:
+            approved.append(issue.key)
+        if own[Bucket.REMOVED] > 0:
+            removed.append(issue.key)
+        rounds = reopened = 0
+        for event in issue.revisions:
+            if event.at > as_of:
+                break  # revisions are stored oldest first
+            rounds += 1
+            reopened += event.is_reopen
+        if rounds:
+            revisions_by_issue[issue.key] = rounds
+        if reopened:
+            reopens_by_issue[issue.key] = reopened
+
+    by_unit: dict[ScopeUnit, UnitFigures] = {}
+    for unit in UNITS:
+        if unit not in contract.scope:
+            continue
+        index = UNIT_INDEX[unit]
+        by_unit[unit] = UnitFigures(
+            contracted=contract.scope[unit],
+            added=amount(unit, totals[Bucket.ADDED][index]),
+            approved=amount(unit, totals[Bucket.APPROVED][index]),
+            inflation=amount(unit, totals[Bucket.INFLATION][index]),
+            creep=amount(unit, creep_quanta(totals, unit)),
+            creep_percent=creep_percent(totals, unit, contract.scope[unit]),
+        )
+    headline = contract.headline_unit
+    scope = ScopeFigures(
+        unit=headline,
+        contracted=contract.scope[headline],
+        baseline_issues=totals[Bucket.BASELINE][issues],
+        added=_sorted_keys(added),
+        approved_changes=_sorted_keys(approved),
+        removed=_sorted_keys(removed),
+        creep=by_unit[headline].creep,
+        creep_percent=by_unit[headline].creep_percent,
+        by_unit=by_unit,
+    )
+    allowance = contract.revisions_per_issue
+    ordered = _sorted_keys(revisions_by_issue)
+    revisions = RevisionFigures(
+        total=sum(revisions_by_issue.values()),
+        per_issue_limit=allowance,
+        by_issue={key: revisions_by_issue[key] for key in ordered},
+        over_limit=tuple(key for key in ordered if revisions_by_issue[key] > allowance),
+    )
+    reopens = ReopenFigures(
+        total=sum(reopens_by_issue.values()),
+        by_issue={key: reopens_by_issue[key] for key in _sorted_keys(reopens_by_issue)},
+    )
+    extra_rounds = sum(max(0, n - allowance) for n in revisions_by_issue.values())
+    return ScopeSummary(
+        as_of=as_of,
+        contract=ContractWindow(contract.start, contract.end, contract.baseline),
+        scope=scope,
+        revisions=revisions,
+        reopens=reopens,
+        overage=_overage(contract, extra_rounds, totals),
+        health=assess_health(scope, revisions, reopens, contract).level,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RevisionRound:
+    """One line of an issue's evidence trail."""
+
+    number: int
+    """1 for the issue's first revision round."""
+    at: datetime
+    author: str | None
+    """Display name, else account id, of whoever moved the issue back."""
+    author_account: str | None
+    from_status: str
+    to_status: str
+    is_reopen: bool
+    beyond_allowance: bool
+    """The round is past the contract's per-issue allowance (billable)."""
+    history_id: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "number": self.number,
+            "at": self.at.isoformat(),
+            "author": self.author,
+            "author_account": self.author_account,
+            "from_status": self.from_status,
+            "to_status": self.to_status,
+            "is_reopen": self.is_reopen,
+            "beyond_allowance": self.beyond_allowance,
+            "history_id": self.history_id,
+        }
+
+
+def issue_evidence(
+    facts: IssueFacts,
+    *,
+    allowance: int | None = None,
+    as_of: datetime | None = None,
+) -> list[RevisionRound]:
+    """The revision rounds of one issue, oldest first, for the evidence trail.
+
+    ``allowance`` (the contract's ``revisions_per_issue``) marks the rounds past
+    it; ``as_of`` leaves out later rounds, matching a summary at that moment.
+    """
+    rounds: list[RevisionRound] = []
+    for event in facts.revisions:
+        if as_of is not None and event.at > as_of:
+            break
+        number = len(rounds) + 1
+        rounds.append(
+            RevisionRound(
+                number=number,
+                at=event.at,
+                author=event.author_name or event.author_account,
+                author_account=event.author_account,
+                from_status=event.from_status,
+                to_status=event.to_status,
+                is_reopen=event.is_reopen,
+                beyond_allowance=allowance is not None and number > allowance,
+                history_id=event.history_id,
+            )
+        )
+    return rounds

@@ -1,0 +1,28 @@
+"""The web application: JSON API, health checks (and, later, the scope panel)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from scopeguard.config import Settings, load_settings
+from scopeguard.services import Services
+from scopeguard.web import api, health
+
+
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Flask:
+    """Build the Flask app.
+
+    With no arguments (as gunicorn calls ``scopeguard.web:create_app()``) the
+    configuration is read from ``$SCOPEGUARD_CONFIG`` or ``./scopeguard.yaml``.
+    """
+    if services is None:
+        services = Services(settings if settings is not None else load_settings())
+    app = Flask(__name__)
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the documented order
+    app.extensions["scopeguard"] = services
+    # Migrations run here, before the first request, so a fresh database works.
+    services.database  # noqa: B018
+
+    app.register_blueprint(health.blueprint)
+    app.register_blueprint(api.blueprint)
+    return app

@@ -1,0 +1,76 @@
+"""The JSON API (``/api/v1``): clients, summaries, daily series, evidence trails."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from flask import Blueprint, Response, abort, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from scopeguard.config import ClientSettings
+from scopeguard.web.context import services
+
+blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+@blueprint.before_request
+def require_token() -> Response | None:
+    """With ``web.api_token`` set, every API call needs ``Authorization: Bearer <token>``."""
+    expected = services().settings.web.api_token
+    if not expected:
+        return None
+    header = request.headers.get("Authorization", "")
+    scheme, _, given = header.partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), expected.encode()):
+        response = jsonify(error="unauthorized", message="missing or wrong API token")
+        response.status_code = 401
+        response.headers["WWW-Authenticate"] = 'Bearer realm="scopeguard"'
+        return response
+    return None
+
+
+@blueprint.errorhandler(HTTPException)
+def json_error(error: HTTPException) -> tuple[Response, int]:
+    """API errors are JSON too, never an HTML page."""
+    code = error.code or 500
+    return jsonify(error=error.name.lower().replace(" ", "_"), message=error.description), code
+
+
+def _client(key: str) -> ClientSettings:
+    try:
+        return services().settings.client(key)
+    except KeyError:
+        abort(404, description=f"unknown client {key!r}")
+
+
+@blueprint.get("/clients")
+def clients() -> Response:
+    """Every configured client with its health."""
+    analysis = services().analysis
+    body: list[dict[str, Any]] = []
+    for client in services().settings.clients:
+        summary = analysis.snapshot(client).summary
+        body.append({"key": client.key, "name": client.name, "health": summary["health"]})
+    return jsonify(body)
+
+
+@blueprint.get("/clients/<key>/summary")
+def summary(key: str) -> Response:
+    """Where the client's contract stands now."""
+    return jsonify(services().analysis.snapshot(_client(key)).summary)
+
+
+@blueprint.get("/clients/<key>/timeseries")
+def timeseries(key: str) -> Response:
+    """The daily series from contract start to today (or contract end)."""
+    return jsonify(services().analysis.snapshot(_client(key)).series)
+
+
+@blueprint.get("/clients/<key>/issues/<issue_key>")
+def issue(key: str, issue_key: str) -> Response:
+    """One issue's revision rounds and reopens: the evidence trail."""
+    trail = services().analysis.issue_trail(_client(key), issue_key)
+    if trail is None:
+        abort(404, description=f"unknown issue {issue_key!r} for client {key!r}")
+    return jsonify(trail)

@@ -1,0 +1,250 @@
+"""Sync over real HTTP against the simulator into a real database.
+
+Cloud and Data Center; complete histories; rate limits; outages mid-sync;
+deleted issues; timestamps near midnight in +03:00; a Cyrillic done status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import func, select
+
+from scopeguard.config import Settings
+from scopeguard.domain.model import StatusCategory
+from scopeguard.jira import JiraClient
+from scopeguard.jira.sync import SyncError, SyncService
+from scopeguard.simulator import Dataset, JiraSimulator, serve
+from scopeguard.store import Database
+from scopeguard.store.models import ChangeItemRow, IssueRow, SyncStateRow
+from scopeguard.store.repository import history_count, issue_count, load_issues
+from tests.conftest import SettingsFactory
+
+MSK = timezone(timedelta(hours=3))
+PM = ("712020:pm", "Olga PM")
+CLIENT = ("557058:client", "Client Person")
+CONTRACT = {
+    "start": "2026-09-01",
+    "scope": {"issues": 10},
+    "revisions_per_issue": 2,
+}
+
+
+def acme_dataset() -> Dataset:
+    """Five ACME issues, one of them with 130 histories, and a Cyrillic done status."""
+    ds = Dataset.with_default_workflow(user_timezone="Europe/Moscow")
+    ds.add_project("ACME", "ACME Corp")
+    ds.add_project("OTHER", "Someone else")
+    start = datetime(2026, 8, 20, 10, 0, tzinfo=MSK)
+    for n in range(4):
+        issue = ds.add_issue("ACME", f"Deliverable {n + 1}", created=start + timedelta(days=n))
+        ds.transition(issue.key, "In Progress", at=start + timedelta(days=n, hours=2), author=PM)
+    # Created 30 minutes after the baseline midnight in Moscow: 21:30 the day before in UTC.
+    ds.add_issue("ACME", "Make it pop", created=datetime(2026, 9, 1, 0, 30, tzinfo=MSK))
+    long = ds.add_issue("ACME", "Endless banner", created=start)
+    at = start
+    ds.transition(long.key, "In Progress", at=at, author=PM)
+    for _round in range(65):
+        at += timedelta(hours=3)
+        ds.transition(long.key, "Client Review", at=at, author=PM)
+        at += timedelta(hours=3)
+        ds.transition(long.key, "In Progress", at=at, author=CLIENT)
+    ds.transition(long.key, "Принято клиентом", at=at + timedelta(hours=1), author=CLIENT)
+    return ds
+
+
+@dataclass
+class Harness:
+    simulator: JiraSimulator
+    settings: Settings
+    database: Database
+    sleeps: list[float]
+    sync: SyncService
+
+    def issues(self) -> int:
+        with self.database.session() as session:
+            return issue_count(session, "ACME")
+
+    def histories(self) -> int:
+        with self.database.session() as session:
+            return history_count(session, "ACME")
+
+    def rows(self) -> int:
+        with self.database.session() as session:
+            return int(session.scalar(select(func.count()).select_from(ChangeItemRow)) or 0)
+
+    def cursor(self) -> datetime | None:
+        with self.database.session() as session:
+            state = session.get(SyncStateRow, "ACME")
+            return state.cursor if state else None
+
+
+@pytest.fixture(params=["cloud", "datacenter"])
+def harness(request: pytest.FixtureRequest, make_settings: SettingsFactory) -> Iterator[Harness]:
+    flavor: str = request.param
+    dataset = acme_dataset()
+    simulator = JiraSimulator(
+        dataset, flavor=flavor, email="pm@agency.example", api_token="token", pat="pat-token"
+    )
+    with serve(simulator) as url:
+        settings = make_settings(
+            url,
+            [{"key": "ACME", "name": "ACME Corp", "jql": "project = ACME", "contract": CONTRACT}],
+            deployment=flavor,
+            jira={"max_attempts": 4},
+        )
+        database = Database(settings.resolved_database_url)
+        database.upgrade()
+        sleeps: list[float] = []
+        client = JiraClient(settings.jira, sleep=sleeps.append)
+        yield Harness(
+            simulator, settings, database, sleeps, SyncService(settings, database, client)
+        )
+        database.dispose()
+
+
+def _expected_histories(ds: Dataset, project: str) -> int:
+    return sum(len(issue.histories) for issue in ds.issues_in_project(project))
+
+
+def test_full_sync_stores_every_issue_and_every_history(harness: Harness) -> None:
+    report = harness.sync.sync_client(harness.settings.client("ACME"))
+    dataset = harness.simulator.dataset
+    assert report.full
+    assert report.issues == 6 == harness.issues()
+    assert harness.histories() == _expected_histories(dataset, "ACME") == 4 + 132
+    with harness.database.session() as session:
+        issues = {issue.key: issue for issue in load_issues(session, "ACME")}
+    banner = issues["ACME-6"]
+    # The oldest transitions of a 132-history issue are there, in order.
+    assert banner.status_changes[0].to_string == "In Progress"
+    assert banner.status_changes[0].created == datetime(2026, 8, 20, 10, 0, tzinfo=MSK)
+    assert len(banner.status_changes) == 132
+    assert banner.status.name == "Принято клиентом"
+    assert banner.status.category is StatusCategory.DONE
+    pop = issues["ACME-5"]
+    assert pop.created == datetime(2026, 8, 31, 21, 30, tzinfo=UTC)
+    assert pop.created.astimezone(MSK).date().isoformat() == "2026-09-01"
+
+
+def test_resync_with_nothing_changed_is_one_search_request(harness: Harness) -> None:
+    client = harness.settings.client("ACME")
+    harness.sync.sync_client(client)
+    rows = harness.rows()
+    harness.simulator.reset_requests()
+    report = harness.sync.sync_client(client)
+    assert not report.full
+    search_path = (
+        "/rest/api/3/search/jql" if harness.simulator.flavor == "cloud" else "/rest/api/2/search"
+    )
+    assert harness.simulator.request_count(search_path) == 1
+    data_requests = [
+        r for r in harness.simulator.requests if "search" in r.path or "changelog" in r.path
+    ]
+    assert len(data_requests) == 1
+    assert harness.rows() == rows
+
+
+def test_incremental_sync_picks_up_changes_and_new_issues(harness: Harness) -> None:
+    client = harness.settings.client("ACME")
+    harness.sync.sync_client(client)
+    dataset = harness.simulator.dataset
+    now = datetime.now(UTC)
+    dataset.transition("ACME-1", "Client Review", at=now, author=PM)
+    dataset.add_issue("ACME", "One more small thing", created=now)
+    report = harness.sync.sync_client(client)
+    assert not report.full
+    assert report.issues == 2
+    assert harness.issues() == 7
+    assert harness.histories() == _expected_histories(dataset, "ACME")
+
+
+def test_a_429_storm_changes_nothing_but_the_wait(harness: Harness) -> None:
+    client = harness.settings.client("ACME")
+    harness.simulator.faults.rate_limit(next_requests=3, retry_after=2)
+    report = harness.sync.sync_client(client)
+    assert report.issues == 6
+    assert harness.sleeps[:3] == [2, 2, 2]
+    assert harness.histories() == _expected_histories(harness.simulator.dataset, "ACME")
+
+
+def test_jira_down_mid_sync_keeps_stored_data_and_the_next_run_completes(
+    harness: Harness,
+) -> None:
+    client = harness.settings.client("ACME")
+    harness.sync.sync_client(client)
+    cursor = harness.cursor()
+    assert cursor is not None
+    dataset = harness.simulator.dataset
+    now = datetime.now(UTC)
+    for key in ("ACME-1", "ACME-2"):
+        dataset.transition(key, "Client Review", at=now, author=PM)
+    stored_rows = harness.rows()
+    harness.simulator.faults.go_down_after(2)
+    with pytest.raises(SyncError):
+        harness.sync.sync_client(client)
+    assert harness.cursor() == cursor  # nothing past unstored data
+    assert harness.rows() >= stored_rows
+    harness.simulator.faults.clear()
+    harness.sync.sync_client(client)
+    assert harness.cursor() is not None and harness.cursor() > cursor  # type: ignore[operator]
+    assert harness.histories() == _expected_histories(dataset, "ACME")
+    with harness.database.session() as session:
+        dupes = session.execute(
+            select(ChangeItemRow.issue_pk, ChangeItemRow.history_id, ChangeItemRow.item_index)
+            .group_by(ChangeItemRow.issue_pk, ChangeItemRow.history_id, ChangeItemRow.item_index)
+            .having(func.count() > 1)
+        ).all()
+    assert dupes == []
+
+
+def test_malformed_page_is_an_error_and_stored_data_stays(harness: Harness) -> None:
+    client = harness.settings.client("ACME")
+    harness.sync.sync_client(client)
+    histories = harness.histories()
+    harness.simulator.faults.malformed(next_requests=10)
+    with pytest.raises(SyncError):
+        harness.sync.sync_client(client, full=True)
+    assert harness.histories() == histories
+    with harness.database.session() as session:
+        state = session.get(SyncStateRow, "ACME")
+        assert state is not None and state.last_error
+
+
+def test_deleted_and_moved_issues_are_marked_removed(harness: Harness) -> None:
+    client = harness.settings.client("ACME")
+    harness.sync.sync_client(client)
+    dataset = harness.simulator.dataset
+    dataset.delete_issue("ACME-2")
+    dataset.move_issue("ACME-3", "OTHER", at=datetime.now(UTC), author=PM)
+    report = harness.sync.sync_client(client, full=True)
+    assert report.removed == ["ACME-2", "ACME-3"]
+    assert harness.issues() == 4
+    with harness.database.session() as session:
+        removed = session.scalars(
+            select(IssueRow.key).where(IssueRow.removed_at.is_not(None)).order_by(IssueRow.key)
+        ).all()
+    assert removed == ["ACME-2", "ACME-3"]
+
+
+def test_wrong_credentials_fail_with_the_key_to_fix(
+    make_settings: SettingsFactory,
+) -> None:
+    simulator = JiraSimulator(
+        acme_dataset(), flavor="cloud", email="pm@agency.example", api_token="right"
+    )
+    with serve(simulator) as url:
+        settings = make_settings(
+            url,
+            [{"key": "ACME", "name": "ACME", "jql": "project = ACME", "contract": CONTRACT}],
+            jira={"api_token": "wrong"},
+        )
+        database = Database(settings.resolved_database_url)
+        database.upgrade()
+        sync = SyncService(settings, database, JiraClient(settings.jira, sleep=lambda _s: None))
+        with pytest.raises(SyncError, match=r"jira\.api_token"):
+            sync.sync_client(settings.client("ACME"))
+        database.dispose()

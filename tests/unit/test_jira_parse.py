@@ -1,0 +1,462 @@
+"""Parsing raw Jira JSON into domain issues, checked against data captured from real Jira sites.
+
+The real files live in the sibling ``shared/jira/real/`` folder (never copied into
+the repository); ``SCOPEGUARD_SHARED_DIR`` points elsewhere when needed.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from collections import Counter
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scopeguard.domain.model import Status, StatusCategory
+from scopeguard.jira import (
+    ISSUE_FIELDS,
+    JiraMalformedResponse,
+    parse_description,
+    parse_issue,
+)
+
+
+def _shared_dir() -> Path:
+    override = os.environ.get("SCOPEGUARD_SHARED_DIR")
+    return Path(override) if override else Path(__file__).resolve().parents[2].parent / "shared"
+
+
+REAL = _shared_dir() / "jira" / "real"
+
+pytestmark = pytest.mark.skipif(
+    not REAL.is_dir(), reason=f"real Jira data not found at {REAL} (set SCOPEGUARD_SHARED_DIR)"
+)
+
+
+def _puppet() -> list[dict[str, Any]]:
+    items = json.loads((REAL / "puppet-server" / "jira.json").read_text(encoding="utf-8"))
+    return [item["data"] for item in items]
+
+
+def _patternfly() -> list[dict[str, Any]]:
+    # Concatenated JSON objects, one per issue, as GrimoireLab's test data stores them.
+    text = (REAL / "patternfly-cloud" / "jira_raw_fields.json").read_text(encoding="utf-8")
+    decoder = json.JSONDecoder()
+    issues: list[dict[str, Any]] = []
+    index = 0
+    while True:
+        while index < len(text) and text[index].isspace():
+            index += 1
+        if index >= len(text):
+            return issues
+        document, index = decoder.raw_decode(text, index)
+        issues.append(document["_source"]["data"])
+
+
+def _sp_cloud() -> list[dict[str, Any]]:
+    folder = REAL / "sp-cloud-sample"
+    return [
+        json.loads(path.read_text(encoding="utf-8")) for path in sorted(folder.glob("SP-*.json"))
+    ]
+
+
+def _sp_statuses() -> dict[str, Status]:
+    raw = json.loads((REAL / "sp-cloud-sample" / "statuses.json").read_text(encoding="utf-8"))
+    return {
+        s["id"]: Status(s["id"], s["name"], StatusCategory.from_jira(s["statusCategory"]["key"]))
+        for s in raw
+    }
+
+
+SOURCES = {
+    "puppet-server": (_puppet, "customfield_10002", 5, 99),
+    "patternfly-cloud": (_patternfly, "customfield_10005", 10, None),
+    "sp-cloud-sample": (_sp_cloud, "customfield_10016", 6, 21),
+}
+
+
+def _raw_items(issue: dict[str, Any]) -> Counter[tuple[Any, ...]]:
+    return Counter(
+        (
+            str(history["id"]),
+            item["field"],
+            item.get("fieldId"),
+            item.get("from"),
+            item.get("fromString"),
+            item.get("to"),
+            item.get("toString"),
+        )
+        for history in issue["changelog"]["histories"]
+        for item in history["items"]
+    )
+
+
+@pytest.mark.parametrize("source", sorted(SOURCES))
+def test_every_history_item_of_real_issues_becomes_a_change_item(source: str) -> None:
+    load, points_field, issue_count, history_count = SOURCES[source]
+    raw_issues = load()
+    assert len(raw_issues) == issue_count
+    if history_count is not None:
+        assert sum(len(i["changelog"]["histories"]) for i in raw_issues) == history_count
+    statuses = _sp_statuses() if source == "sp-cloud-sample" else {}
+
+    for raw in raw_issues:
+        issue = parse_issue(raw, statuses=statuses, story_points_field=points_field)
+        assert issue.key == raw["key"]
+        assert issue.id == str(raw["id"])
+        parsed = Counter(
+            (c.history_id, c.field, c.field_id, c.from_id, c.from_string, c.to_id, c.to_string)
+            for c in issue.changes
+        )
+        assert parsed == _raw_items(raw), issue.key
+        assert len(issue.changes) == sum(len(h["items"]) for h in raw["changelog"]["histories"])
+        moments = [c.created for c in issue.changes]
+        assert moments == sorted(moments)
+        assert all(m.tzinfo is not None for m in moments)
+        assert issue.created.tzinfo is not None and issue.updated.tzinfo is not None
+        assert issue.created <= issue.updated
+        assert issue.status.id == raw["fields"]["status"]["id"]
+
+
+def test_server_data_reopen_is_seen_in_order_and_old_items_lack_field_ids() -> None:
+    raw = next(i for i in _puppet() if i["key"] == "PUP-3483")
+    issue = parse_issue(raw, statuses={}, story_points_field="customfield_10002")
+    transitions = [(c.from_string, c.to_string) for c in issue.status_changes]
+    assert transitions == [("Open", "Resolved"), ("Resolved", "Open")]
+    assert all(c.field_id is None for c in issue.changes)
+    # Unknown to the (empty) status map: built from the issue's own category.
+    assert issue.status.name == "Open"
+    assert issue.status.category is StatusCategory.NEW
+    first = issue.status_changes[0]
+    assert first.created == datetime(
+        2015, 7, 7, 8, 4, 31, 629000, tzinfo=timezone(-timedelta(hours=7))
+    )
+    assert first.author_account is not None and first.author_name is not None
+
+
+def test_server_data_story_points_and_resolution() -> None:
+    by_key = {
+        i["key"]: parse_issue(i, statuses={}, story_points_field="customfield_10002")
+        for i in _puppet()
+    }
+    assert by_key["PUP-6295"].story_points == 8.0
+    assert by_key["PUP-6551"].story_points == 1.0
+    assert by_key["PUP-3483"].story_points is None
+    assert by_key["PUP-6159"].resolution is not None
+    assert by_key["PUP-6159"].status.category is StatusCategory.DONE
+    assert by_key["PUP-6551"].reporter_account == "moses"
+    assert by_key["PUP-6551"].reporter_name == "Moses Mendoza"
+
+
+def test_cloud_sample_done_then_reopened_with_site_statuses() -> None:
+    statuses = _sp_statuses()
+    raw = next(i for i in _sp_cloud() if i["key"] == "SP-5")
+    # Cloud answers newest first; the parser must not trust that order.
+    created = [h["created"] for h in raw["changelog"]["histories"]]
+    assert created == sorted(created, reverse=True)
+    issue = parse_issue(raw, statuses=statuses, story_points_field=None)
+    transitions = [c.to_string for c in issue.status_changes]
+    assert transitions == [
+        "Selected for Development",
+        "In Progress",
+        "Review",
+        "Done",
+        "Selected for Development",
+        "In Progress",
+        "Done",
+    ]
+    assert issue.status is statuses["10002"]
+    assert issue.status.category is StatusCategory.DONE
+    assert all(c.field_id is not None for c in issue.changes)
+    assert all(c.author_account and c.author_account.startswith("557058:") for c in issue.changes)
+    assert issue.story_points is None
+
+
+def test_grimoirelab_wrapped_story_points_are_read() -> None:
+    points = {
+        i["key"]: parse_issue(i, statuses={}, story_points_field="customfield_10005").story_points
+        for i in _patternfly()
+    }
+    assert sorted(p for p in points.values() if p is not None) == [3.0, 3.0, 3.0, 8.0]
+
+
+def test_issue_fields_are_what_the_parser_reads() -> None:
+    assert ISSUE_FIELDS == (
+        "summary",
+        "status",
+        "issuetype",
+        "project",
+        "created",
+        "updated",
+        "labels",
+        "resolution",
+        "reporter",
+        "description",
+        "comment",
+        "timeoriginalestimate",
+    )
+
+
+# --- synthetic Cloud v3 issue -----------------------------------------------------------
+
+
+def _cloud_issue() -> dict[str, Any]:
+    author = {"accountId": "acc-1", "displayName": "Pat Manager"}
+    return {
+        "id": "10042",
+        "key": "ACME-7",
+        "fields": {
+            "summary": "Landing page",
+            "status": {
+                "id": "10007",
+                "name": "Принято клиентом",
+                "statusCategory": {"key": "done"},
+            },
+            "issuetype": {"name": "Story"},
+            "project": {"key": "ACME"},
+            "created": "2026-09-01T00:30:00.000+0300",
+            "updated": "2026-09-03T12:00:00.000+0000",
+            "labels": ["change-request", "ux"],
+            "resolution": {"name": "Done"},
+            "reporter": author,
+            "description": {"type": "doc", "version": 1, "content": []},
+            "comment": {
+                "comments": [
+                    {"id": "2", "created": "2026-09-02T10:00:00.000+0000", "author": author},
+                    {"id": "1", "created": "2026-09-01T10:00:00.000+0000", "author": None},
+                ],
+                "total": 2,
+            },
+            "timeoriginalestimate": 7200,
+            "customfield_10016": 5,
+        },
+        "changelog": {
+            "startAt": 0,
+            "maxResults": 2,
+            "total": 2,
+            "histories": [
+                {
+                    "id": "201",
+                    "created": "2026-09-02T09:00:00.000-0700",
+                    "author": author,
+                    "items": [
+                        {
+                            "field": "status",
+                            "fieldtype": "jira",
+                            "fieldId": "status",
+                            "from": "10001",
+                            "fromString": "In Progress",
+                            "to": "10007",
+                            "toString": "Принято клиентом",
+                        },
+                        {
+                            "field": "resolution",
+                            "fieldtype": "jira",
+                            "fieldId": "resolution",
+                            "from": None,
+                            "fromString": None,
+                            "to": "10000",
+                            "toString": "Done",
+                        },
+                    ],
+                },
+                {
+                    "id": "200",
+                    "created": "2026-09-02T17:00:00.000+0200",
+                    "items": [
+                        {
+                            "field": "Story point estimate",
+                            "fieldtype": "custom",
+                            "fieldId": "customfield_10016",
+                            "from": None,
+                            "fromString": "3",
+                            "to": None,
+                            "toString": "5",
+                        }
+                    ],
+                },
+            ],
+        },
+    }
+
+
+def test_cloud_issue_fields_comments_and_history_order() -> None:
+    issue = parse_issue(_cloud_issue(), statuses={}, story_points_field="customfield_10016")
+    assert issue.project_key == "ACME"
+    assert issue.issue_type == "Story"
+    assert issue.created == datetime(2026, 8, 31, 21, 30, tzinfo=UTC)
+    assert issue.labels == ("change-request", "ux")
+    assert issue.resolution == "Done"
+    assert issue.story_points == 5.0
+    assert issue.original_estimate_seconds == 7200
+    assert issue.status == Status("10007", "Принято клиентом", StatusCategory.DONE)
+    assert [c.id for c in issue.comments] == ["1", "2"]
+    assert issue.comments[0].author_account is None
+    assert issue.comments[1].author_account == "acc-1"
+    # 17:00+02:00 (15:00 UTC) comes before 09:00-07:00 (16:00 UTC), whatever the ids say.
+    assert [c.history_id for c in issue.changes] == ["200", "201", "201"]
+    assert issue.changes[0].author_account is None  # automation: no author
+    assert issue.changes[1].author_name == "Pat Manager"
+    assert issue.status_changes[0].to_id == "10007"
+
+
+def test_known_status_id_uses_the_site_status() -> None:
+    site = Status("10007", "Accepted", StatusCategory.DONE)
+    issue = parse_issue(_cloud_issue(), statuses={"10007": site}, story_points_field=None)
+    assert issue.status is site
+    assert issue.story_points is None
+
+
+def test_issue_without_changelog_has_no_changes() -> None:
+    raw = _cloud_issue()
+    del raw["changelog"]
+    del raw["fields"]["comment"]
+    del raw["fields"]["labels"]
+    issue = parse_issue(raw, statuses={}, story_points_field="customfield_99999")
+    assert issue.changes == ()
+    assert issue.comments == ()
+    assert issue.labels == ()
+    assert issue.story_points is None
+
+
+def _broken(mutate: Any) -> dict[str, Any]:
+    raw = copy.deepcopy(_cloud_issue())
+    mutate(raw)
+    return raw
+
+
+BROKEN = {
+    "no key": (lambda r: r.pop("key"), "has no key"),
+    "no fields": (lambda r: r.pop("fields"), "fields is missing"),
+    "no project": (lambda r: r["fields"].pop("project"), "fields.project"),
+    "no status": (lambda r: r["fields"].pop("status"), "fields.status"),
+    "naive created": (
+        lambda r: r["fields"].update(created="2026-09-01T10:00:00.000"),
+        "fields.created is not a valid timestamp",
+    ),
+    "numeric updated": (lambda r: r["fields"].update(updated=1756700000), "fields.updated"),
+    "unknown status without category": (
+        lambda r: r["fields"]["status"].pop("statusCategory"),
+        "statusCategory",
+    ),
+    "labels not a list": (lambda r: r["fields"].update(labels="ux"), "fields.labels"),
+    "story points text": (
+        lambda r: r["fields"].update(customfield_10016="five"),
+        "story points",
+    ),
+    "history without created": (
+        lambda r: r["changelog"]["histories"][0].pop("created"),
+        "history 201 created",
+    ),
+    "history bad created": (
+        lambda r: r["changelog"]["histories"][1].update(created="yesterday"),
+        "history 200 created is not a valid timestamp",
+    ),
+    "history without id": (lambda r: r["changelog"]["histories"][0].pop("id"), "histories[0].id"),
+    "item without field": (
+        lambda r: r["changelog"]["histories"][0]["items"][0].pop("field"),
+        "history 201 item 0 field",
+    ),
+    "histories not a list": (
+        lambda r: r["changelog"].update(histories={"id": "1"}),
+        "changelog.histories",
+    ),
+    "truncated changelog": (
+        lambda r: r["changelog"].update(total=45),
+        "changelog is incomplete (2 of 45 histories)",
+    ),
+    "comment without created": (
+        lambda r: r["fields"]["comment"]["comments"][0].pop("created"),
+        "comments[0].created",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_malformed_issue_is_rejected_naming_issue_and_problem(case: str) -> None:
+    mutate, expected = BROKEN[case]
+    with pytest.raises(JiraMalformedResponse) as caught:
+        parse_issue(_broken(mutate), statuses={}, story_points_field="customfield_10016")
+    message = str(caught.value)
+    assert expected in message
+    if case != "no key":
+        assert "ACME-7" in message
+
+
+def test_non_object_issue_is_rejected() -> None:
+    with pytest.raises(JiraMalformedResponse):
+        parse_issue(["ACME-1"], statuses={}, story_points_field=None)  # type: ignore[arg-type]
+
+
+# --- descriptions --------------------------------------------------------------------
+
+
+def test_adf_description_becomes_plain_text() -> None:
+    doc = {
+        "type": "doc",
+        "version": 1,
+        "content": [
+            {
+                "type": "heading",
+                "attrs": {"level": 2},
+                "content": [{"type": "text", "text": "Goal"}],
+            },
+            {
+                "type": "paragraph",
+                "content": [
+                    {"type": "text", "text": "Ask "},
+                    {"type": "mention", "attrs": {"id": "acc-1", "text": "@Pat"}},
+                    {"type": "text", "text": " first", "marks": [{"type": "strong"}]},
+                    {"type": "hardBreak"},
+                    {"type": "text", "text": "then build"},
+                    {"type": "emoji", "attrs": {"shortName": ":smile:", "text": "😄"}},
+                ],
+            },
+            {
+                "type": "bulletList",
+                "content": [
+                    {
+                        "type": "listItem",
+                        "content": [
+                            {"type": "paragraph", "content": [{"type": "text", "text": "one"}]}
+                        ],
+                    },
+                    {
+                        "type": "listItem",
+                        "content": [
+                            {
+                                "type": "paragraph",
+                                "content": [
+                                    {"type": "inlineCard", "attrs": {"url": "https://example.org"}}
+                                ],
+                            }
+                        ],
+                    },
+                ],
+            },
+            {"type": "rule"},
+            {"type": "codeBlock", "content": [{"type": "text", "text": "x = 1"}]},
+        ],
+    }
+    assert parse_description(doc) == (
+        "Goal\nAsk @Pat first\nthen build😄\none\nhttps://example.org\nx = 1"
+    )
+
+
+def test_plain_descriptions_and_empty_documents() -> None:
+    assert parse_description("h1. Title\r\nbody") == "h1. Title\r\nbody"
+    assert parse_description(None) is None
+    assert parse_description({"type": "doc", "version": 1, "content": []}) is None
+    for raw in _puppet():
+        assert parse_description(raw["fields"]["description"]) == raw["fields"]["description"]
+
+
+def test_unknown_description_shape_is_rejected() -> None:
+    with pytest.raises(JiraMalformedResponse):
+        parse_description({"type": "paragraph"})
+    with pytest.raises(JiraMalformedResponse):
+        parse_description(42)
