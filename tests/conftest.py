@@ -9,7 +9,7 @@ each test.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,20 +51,51 @@ def _reset_postgres(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database for one test."""
+def fresh_database_url(folder: Path) -> str:
+    """An empty database: a new SQLite file in ``folder``, or the reset PostgreSQL one."""
     if os.environ.get("SCOPEGUARD_TEST_DB") == "postgres":
         url = os.environ.get("SCOPEGUARD_TEST_DATABASE_URL")
         if not url:
             pytest.fail("SCOPEGUARD_TEST_DB=postgres needs SCOPEGUARD_TEST_DATABASE_URL")
         _reset_postgres(url)
-        yield url
-    else:
-        yield f"sqlite:///{tmp_path / 'scopeguard.db'}"
+        return url
+    return f"sqlite:///{folder / 'scopeguard.db'}"
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """A fresh, empty database for one test."""
+    return fresh_database_url(tmp_path)
 
 
 SettingsFactory = Callable[..., Settings]
+
+
+def settings_for(
+    jira_url: str,
+    clients: list[dict[str, Any]],
+    *,
+    database_url: str,
+    instance: Path,
+    deployment: str = "cloud",
+    **extra: Any,
+) -> Settings:
+    """Validated settings built the way a user's YAML file would give them."""
+    jira: dict[str, Any] = {"url": jira_url, "deployment": deployment}
+    if deployment == "datacenter":
+        jira["pat"] = "pat-token"
+    else:
+        jira.update(email="pm@agency.example", api_token="token")
+    jira.update(extra.pop("jira", {}))
+    document = {
+        "database_url": database_url,
+        "instance_path": str(instance),
+        "jira": jira,
+        "agency": {"timezone": "Europe/Moscow"},
+        "clients": clients,
+        **extra,
+    }
+    return parse_settings(yaml.safe_dump(document, allow_unicode=True), env={})
 
 
 @pytest.fixture
@@ -78,20 +109,13 @@ def make_settings(database_url: str, tmp_path: Path) -> SettingsFactory:
         deployment: str = "cloud",
         **extra: Any,
     ) -> Settings:
-        jira: dict[str, Any] = {"url": jira_url, "deployment": deployment}
-        if deployment == "datacenter":
-            jira["pat"] = "pat-token"
-        else:
-            jira.update(email="pm@agency.example", api_token="token")
-        jira.update(extra.pop("jira", {}))
-        document = {
-            "database_url": database_url,
-            "instance_path": str(tmp_path / "instance"),
-            "jira": jira,
-            "agency": {"timezone": "Europe/Moscow"},
-            "clients": clients,
+        return settings_for(
+            jira_url,
+            clients,
+            database_url=database_url,
+            instance=tmp_path / "instance",
+            deployment=deployment,
             **extra,
-        }
-        return parse_settings(yaml.safe_dump(document, allow_unicode=True), env={})
+        )
 
     return build

@@ -7,6 +7,8 @@ simulator URL, a temporary database), never monkeypatched internals.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -23,6 +25,8 @@ class Services:
 
     settings: Settings
     migrate: bool = True
+    sleep: Callable[[float], None] = time.sleep
+    """How Jira retries wait (tests pass one that records instead of sleeping)."""
     _database: Database | None = field(default=None, init=False, repr=False)
 
     @property
@@ -36,7 +40,7 @@ class Services:
 
     @cached_property
     def jira(self) -> JiraClient:
-        return JiraClient(self.settings.jira)
+        return JiraClient(self.settings.jira, sleep=self.sleep)
 
     @cached_property
     def analysis(self) -> ScopeAnalysis:

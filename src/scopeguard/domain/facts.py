@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -40,7 +40,7 @@ def _parse_dt(value: Any) -> datetime | None:
     moment = datetime.fromisoformat(str(value))
     if moment.tzinfo is None:
         raise ValueError(f"cached facts hold a naive timestamp: {value!r}")
-    return moment
+    return moment if moment.tzinfo is UTC else moment.astimezone(UTC)
 
 
 def _req_dt(value: Any) -> datetime:
@@ -122,6 +122,10 @@ class IssueFacts:
     Facts depend on the contract (start, baseline, change-request rules), the
     workflow rules, the status list and the scope options they were computed
     with; see :func:`scopeguard.domain.history.facts_fingerprint`.
+
+    Every moment is in UTC: one canonical form makes cached JSON independent of
+    the zones Jira users wrote from and keeps comparisons on the fast path.
+    Convert to the agency's zone for display.
     """
 
     key: str

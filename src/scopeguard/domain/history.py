@@ -14,7 +14,6 @@ import hashlib
 import json
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
-from enum import Enum, auto
 from itertools import pairwise
 
 from scopeguard.domain.contract import Contract, ScopeUnit, WorkflowRules
@@ -26,6 +25,7 @@ from scopeguard.domain.facts import (
     RevisionEvent,
 )
 from scopeguard.domain.model import ChangeItem, Issue, Status, StatusCategory, sort_changes
+from scopeguard.domain.timeparse import to_utc
 
 STORY_POINT_FIELD_NAMES = frozenset({"story points", "story point estimate"})
 """Changelog field names (case-insensitive) read as story points whatever their id:
@@ -93,8 +93,12 @@ class StatusIndex:
         return memo
 
     def revision(self, item: ChangeItem, rules: WorkflowRules) -> _Verdict:
-        """Whether a status change is a revision round; see :func:`issue_facts`."""
-        return _verdict(self, self._memo(rules), rules, item)
+        """Whether a status change is a revision round; see :meth:`_decide`."""
+        memo = self._memo(rules)
+        key = (item.from_id, item.from_string, item.to_id, item.to_string)
+        if key not in memo:
+            memo[key] = self._decide(rules, *key)
+        return memo[key]
 
     def _decide(
         self,
@@ -137,60 +141,42 @@ class StatusIndex:
         return status_id or "?"
 
 
-def _verdict(
-    index: StatusIndex,
-    memo: dict[_Transition, _Verdict],
-    rules: WorkflowRules,
-    item: ChangeItem,
-) -> _Verdict:
-    key = (item.from_id, item.from_string, item.to_id, item.to_string)
-    try:
-        return memo[key]
-    except KeyError:
-        found = memo[key] = index._decide(rules, *key)
-        return found
+# What a changelog item is about, as far as the metrics care. Plain ints index
+# the per-kind lists directly (an Enum's hash is a Python call per item).
+_OTHER = 0
+_LABELS = 1
+_RESOLUTION = 2
+_ISSUE_TYPE = 3
+_POINTS = 4
+_ORIGINAL_ESTIMATE = 5
+_STATUS = 6
+_MOVE = 7
 
-
-class _Field(Enum):
-    """What a changelog item is about, as far as the metrics care."""
-
-    STATUS = auto()
-    POINTS = auto()
-    ORIGINAL_ESTIMATE = auto()
-    LABELS = auto()
-    RESOLUTION = auto()
-    ISSUE_TYPE = auto()
-    MOVE = auto()
-    OTHER = auto()
-
-
-_FIELD_KINDS: dict[str, _Field] = {}
+_FIELD_KINDS: dict[str, int] = {}
 """Memo of field name → kind: a site has a few hundred field names at most, and
 the name of every one of hundreds of thousands of items needs classifying."""
 
 
-def _field_kind(name: str) -> _Field:
-    kind = _FIELD_KINDS.get(name)
-    if kind is None:
-        folded = name.casefold()
-        if folded == "status":
-            kind = _Field.STATUS
-        elif folded in STORY_POINT_FIELD_NAMES:
-            kind = _Field.POINTS
-        elif folded == ORIGINAL_ESTIMATE_FIELD:
-            kind = _Field.ORIGINAL_ESTIMATE
-        elif folded == "labels":
-            kind = _Field.LABELS
-        elif folded == "resolution":
-            kind = _Field.RESOLUTION
-        elif folded == "issuetype":
-            kind = _Field.ISSUE_TYPE
-        elif folded in ("key", "project"):
-            kind = _Field.MOVE
-        else:
-            kind = _Field.OTHER
-        if len(_FIELD_KINDS) < 10_000:
-            _FIELD_KINDS[name] = kind
+def _field_kind(name: str) -> int:
+    folded = name.casefold()
+    if folded == "status":
+        kind = _STATUS
+    elif folded in STORY_POINT_FIELD_NAMES:
+        kind = _POINTS
+    elif folded == ORIGINAL_ESTIMATE_FIELD:
+        kind = _ORIGINAL_ESTIMATE
+    elif folded == "labels":
+        kind = _LABELS
+    elif folded == "resolution":
+        kind = _RESOLUTION
+    elif folded == "issuetype":
+        kind = _ISSUE_TYPE
+    elif folded in ("key", "project"):
+        kind = _MOVE
+    else:
+        kind = _OTHER
+    if len(_FIELD_KINDS) < 10_000:
+        _FIELD_KINDS[name] = kind
     return kind
 
 
@@ -201,6 +187,11 @@ def _in_order(items: list[ChangeItem]) -> list[ChangeItem]:
         if later.created < earlier.created:
             return list(sort_changes(items))
     return items
+
+
+def _history_order(history_id: str) -> int:
+    # Same tie-break as model.sort_changes: numeric history ids grow over time.
+    return int(history_id) if history_id.isdigit() else 0
 
 
 def _number(text: str | None, fallback: str | None) -> float | None:
@@ -330,11 +321,11 @@ def _estimate_events(
     for item in items:
         value = (_number(item.to_string, item.to_id) or 0.0) / divisor
         if value != previous:
-            events.append(EstimateEvent(item.created, unit, value - previous))
+            events.append(EstimateEvent(to_utc(item.created), unit, value - previous))
         previous = value
     now = current or 0.0
     if abs(now - previous) > 1e-9:
-        events.append(EstimateEvent(max(updated, items[-1].created), unit, now - previous))
+        events.append(EstimateEvent(to_utc(max(updated, items[-1].created)), unit, now - previous))
     return events
 
 
@@ -357,53 +348,40 @@ def issue_facts(
     the client's Jira projects (default: the issue's own project); moving an
     issue into one of them after the baseline makes it added scope.
     """
-    changes = issue.changes
-    story_field = story_points_field_id
+    by_id = {ORIGINAL_ESTIMATE_FIELD: _ORIGINAL_ESTIMATE, "project": _MOVE}
+    if story_points_field_id:
+        by_id[story_points_field_id] = _POINTS
+    # Index = kind; _OTHER, _STATUS and _MOVE slots stay unused.
+    lists: tuple[list[ChangeItem], ...] = ([], [], [], [], [], [], [], [])
     status_items: list[ChangeItem] = []
-    label_items: list[ChangeItem] = []
-    type_items: list[ChangeItem] = []
-    resolution_items: list[ChangeItem] = []
-    point_items: list[ChangeItem] = []
-    hour_items: list[ChangeItem] = []
     moves: dict[str, list[ChangeItem]] = {}
-    by_kind = {
-        _Field.LABELS: label_items,
-        _Field.RESOLUTION: resolution_items,
-        _Field.ISSUE_TYPE: type_items,
-        _Field.POINTS: point_items,
-        _Field.ORIGINAL_ESTIMATE: hour_items,
-    }
-    for item in changes:
+    kinds = _FIELD_KINDS
+    for item in issue.changes:
         field_id = item.field_id
-        if field_id is not None:
-            if field_id == "status":
-                status_items.append(item)
-                continue
-            if field_id == story_field:
-                point_items.append(item)
-                continue
-        kind = _field_kind(item.field)
-        if kind is _Field.OTHER:
-            if field_id == ORIGINAL_ESTIMATE_FIELD:
-                hour_items.append(item)
-            elif field_id == "project":
-                moves.setdefault(item.history_id, []).append(item)
-        elif kind is _Field.STATUS:
-            # Model rule: a field named "status" is the status only without a
-            # field id; a custom field that happens to be called so is not.
+        if field_id == "status":
+            status_items.append(item)
+            continue
+        kind = kinds.get(item.field)
+        if kind is None:
+            kind = _field_kind(item.field)
+        if kind in (_OTHER, _STATUS):
             if field_id is None:
-                status_items.append(item)
-        elif kind is _Field.MOVE:
+                # Model rule: a field named "status" is the status only without a field id.
+                if kind == _STATUS:
+                    status_items.append(item)
+                continue
+            kind = by_id.get(field_id, _OTHER)
+            if kind == _OTHER:
+                continue
+        if kind == _MOVE:
             moves.setdefault(item.history_id, []).append(item)
         else:
-            by_kind[kind].append(item)
-
-    status_items = _in_order(status_items)
-    label_items = _in_order(label_items)
-    type_items = _in_order(type_items)
-    resolution_items = _in_order(resolution_items)
-    point_items = _in_order(point_items)
-    hour_items = _in_order(hour_items)
+            lists[kind].append(item)
+    label_items = _in_order(lists[_LABELS])
+    type_items = _in_order(lists[_ISSUE_TYPE])
+    resolution_items = _in_order(lists[_RESOLUTION])
+    point_items = _in_order(lists[_POINTS])
+    hour_items = _in_order(lists[_ORIGINAL_ESTIMATE])
     if len(moves) > 1:
         moves = dict(sorted(moves.items(), key=lambda pair: pair[1][0].created))
 
@@ -445,17 +423,23 @@ def issue_facts(
     counted_from = max(contract.start, entered)
     revisions: list[RevisionEvent] = []
     for item in status_items:
+        key = (item.from_id, item.from_string, item.to_id, item.to_string)
+        try:
+            verdict = memo[key]
+        except KeyError:
+            verdict = memo[key] = index._decide(rules, *key)
+        # The verdict first: it is a dictionary hit, and most status changes are
+        # not revisions, so the dearer checks below run for few of them.
+        if verdict is None:
+            continue
         # A move between projects can remap the status in the same history; that
         # is Jira's bookkeeping, not the client sending work back.
         if item.created < counted_from or item.history_id in moves:
             continue
-        verdict = _verdict(index, memo, rules, item)
-        if verdict is None:
-            continue
         is_reopen, from_status, to_status = verdict
         revisions.append(
             RevisionEvent(
-                at=item.created,
+                at=to_utc(item.created),
                 history_id=item.history_id,
                 author_account=item.author_account,
                 author_name=item.author_name,
@@ -464,6 +448,11 @@ def issue_facts(
                 is_reopen=is_reopen,
             )
         )
+
+    # Status changes were not re-sorted (they are most of the items); the few
+    # revisions found are, in UTC, where comparing is cheap.
+    if any(b.at < a.at for a, b in pairwise(revisions)):
+        revisions.sort(key=lambda r: (r.at, _history_order(r.history_id)))
 
     hours_now = (
         None
@@ -479,11 +468,11 @@ def issue_facts(
         key=issue.key,
         summary=issue.summary,
         issue_type=issue.issue_type,
-        created=issue.created,
-        entered_at=entered,
-        added_at=added_at,
-        approved_at=approved_at,
-        removed_at=removed_at,
+        created=to_utc(issue.created),
+        entered_at=to_utc(entered),
+        added_at=None if added_at is None else to_utc(added_at),
+        approved_at=None if approved_at is None else to_utc(approved_at),
+        removed_at=None if removed_at is None else to_utc(removed_at),
         removal_reason=reason if removed_at is not None else None,
         revisions=tuple(revisions),
         estimate_events=tuple(estimates),
@@ -518,7 +507,7 @@ def _removal(
         )
         if when is None:
             # No logged resolution change: the last transition is the best date we have.
-            when = status_items[-1].created if status_items else issue.created
+            when = max((i.created for i in status_items), default=issue.created)
         found.append((when, RemovalReason.CANCELLED))
     if not found:
         return None, None

@@ -14,6 +14,7 @@ from enum import IntEnum
 
 from scopeguard.domain.contract import Contract, ScopeUnit
 from scopeguard.domain.facts import IssueFacts
+from scopeguard.domain.timeparse import to_utc
 
 
 class Bucket(IntEnum):
@@ -63,25 +64,41 @@ def empty_totals() -> Totals:
 
 
 _Steps = list[tuple[datetime, int]]
+_SP_SCALE = SCALE[ScopeUnit.STORY_POINTS]
+_HOURS_SCALE = SCALE[ScopeUnit.HOURS]
 
 
-def _timeline(
-    facts: IssueFacts, unit: ScopeUnit, current: float | None, until: datetime | None
-) -> tuple[int, _Steps]:
-    """An estimate's value before its first change, and its changes, in quanta.
+def _timelines(
+    facts: IssueFacts, until: datetime | None
+) -> tuple[tuple[int, int, _Steps], tuple[int, int, _Steps]]:
+    """Story points and hours over time: ``(unit, value before any change, changes)``.
 
-    The current value anchors the timeline; the value before the first change is
-    what the changes add up to backwards from it. Changes after ``until`` (the
-    removal) are dropped.
+    Values are in quanta. The current value anchors each timeline; the value
+    before the first change is what the changes add up to backwards from it.
+    Changes after ``until`` (the removal) are dropped.
     """
-    scale = SCALE[unit]
-    steps = [(e.at, round(e.delta * scale)) for e in facts.estimate_events if e.unit is unit]
-    initial = round((current or 0.0) * scale) - sum(q for _, q in steps)
-    return initial, [(at, q) for at, q in steps if q and (until is None or at <= until)]
+    points: _Steps = []
+    hours: _Steps = []
+    for event in facts.estimate_events:
+        if event.unit is ScopeUnit.STORY_POINTS:
+            points.append((event.at, round(event.delta * _SP_SCALE)))
+        elif event.unit is ScopeUnit.HOURS:
+            hours.append((event.at, round(event.delta * _HOURS_SCALE)))
+    points_before = round((facts.story_points or 0.0) * _SP_SCALE) - sum(q for _, q in points)
+    hours_before = round((facts.hours or 0.0) * _HOURS_SCALE) - sum(q for _, q in hours)
+    if until is not None:
+        points = [(at, q) for at, q in points if at <= until]
+        hours = [(at, q) for at, q in hours if at <= until]
+    return (_SP, points_before, points), (_HOURS, hours_before, hours)
 
 
 def _value(initial: int, steps: _Steps, at: datetime) -> int:
-    return initial + sum(q for when, q in steps if when <= at)
+    value = initial
+    for when, q in steps:
+        if when > at:
+            break  # steps are oldest first
+        value += q
+    return value
 
 
 def entries(facts: IssueFacts, contract: Contract) -> list[Entry]:
@@ -105,20 +122,17 @@ def entries(facts: IssueFacts, contract: Contract) -> list[Entry]:
     removed = facts.removed_at
     lines: tuple[tuple[int, int, _Steps], ...]
     if facts.estimate_events:
-        lines = (
-            (_SP, *_timeline(facts, ScopeUnit.STORY_POINTS, facts.story_points, removed)),
-            (_HOURS, *_timeline(facts, ScopeUnit.HOURS, facts.hours, removed)),
-        )
+        lines = _timelines(facts, removed)
     else:
         # The common case: estimates never changed, each value is constant.
         lines = (
-            (_SP, round((facts.story_points or 0.0) * SCALE[ScopeUnit.STORY_POINTS]), []),
-            (_HOURS, round((facts.hours or 0.0) * SCALE[ScopeUnit.HOURS]), []),
+            (_SP, round((facts.story_points or 0.0) * _SP_SCALE), []),
+            (_HOURS, round((facts.hours or 0.0) * _HOURS_SCALE), []),
         )
     out: list[Entry] = []
 
     if facts.added_at is None:
-        baseline = contract.baseline
+        baseline = to_utc(contract.baseline)
         out.append((entered, _BASELINE, _ISSUES, 1))
         for unit, initial, steps in lines:
             out.append((entered, _BASELINE, unit, _value(initial, steps, entered)))

@@ -41,6 +41,7 @@ from scopeguard.domain.ledger import (
     empty_totals,
     entries,
 )
+from scopeguard.domain.timeparse import to_utc
 from scopeguard.domain.timeseries import DayPoint, UnitPoint, daily_series, end_of_day
 
 __all__ = [
@@ -357,6 +358,7 @@ def summarize(facts: Iterable[IssueFacts], contract: Contract, as_of: datetime) 
     """
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware")
+    moment = to_utc(as_of)  # facts are in UTC; same-zone comparisons are the fast ones
     totals = empty_totals()
     added: list[str] = []
     approved: list[str] = []
@@ -368,7 +370,7 @@ def summarize(facts: Iterable[IssueFacts], contract: Contract, as_of: datetime) 
         # The issue's own count per bucket decides which key lists it is in.
         own = [0] * len(Bucket)
         for at, bucket, column, qty in entries(issue, contract):
-            if at <= as_of:
+            if at <= moment:
                 totals[bucket][column] += qty
                 if column == issues:
                     own[bucket] += qty
@@ -380,7 +382,7 @@ def summarize(facts: Iterable[IssueFacts], contract: Contract, as_of: datetime) 
             removed.append(issue.key)
         rounds = reopened = 0
         for event in issue.revisions:
-            if event.at > as_of:
+            if event.at > moment:
                 break  # revisions are stored oldest first
             rounds += 1
             reopened += event.is_reopen

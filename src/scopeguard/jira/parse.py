@@ -95,15 +95,6 @@ def parse_issue(
     )
 
 
-def parse_history_items(issue_key: str, history: Any) -> list[ChangeItem]:
-    """The change items of one raw changelog history (``{id, created, author, items}``).
-
-    Shared by :func:`parse_issue` and callers that receive histories on their
-    own (bulk changelog pages, webhooks).
-    """
-    return _history_items(_Context(issue_key), history, "changelog history")
-
-
 def parse_description(raw: Any) -> str | None:
     """The issue description as plain text.
 

@@ -24,7 +24,7 @@ from scopeguard.simulator.catalog import CLOUD_VERSION, DC_VERSIONS, Flavor, fie
 from scopeguard.simulator.dataset import Dataset, SimIssue
 from scopeguard.simulator.faults import FaultDecision, Faults, MalformedKind
 from scopeguard.simulator.jql import CompiledQuery, JqlError, compile_query, run_query
-from scopeguard.simulator.render import FieldSelection, Renderer
+from scopeguard.simulator.render import FieldSelection, Renderer, encode
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -71,11 +71,16 @@ class ApiError(Exception):
 
 @dataclass(slots=True)
 class Reply:
-    """A handler's answer before serialisation."""
+    """A handler's answer before serialisation (``text``: already serialised JSON)."""
 
     body: Any
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
+    text: str | None = None
+
+    def encoded(self) -> bytes:
+        """The body as UTF-8 JSON."""
+        return (self.text if self.text is not None else encode(self.body)).encode()
 
 
 def _error_body(messages: Iterable[str], errors: dict[str, str] | None = None) -> JsonDict:
@@ -267,7 +272,7 @@ class JiraSimulator:
         return self._json_response(reply)
 
     def _json_response(self, reply: Reply) -> Response:
-        data = json.dumps(reply.body, ensure_ascii=False, separators=(",", ":")).encode()
+        data = reply.encoded()
         response = Response(
             data, status=reply.status, content_type="application/json;charset=UTF-8"
         )
@@ -278,7 +283,7 @@ class JiraSimulator:
     def _malformed_response(self, reply: Reply, kind: MalformedKind) -> Response:
         if kind is MalformedKind.MISSING_KEYS:
             return self._json_response(Reply({"simulated": "malformed payload"}, 200))
-        data = json.dumps(reply.body, ensure_ascii=False, separators=(",", ":")).encode()
+        data = reply.encoded()
         truncated = data[: max(1, len(data) // 2)]
         return Response(truncated, status=200, content_type="application/json;charset=UTF-8")
 
@@ -645,15 +650,15 @@ class JiraSimulator:
                 raise ApiError(400, "The provided next page token is invalid or expired.")
             issue_index = _int_param(payload.get("i"), "nextPageToken", 0)
             history_index = _int_param(payload.get("h"), "nextPageToken", 0)
-        logs: list[JsonDict] = []
+        logs: list[str] = []
         taken = 0
         more = False
         while issue_index < len(issues):
             issue = issues[issue_index]
             histories = issue.histories
-            chunk: list[JsonDict] = []
+            chunk: list[str] = []
             while history_index < len(histories):
-                rendered = r.history(histories[history_index], field_ids)
+                rendered = r.history_json(histories[history_index], field_ids)
                 if rendered is not None:
                     if taken >= max_results:
                         more = True
@@ -662,14 +667,17 @@ class JiraSimulator:
                     taken += 1
                 history_index += 1
             if chunk:
-                logs.append({"issueId": issue.id, "changeHistories": chunk})
+                logs.append(
+                    f'{{"issueId":{encode(issue.id)},"changeHistories":[{",".join(chunk)}]}}'
+                )
             if more:
                 break
             issue_index += 1
             history_index = 0
-        reply: JsonDict = {"issueChangeLogs": logs}
+        text = f'{{"issueChangeLogs":[{",".join(logs)}]'
         if more:
-            reply["nextPageToken"] = _encode_token(
+            token_text = _encode_token(
                 {"k": "bulk", "i": issue_index, "h": history_index, "r": request_hash}
             )
-        return Reply(reply)
+            text += f',"nextPageToken":"{token_text}"'
+        return Reply(None, text=text + "}")

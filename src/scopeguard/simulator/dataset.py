@@ -94,6 +94,8 @@ class SimHistory:
     author: SimUser | None
     items: tuple[SimItem, ...]
     raw: JsonDict | None = None
+    created_text: str | None = None
+    """``created`` in Jira's text form for the dataset's zone, cached by the renderer."""
 
     @property
     def sort_key(self) -> tuple[datetime, int]:

@@ -8,6 +8,7 @@ shared between responses and must never be mutated after creation.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -111,6 +112,11 @@ class FieldSelection:
         return [k for k in keys if k not in self.exclude]
 
 
+def encode(value: Any) -> str:
+    """Compact JSON text, non-ASCII kept as is (the simulator answers in UTF-8)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 def adf(text: str | None) -> JsonDict | None:
     """Plain text as an Atlassian Document Format document (v3 rich-text fields)."""
     if text is None:
@@ -148,6 +154,8 @@ class Renderer:
         self.history_field_ids = self.cloud or dc_history_field_ids
         self._users: dict[int, tuple[SimUser, JsonDict]] = {}
         self._items: dict[int, tuple[SimItem, JsonDict]] = {}
+        self._user_text: dict[int, tuple[SimUser, str]] = {}
+        self._item_text: dict[int, tuple[SimItem, str]] = {}
         self._statuses: dict[int, tuple[SimStatus, JsonDict]] = {}
         self._projects: dict[int, tuple[SimProject, JsonDict]] = {}
 
@@ -156,6 +164,14 @@ class Renderer:
     def timestamp(self, moment: datetime) -> str:
         """A moment in Jira's text form, with the offset of the dataset user's zone."""
         return format_jira_datetime(moment.astimezone(self.ds.zone))
+
+    def history_timestamp(self, history: SimHistory) -> str:
+        """A history's ``created`` text, formatted once (the dataset's zone never changes)."""
+        text = history.created_text
+        if text is None:
+            text = self.timestamp(history.created)
+            history.created_text = text
+        return text
 
     def avatars(self, owner: str) -> JsonDict:
         """Avatar URLs (shape only; nothing is served there)."""
@@ -367,9 +383,45 @@ class Renderer:
         body: JsonDict = {"id": history.id}
         if history.author is not None:
             body["author"] = self.user(history.author)
-        body["created"] = self.timestamp(history.created)
+        body["created"] = self.history_timestamp(history)
         body["items"] = [self.item(i) for i in items]
         return body
+
+    def history_json(self, history: SimHistory, field_ids: set[str] | None = None) -> str | None:
+        """:meth:`history` already serialised, built from cached fragments.
+
+        Bulk changelog pages carry up to 10,000 histories; splicing the cached JSON
+        of their (few distinct) authors and items is several times faster than
+        building dicts and encoding them again for every history.
+        """
+        if history.raw is not None:
+            body = self.history(history, field_ids)
+            return None if body is None else encode(body)
+        items = history.items
+        if field_ids is not None:
+            items = tuple(i for i in items if self.item_field_id(i) in field_ids)
+            if not items:
+                return None
+        parts = []
+        for item in items:
+            cached_item = self._item_text.get(id(item))
+            if cached_item is None:
+                cached_item = (item, encode(self.item(item)))
+                self._item_text[id(item)] = cached_item
+            parts.append(cached_item[1])
+        author = ""
+        if history.author is not None:
+            cached_user = self._user_text.get(id(history.author))
+            if cached_user is None:
+                cached_user = (history.author, encode(self.user(history.author)))
+                self._user_text[id(history.author)] = cached_user
+            author = f',"author":{cached_user[1]}'
+        history_id = history.id if history.id.isdigit() else None
+        id_text = f'"{history_id}"' if history_id is not None else encode(history.id)
+        return (
+            f'{{"id":{id_text}{author},"created":"{self.history_timestamp(history)}",'
+            f'"items":[{",".join(parts)}]}}'
+        )
 
     def histories(self, histories: Sequence[SimHistory]) -> list[JsonDict]:
         """Several histories, unfiltered, in the given order."""

@@ -1,0 +1,649 @@
+"""The Jira client over real HTTP against the simulator, for Cloud and Data Center.
+
+Sleeping is injected (recorded, never waited), so rate-limit storms and backoff
+run instantly; the request counts are the client's own ``requests_made`` checked
+against what the simulator served.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import socket
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+
+from scopeguard.config import JiraSettings
+from scopeguard.domain.model import Issue, StatusCategory
+from scopeguard.jira import (
+    ISSUE_FIELDS,
+    JiraAuthError,
+    JiraClient,
+    JiraMalformedResponse,
+    JiraUnavailable,
+    parse_issue,
+)
+from scopeguard.jira.retry import BackoffPolicy, server_delay
+from scopeguard.simulator import Dataset, JiraSimulator, load_real, serve
+
+MOSCOW = ZoneInfo("Europe/Moscow")
+BASE = datetime(2026, 3, 2, 9, 0, tzinfo=MOSCOW)
+EMAIL, TOKEN, PAT = "pm@agency.example", "token", "pat-token"
+FLAVORS = ("cloud", "datacenter")
+
+
+def _shared_dir() -> Path:
+    override = os.environ.get("SCOPEGUARD_SHARED_DIR")
+    return Path(override) if override else Path(__file__).resolve().parents[2].parent / "shared"
+
+
+def settings_for(url: str, flavor: str, **extra: Any) -> JiraSettings:
+    """Settings as a user would write them; ``deployment`` stays ``auto`` unless given."""
+    credentials: dict[str, Any] = (
+        {"email": EMAIL, "api_token": TOKEN} if flavor == "cloud" else {"pat": PAT}
+    )
+    return JiraSettings.model_validate({"url": url, **credentials, **extra})
+
+
+class Sleeps(list[float]):
+    """An injected ``sleep`` that records the requested waits and returns at once."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+class Recorder:
+    """A requests response hook keeping what the client actually sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[requests.PreparedRequest] = []
+
+    def __call__(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        self.sent.append(response.request)
+
+    def params(self, path: str) -> list[dict[str, list[str]]]:
+        return [
+            parse_qs(urlparse(r.url or "").query)
+            for r in self.sent
+            if urlparse(r.url or "").path == path
+        ]
+
+    def bodies(self, path: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        for r in self.sent:
+            if urlparse(r.url or "").path == path:
+                body = r.body.decode() if isinstance(r.body, bytes) else r.body
+                found.append(json.loads(body or "{}"))
+        return found
+
+
+def recording_session() -> tuple[requests.Session, Recorder]:
+    session = requests.Session()
+    recorder = Recorder()
+    session.hooks["response"].append(recorder)
+    return session, recorder
+
+
+def acme_dataset(issues: int = 250, long_history: int = 130) -> tuple[Dataset, str]:
+    """ACME issues, one of which (returned key) has ``long_history`` histories.
+
+    Its oldest transitions are the ones a truncated changelog would lose.
+    """
+    ds = Dataset.with_default_workflow(user_timezone="Europe/Moscow")
+    ds.add_project(key="ACME", name="ACME Corp")
+    created = [
+        ds.add_issue(project="ACME", summary=f"Task {n}", created=BASE + timedelta(minutes=n))
+        for n in range(issues)
+    ]
+    key = created[3].key
+    at = BASE + timedelta(days=1)
+    ds.transition(key, "In Progress", at=at, author=("acc-first", "First Mover"))
+    for n in range(1, long_history):
+        target = "To Do" if n % 2 else "In Progress"
+        ds.transition(key, target, at=at + timedelta(minutes=n), author=("acc-1", "Dev"))
+    ds.transition(created[0].key, "In Progress", at=at, author=("acc-2", "Other Dev"))
+    ds.transition(created[0].key, "Done", at=at + timedelta(hours=2), author=("acc-2", "Other Dev"))
+    return ds, key
+
+
+@pytest.fixture(scope="module")
+def acme() -> tuple[Dataset, str]:
+    return acme_dataset()
+
+
+def read_all(client: JiraClient, jql: str, batch_size: int = 100) -> list[list[dict[str, Any]]]:
+    fields = [*ISSUE_FIELDS, client.story_points_field_id() or "customfield_10016"]
+    return list(client.iter_issue_batches(jql, fields=fields, batch_size=batch_size))
+
+
+def parse_all(client: JiraClient, batches: list[list[dict[str, Any]]]) -> dict[str, Issue]:
+    statuses = client.statuses()
+    points = client.story_points_field_id()
+    return {
+        raw["key"]: parse_issue(raw, statuses=statuses, story_points_field=points)
+        for batch in batches
+        for raw in batch
+    }
+
+
+def fingerprint(batches: list[list[dict[str, Any]]]) -> list[tuple[str, list[str]]]:
+    return [
+        (raw["key"], [h["id"] for h in raw["changelog"]["histories"]])
+        for batch in batches
+        for raw in batch
+    ]
+
+
+# --- metadata ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_metadata_and_deployment_detection(flavor: str, acme: tuple[Dataset, str]) -> None:
+    ds, _ = acme
+    sim = JiraSimulator(ds, flavor=flavor)
+    with serve(sim) as url:
+        client = JiraClient(settings_for(url, flavor), sleep=Sleeps())
+        assert client.deployment == flavor
+        assert client.deployment == flavor  # cached: asked once
+        assert sim.request_count("/rest/api/2/serverInfo") == 1
+
+        statuses = client.statuses()
+        by_name = {s.name: s for s in statuses.values()}
+        assert by_name["Принято клиентом"].category is StatusCategory.DONE
+        assert by_name["To Do"].category is StatusCategory.NEW
+        assert all(status_id == s.id for status_id, s in statuses.items())
+
+        expected_points = "customfield_10016" if flavor == "cloud" else "customfield_10002"
+        assert client.story_points_field_id() == expected_points
+        assert client.user_timezone() == MOSCOW
+        client.user_timezone()
+        client.story_points_field_id()
+        api = "/rest/api/3" if flavor == "cloud" else "/rest/api/2"
+        assert sim.request_count(f"{api}/status") == 1
+        assert sim.request_count(f"{api}/field") == 1
+        assert sim.request_count(f"{api}/myself") == 1
+        assert client.requests_made == sim.request_count() == 4
+
+
+def test_configured_story_points_field_needs_no_request(acme: tuple[Dataset, str]) -> None:
+    sim = JiraSimulator(acme[0], flavor="cloud")
+    with serve(sim) as url:
+        settings = settings_for(
+            url, "cloud", deployment="cloud", story_points_field="customfield_10099"
+        )
+        client = JiraClient(settings)
+        assert client.story_points_field_id() == "customfield_10099"
+        assert client.requests_made == 0
+
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_both_credentials_pick_the_one_that_fits(flavor: str, acme: tuple[Dataset, str]) -> None:
+    sim = JiraSimulator(acme[0], flavor=flavor)
+    session, recorder = recording_session()
+    with serve(sim) as url:
+        settings = settings_for(url, flavor, email=EMAIL, api_token=TOKEN, pat=PAT)
+        client = JiraClient(settings, session=session)
+        assert client.user_timezone() == MOSCOW
+    server_info, myself = recorder.sent
+    # serverInfo is asked anonymously: which credential to send depends on its answer.
+    assert "Authorization" not in server_info.headers
+    scheme = myself.headers["Authorization"].split()[0]
+    assert scheme == ("Basic" if flavor == "cloud" else "Bearer")
+
+
+def test_jql_datetime_is_in_the_users_zone_and_selects_by_update() -> None:
+    ds = Dataset.with_default_workflow(user_timezone="America/Los_Angeles")
+    ds.add_project(key="ZONE", name="Zones")
+    early = ds.add_issue(project="ZONE", summary="early", created=BASE)
+    late = ds.add_issue(project="ZONE", summary="late", created=BASE)
+    ds.transition(early.key, "In Progress", at=datetime(2026, 9, 1, 16, 59, tzinfo=UTC))
+    ds.transition(late.key, "In Progress", at=datetime(2026, 9, 1, 17, 1, tzinfo=UTC))
+    sim = JiraSimulator(ds, flavor="cloud")
+    with serve(sim) as url:
+        client = JiraClient(settings_for(url, "cloud"))
+        moment = datetime(2026, 9, 1, 17, 0, tzinfo=UTC)  # 10:00 in Los Angeles (PDT)
+        assert client.jql_datetime(moment) == '"2026/09/01 10:00"'
+        assert client.jql_datetime(moment.astimezone(MOSCOW)) == '"2026/09/01 10:00"'
+        jql = f"project = ZONE AND updated >= {client.jql_datetime(moment)}"
+        keys = [key for page in client.iter_issue_ids(jql) for _, key in page]
+        assert keys == [late.key]
+        with pytest.raises(ValueError, match="aware"):
+            client.jql_datetime(datetime(2026, 9, 1, 10, 0))
+
+
+# --- reading issues -----------------------------------------------------------------------
+
+
+def test_cloud_pages_search_and_recovers_long_histories_with_bulkfetch(
+    acme: tuple[Dataset, str],
+) -> None:
+    ds, long_key = acme
+    sim = JiraSimulator(ds, flavor="cloud")
+    session, recorder = recording_session()
+    with serve(sim) as url:
+        client = JiraClient(settings_for(url, "cloud", deployment="cloud"), session=session)
+        client.story_points_field_id()
+        before = client.requests_made
+        batches = read_all(client, "project = ACME ORDER BY key ASC", batch_size=100)
+        used = client.requests_made - before
+        issues = parse_all(client, batches)
+
+    assert [len(b) for b in batches] == [100, 100, 50]
+    assert len(issues) == 250
+    # 3 search pages and one bulkfetch per batch, nothing per issue.
+    assert used == 6
+    assert sim.request_count("/rest/api/3/search/jql") == 3
+    assert sim.request_count("/rest/api/3/changelog/bulkfetch") == 3
+    assert sim.request_count("/rest/api/3/issue/") == 0
+    for params in recorder.params("/rest/api/3/search/jql"):
+        assert "expand" not in params  # Cloud's inline changelog is truncated: never used
+        assert params["maxResults"] == ["100"]
+    for body in recorder.bodies("/rest/api/3/changelog/bulkfetch"):
+        assert set(body) <= {"issueIdsOrKeys", "maxResults", "nextPageToken"}
+        assert body["maxResults"] == 10000
+
+    for batch in batches:
+        for raw in batch:
+            changelog = raw["changelog"]
+            assert changelog["total"] == len(changelog["histories"])
+            assert changelog["total"] == len(ds.issue(raw["key"]).histories)
+    long_issue = issues[long_key]
+    assert len(long_issue.status_changes) == 130
+    first = long_issue.status_changes[0]
+    assert (first.from_string, first.to_string, first.author_account) == (
+        "To Do",
+        "In Progress",
+        "acc-first",
+    )
+    moments = [c.created for c in long_issue.changes]
+    assert moments == sorted(moments)
+    done = issues["ACME-1"]
+    assert done.status.category is StatusCategory.DONE
+    assert done.resolution == "Done"
+
+
+def test_cloud_bulkfetch_pages_span_issues() -> None:
+    ds = Dataset.with_default_workflow(user_timezone="Europe/Moscow")
+    ds.generate_bulk(project="SPAN", issues=120, histories_per_issue=90)  # 10,800 histories
+    sim = JiraSimulator(ds, flavor="cloud")
+    with serve(sim) as url:
+        client = JiraClient(settings_for(url, "cloud", deployment="cloud"))
+        batches = read_all(client, "project = SPAN", batch_size=1000)
+    assert [len(b) for b in batches] == [120]
+    assert sim.request_count("/rest/api/3/changelog/bulkfetch") == 2
+    for raw in batches[0]:
+        expected = [h.id for h in ds.issue(raw["key"]).histories]
+        assert sorted(h["id"] for h in raw["changelog"]["histories"]) == sorted(expected)
+        assert raw["changelog"]["total"] == 90
+
+
+def test_dc_pages_by_the_server_cap_and_completes_truncated_changelogs(
+    acme: tuple[Dataset, str],
+) -> None:
+    ds, long_key = acme
+    sim = JiraSimulator(ds, flavor="datacenter", max_results_cap=40, dc_inline_changelog_cap=100)
+    session, recorder = recording_session()
+    with serve(sim) as url:
+        client = JiraClient(
+            settings_for(url, "datacenter", deployment="datacenter"), session=session
+        )
+        client.story_points_field_id()
+        before = client.requests_made
+        batches = read_all(client, "project = ACME ORDER BY key ASC", batch_size=100)
+        used = client.requests_made - before
+        issues = parse_all(client, batches)
+
+    assert [len(b) for b in batches] == [100, 100, 50]
+    searches = recorder.params("/rest/api/2/search")
+    assert len(searches) == math.ceil(250 / 40)
+    assert searches[0]["maxResults"] == ["1000"]
+    assert all(p["maxResults"] == ["40"] for p in searches[1:])  # read back from the server
+    assert [p["startAt"] for p in searches] == [[str(n)] for n in range(0, 250, 40)]
+    assert all(p["expand"] == ["changelog"] for p in searches)
+    # One follow-up, for the only issue whose inline changelog was truncated.
+    assert sim.request_count(f"/rest/api/2/issue/{ds.issue(long_key).id}") == 1
+    assert used == len(searches) + 1
+
+    long_issue = issues[long_key]
+    assert len(long_issue.status_changes) == 130
+    assert long_issue.status_changes[0].author_account == "acc-first"
+    assert long_issue.status_changes[0].author_name == "First Mover"
+    raw = next(r for b in batches for r in b if r["key"] == long_key)
+    assert raw["changelog"]["total"] == len(raw["changelog"]["histories"]) == 130
+    created = [h["created"] for h in raw["changelog"]["histories"]]
+    assert created == sorted(created)
+
+
+class WithoutBulkfetch(requests.adapters.HTTPAdapter):
+    """A transport for a site (or proxy) without ``changelog/bulkfetch``: it answers 404."""
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
+        if urlparse(request.url or "").path.endswith("/changelog/bulkfetch"):
+            response = requests.Response()
+            response.status_code = 404
+            response._content = b'{"errorMessages":["Null or not found."]}'
+            response.headers["Content-Type"] = "application/json"
+            response.request, response.url = request, request.url or ""
+            return response
+        return super().send(request, *args, **kwargs)
+
+
+def test_cloud_falls_back_to_paged_issue_changelogs_without_bulkfetch(
+    acme: tuple[Dataset, str],
+) -> None:
+    ds, long_key = acme
+    sim = JiraSimulator(ds, flavor="cloud")
+    session = requests.Session()
+    session.mount("http://", WithoutBulkfetch())
+    with serve(sim) as url:
+        client = JiraClient(settings_for(url, "cloud", deployment="cloud"), session=session)
+        fields = list(ISSUE_FIELDS)
+        batches = list(client.iter_issue_batches("project = ACME", fields=fields, batch_size=100))
+        issues = parse_all(client, batches)
+    assert len(issues) == 250
+    assert len(issues[long_key].status_changes) == 130
+    assert issues[long_key].status_changes[0].author_account == "acc-first"
+    # Tried once, then remembered: one request per issue, two for the 130-history one.
+    assert client.requests_made - 2 == 3 + 1 + 250 + 1
+    assert sim.request_count("/rest/api/3/issue/") == 251
+
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_issue_ids_are_listed_cheaply(flavor: str) -> None:
+    ds = Dataset.with_default_workflow(user_timezone="Europe/Moscow")
+    made = ds.generate_bulk(project="IDS", issues=1200, histories_per_issue=1)
+    sim = JiraSimulator(ds, flavor=flavor, max_results_cap=1000)
+    session, recorder = recording_session()
+    with serve(sim) as url:
+        client = JiraClient(settings_for(url, flavor, deployment=flavor), session=session)
+        pages = list(client.iter_issue_ids("project = IDS ORDER BY key ASC"))
+    listed = [pair for page in pages for pair in page]
+    assert sorted(listed) == sorted((i.id, i.key) for i in made)
+    if flavor == "cloud":
+        assert len(pages) == 1 and client.requests_made == 1
+        (params,) = recorder.params("/rest/api/3/search/jql")
+        assert params["fields"] == ["key"] and params["maxResults"] == ["5000"]
+    else:
+        assert len(pages) == 2 and client.requests_made == 2
+        assert all(p["fields"] == ["key"] for p in recorder.params("/rest/api/2/search"))
+
+
+def test_cloud_request_count_for_2500_issues_stays_near_the_lower_bound() -> None:
+    ds = Dataset.with_default_workflow(user_timezone="Europe/Moscow")
+    ds.generate_bulk(project="BULK", issues=2500, histories_per_issue=12)
+    sim = JiraSimulator(ds, flavor="cloud")
+    with serve(sim) as url:
+        client = JiraClient(settings_for(url, "cloud", deployment="cloud"))
+        client.story_points_field_id()
+        sim.reset_requests()
+        before = client.requests_made
+        batches = read_all(client, "project = BULK", batch_size=1000)
+        used = client.requests_made - before
+    issues = sum(len(b) for b in batches)
+    histories = sum(len(raw["changelog"]["histories"]) for b in batches for raw in b)
+    assert (issues, histories) == (2500, 2500 * 12)
+    # Fewest possible: 100 issues per search page, 10,000 histories per bulkfetch page.
+    lower_bound = math.ceil(issues / 100) + math.ceil(histories / 10000)
+    pages = sim.request_count("/rest/api/3/search/jql") + sim.request_count(
+        "/rest/api/3/changelog/bulkfetch"
+    )
+    assert used == sim.request_count() == pages
+    assert used <= 1.1 * lower_bound, (used, lower_bound)
+
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_real_captured_issues_survive_the_round_trip(flavor: str) -> None:
+    real = _shared_dir() / "jira" / "real"
+    if not real.is_dir():
+        pytest.skip(f"real Jira data not found at {real}")
+    ds = Dataset(user_timezone="Europe/Moscow")
+    loaded = load_real(ds, real)
+    projects = sorted(
+        {key.rsplit("-", 1)[0] for s in loaded.sources.values() for key in s.issue_keys}
+    )
+    sim = JiraSimulator(ds, flavor=flavor)
+    with serve(sim) as url:
+        client = JiraClient(settings_for(url, flavor))
+        batches = read_all(client, f"project in ({', '.join(projects)})", batch_size=1000)
+        issues = parse_all(client, batches)
+    assert len(issues) == loaded.issue_count == 21
+    assert sum(len(raw["changelog"]["histories"]) for b in batches for raw in b) == (
+        loaded.history_count
+    )
+    items = sum(len(h.items) for issue in ds.issues for h in issue.histories)
+    assert sum(len(issue.changes) for issue in issues.values()) == items
+    reopened = [c.to_string for c in issues["PUP-3483"].status_changes]
+    assert reopened == ["Resolved", "Open"]
+
+
+# --- failures -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_a_429_storm_is_ridden_out_honouring_retry_after(
+    flavor: str, acme: tuple[Dataset, str]
+) -> None:
+    ds, _ = acme
+    sim = JiraSimulator(ds, flavor=flavor, max_results_cap=100)
+    with serve(sim) as url:
+        settings = settings_for(url, flavor, deployment=flavor, max_attempts=10)
+        calm = JiraClient(settings)
+        expected = fingerprint(read_all(calm, "project = ACME ORDER BY key ASC"))
+
+        sleeps = Sleeps()
+        client = JiraClient(settings, sleep=sleeps)
+        points = client.story_points_field_id()  # outside the storm
+        sim.faults.rate_limit(next_requests=8, retry_after=1)
+        before = client.requests_made
+        batches = read_all(client, "project = ACME ORDER BY key ASC")
+        assert points is not None
+    assert fingerprint(batches) == expected
+    assert sleeps == [1.0] * 8
+    assert client.requests_made - before == calm.requests_made - 1 + 8
+
+
+def test_503s_are_retried_with_capped_jittered_backoff(acme: tuple[Dataset, str]) -> None:
+    ds, _ = acme
+    sim = JiraSimulator(ds, flavor="cloud")
+    with serve(sim) as url:
+        settings = settings_for(url, "cloud", deployment="cloud", max_backoff_seconds=3)
+        sleeps = Sleeps()
+        client = JiraClient(settings, sleep=sleeps, rng=random.Random(7))
+        sim.faults.fail(next_requests=5, status=503)
+        statuses = client.statuses()
+    assert len(statuses) == len(ds.statuses)
+    assert client.requests_made == 6
+    assert len(sleeps) == 5
+    # Exponential steps 1, 2, 4→3 (capped), 3, 3; each wait is half fixed, half random.
+    for wait, step in zip(sleeps, [1, 2, 3, 3, 3], strict=True):
+        assert step / 2 <= wait <= step
+
+
+def test_a_503_with_retry_after_is_honoured(acme: tuple[Dataset, str]) -> None:
+    sim = JiraSimulator(acme[0], flavor="datacenter")
+    with serve(sim) as url:
+        sleeps = Sleeps()
+        client = JiraClient(settings_for(url, "datacenter", deployment="datacenter"), sleep=sleeps)
+        sim.faults.fail(next_requests=2, status=503, retry_after=7)
+        assert client.user_timezone() == MOSCOW
+    assert sleeps == [7.0, 7.0]
+
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_exhausted_attempts_raise_unavailable(flavor: str, acme: tuple[Dataset, str]) -> None:
+    sim = JiraSimulator(acme[0], flavor=flavor)
+    with serve(sim) as url:
+        sleeps = Sleeps()
+        client = JiraClient(
+            settings_for(url, flavor, deployment=flavor, max_attempts=3), sleep=sleeps
+        )
+        sim.faults.go_down_after(2)
+        with pytest.raises(JiraUnavailable) as caught:
+            read_all(client, "project = ACME ORDER BY key ASC")
+    error = caught.value
+    assert error.status == 503 and error.attempts == 3
+    assert "503" in str(error) and "3 attempts" in str(error)
+    assert len(sleeps) == 2
+    assert client.requests_made == sim.request_count() == 2 + 3
+
+
+def test_rate_limit_longer_than_the_backoff_cap_fails_at_once(acme: tuple[Dataset, str]) -> None:
+    sim = JiraSimulator(acme[0], flavor="cloud")
+    with serve(sim) as url:
+        sleeps = Sleeps()
+        client = JiraClient(settings_for(url, "cloud", deployment="cloud"), sleep=sleeps)
+        sim.faults.rate_limit(next_requests=5, retry_after=600)
+        with pytest.raises(JiraUnavailable, match="max_backoff_seconds") as caught:
+            client.statuses()
+    assert caught.value.status == 429
+    assert sleeps == []
+    assert client.requests_made == 1
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """A TCP port that accepts connections and never answers."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+
+def test_timeouts_are_retried_then_reported(silent_server: str) -> None:
+    sleeps = Sleeps()
+    settings = settings_for(
+        silent_server, "datacenter", deployment="datacenter", timeout_seconds=0.2, max_attempts=2
+    )
+    client = JiraClient(settings, sleep=sleeps)
+    with pytest.raises(JiraUnavailable, match="could not be reached after 2 attempts") as caught:
+        client.statuses()
+    assert caught.value.status is None and caught.value.attempts == 2
+    assert len(sleeps) == 1 and client.requests_made == 2
+
+
+def test_refused_connections_are_retried_then_reported() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again before use: nothing listens there
+    sleeps = Sleeps()
+    client = JiraClient(
+        settings_for(f"http://127.0.0.1:{port}", "cloud", deployment="cloud", max_attempts=3),
+        sleep=sleeps,
+    )
+    with pytest.raises(JiraUnavailable):
+        client.user_timezone()
+    assert client.requests_made == 3 and len(sleeps) == 2
+
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+@pytest.mark.parametrize("kind", ["invalid_json", "missing_keys"])
+def test_a_malformed_page_is_an_error_not_a_skip(
+    flavor: str, kind: str, acme: tuple[Dataset, str]
+) -> None:
+    sim = JiraSimulator(acme[0], flavor=flavor, max_results_cap=100)
+    with serve(sim) as url:
+        client = JiraClient(settings_for(url, flavor, deployment=flavor), sleep=Sleeps())
+        fields = list(ISSUE_FIELDS)
+        pages = client.iter_issue_batches(
+            "project = ACME ORDER BY key ASC", fields=fields, batch_size=100
+        )
+        first = next(pages)  # the first batch is fine
+        sim.faults.malformed(next_requests=1, kind=kind)
+        with pytest.raises(JiraMalformedResponse):
+            next(pages)
+    assert len(first) == 100
+
+
+@pytest.mark.parametrize(
+    ("flavor", "wrong", "keys"),
+    [
+        ("cloud", {"api_token": "expired"}, ("jira.email", "jira.api_token")),
+        ("cloud", {"email": "someone@else.example"}, ("jira.email", "jira.api_token")),
+        ("datacenter", {"pat": "revoked"}, ("jira.pat",)),
+    ],
+)
+def test_wrong_credentials_name_the_key_to_fix(
+    flavor: str, wrong: dict[str, str], keys: tuple[str, ...], acme: tuple[Dataset, str]
+) -> None:
+    sim = JiraSimulator(acme[0], flavor=flavor)
+    with serve(sim) as url:
+        for deployment in ("auto", flavor):
+            client = JiraClient(settings_for(url, flavor, deployment=deployment, **wrong))
+            with pytest.raises(JiraAuthError) as caught:
+                client.statuses()
+            assert caught.value.status == 401
+            assert caught.value.config_keys == keys
+            assert all(key in str(caught.value) for key in keys)
+            assert client.requests_made == 1  # never retried
+
+
+def test_pat_only_settings_against_cloud_explain_what_cloud_needs(
+    acme: tuple[Dataset, str],
+) -> None:
+    sim = JiraSimulator(acme[0], flavor="cloud")
+    with serve(sim) as url:
+        client = JiraClient(settings_for(url, "datacenter", deployment="cloud"))
+        with pytest.raises(JiraAuthError, match=r"jira\.email and jira\.api_token"):
+            client.statuses()
+        assert client.requests_made == 0
+
+
+# --- retry hints (no HTTP) ------------------------------------------------------------------
+
+
+def test_server_delay_reads_retry_after_and_rate_limit_reset() -> None:
+    now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC).timestamp()
+    assert server_delay({"Retry-After": "5"}, now) == 5.0
+    assert server_delay({"retry-after": "2.5"}, now) == 2.5
+    assert server_delay({"Retry-After": "Sun, 01 Mar 2026 12:00:30 GMT"}, now) == 30.0
+    assert server_delay({"X-RateLimit-Reset": "2026-03-01T12:00:42.000Z"}, now) == 42.0
+    assert server_delay({"X-RateLimit-Reset": "2026-03-01T15:01:00+03:00"}, now) == 60.0
+    # Retry-After wins over the reset time; unusable or past hints give no advice.
+    both = {"Retry-After": "3", "X-RateLimit-Reset": "2026-03-01T12:10:00Z"}
+    assert server_delay(both, now) == 3.0
+    assert server_delay({"X-RateLimit-Reset": "2026-03-01T11:59:00Z"}, now) is None
+    assert server_delay({"Retry-After": "soon"}, now) is None
+    assert server_delay({}, now) is None
+
+
+class WithoutRetryAfter(requests.adapters.HTTPAdapter):
+    """A transport that drops ``Retry-After``, leaving only ``X-RateLimit-Reset`` as the hint."""
+
+    def build_response(self, req: Any, resp: Any) -> requests.Response:
+        response = super().build_response(req, resp)
+        response.headers.pop("Retry-After", None)
+        return response
+
+
+def test_rate_limit_reset_is_read_with_the_injected_clock(acme: tuple[Dataset, str]) -> None:
+    jira_now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    sim = JiraSimulator(acme[0], flavor="cloud", clock=lambda: jira_now)
+    session = requests.Session()
+    session.mount("http://", WithoutRetryAfter())
+    with serve(sim) as url:
+        sleeps = Sleeps()
+        client = JiraClient(
+            settings_for(url, "cloud", deployment="cloud"),
+            sleep=sleeps,
+            session=session,
+            clock=lambda: jira_now.timestamp() - 10,  # our clock is 10 s behind Jira's
+        )
+        sim.faults.rate_limit(next_requests=1, retry_after=4)  # resets at jira_now + 4 s
+        client.statuses()
+    assert sleeps == [14.0]
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    policy = BackoffPolicy(max_attempts=6, max_backoff_seconds=10, rng=random.Random(1))
+    waits = [policy.backoff(n) for n in range(1, 8)]
+    for wait, step in zip(waits, [1, 2, 4, 8, 10, 10, 10], strict=True):
+        assert step / 2 <= wait <= step
