@@ -185,22 +185,11 @@ def format_status_table(summaries: list[dict[str, Any]]) -> str:
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, no_scheduler: bool) -> None:
     """Serve the dashboard and API (development server; use gunicorn in production)."""
-    from werkzeug.serving import run_simple  # noqa: PLC0415 - only this command needs it
-
-    from scopeguard.scheduler import build_scheduler  # noqa: PLC0415
-    from scopeguard.web import create_app  # noqa: PLC0415
+    from scopeguard.serving import serve_forever  # noqa: PLC0415 - only this command needs it
 
     services = _services(ctx)
-    app = create_app(services=services)
-    scheduler = None if no_scheduler else build_scheduler(services)
-    if scheduler is not None:
-        scheduler.start()
     click.echo(f"serving http://{host}:{port}/")
-    try:
-        run_simple(host, port, app, threaded=True, use_reloader=False)
-    finally:
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
+    serve_forever(services, host, port, scheduler=not no_scheduler)
 
 
 def _keys(settings: Settings) -> str:

@@ -20,6 +20,7 @@ import yaml
 
 from scopeguard.config import Settings, load_settings
 from scopeguard.services import Services
+from scopeguard.serving import serve_forever
 from scopeguard.simulator import Dataset, JiraSimulator, scenarios, serve
 from scopeguard.store.repository import history_count, issue_count
 
@@ -118,16 +119,8 @@ def _print_counts(services: Services) -> None:
 
 
 def _serve(services: Services, host: str, port: int) -> int:
-    from werkzeug.serving import run_simple
-
-    from scopeguard.web import create_app
-
-    app = create_app(services=services)
     print(f"\nScopeGuard is serving http://{host}:{port}/  (Ctrl-C to stop)")
-    try:
-        run_simple(host, port, app, threaded=True, use_reloader=False)
-    except KeyboardInterrupt:
-        pass
+    serve_forever(services, host, port)
     return 0
 
 

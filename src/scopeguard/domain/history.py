@@ -14,6 +14,7 @@ import hashlib
 import json
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
+from functools import lru_cache
 from itertools import pairwise
 
 from scopeguard.domain.contract import Contract, ScopeUnit, WorkflowRules
@@ -93,7 +94,8 @@ class StatusIndex:
         return memo
 
     def revision(self, item: ChangeItem, rules: WorkflowRules) -> _Verdict:
-        """Whether a status change is a revision round; see :meth:`_decide`."""
+        """``None`` unless the status change is a revision round, else
+        ``(is reopen, from-status name, to-status name)``; the rule is :meth:`_decide`."""
         memo = self._memo(rules)
         key = (item.from_id, item.from_string, item.to_id, item.to_string)
         if key not in memo:
@@ -189,6 +191,12 @@ def _in_order(items: list[ChangeItem]) -> list[ChangeItem]:
     return items
 
 
+@lru_cache(maxsize=64)
+def _folded(names: tuple[str, ...]) -> frozenset[str]:
+    """Configured names, casefolded once rather than for each of thousands of issues."""
+    return frozenset(name.casefold() for name in names)
+
+
 def _history_order(history_id: str) -> int:
     # Same tie-break as model.sort_changes: numeric history ids grow over time.
     return int(history_id) if history_id.isdigit() else 0
@@ -227,8 +235,10 @@ def _label_since(
     if items:
         if _has_label(items[0].from_string, wanted):
             return created
-    elif any(existing.casefold() == wanted for existing in current):
-        return created
+    else:
+        for existing in current:
+            if existing.casefold() == wanted:
+                return created
     for item in items:
         if _has_label(item.to_string, wanted) and not _has_label(item.from_string, wanted):
             return item.created
@@ -375,6 +385,12 @@ def issue_facts(
                 continue
         if kind == _MOVE:
             moves.setdefault(item.history_id, []).append(item)
+        elif kind == _POINTS and field_id not in (None, story_points_field_id):
+            # Matched by name, yet another field than the configured one: sites
+            # can carry both "Story Points" and "Story point estimate", and
+            # counting both would count each change twice.
+            if story_points_field_id is None:
+                lists[kind].append(item)
         else:
             lists[kind].append(item)
     label_items = _in_order(lists[_LABELS])
@@ -400,7 +416,7 @@ def issue_facts(
     approved_at: datetime | None = None
     if added_at is not None:
         approvals: list[datetime] = []
-        types = frozenset(t.casefold() for t in contract.change_request_issue_types)
+        types = _folded(contract.change_request_issue_types)
         if types:
             typed = _type_since(types, issue.created, issue.issue_type, type_items)
             if typed is not None:
@@ -420,7 +436,9 @@ def issue_facts(
 
     index = statuses if isinstance(statuses, StatusIndex) else StatusIndex(statuses)
     memo = index._memo(rules)
-    counted_from = max(contract.start, entered)
+    # In UTC: comparing with a zone-aware contract moment would consult the zone
+    # database for every revision.
+    counted_from = to_utc(max(contract.start, entered))
     revisions: list[RevisionEvent] = []
     for item in status_items:
         key = (item.from_id, item.from_string, item.to_id, item.to_string)
@@ -451,8 +469,10 @@ def issue_facts(
 
     # Status changes were not re-sorted (they are most of the items); the few
     # revisions found are, in UTC, where comparing is cheap.
-    if any(b.at < a.at for a, b in pairwise(revisions)):
-        revisions.sort(key=lambda r: (r.at, _history_order(r.history_id)))
+    for earlier, later in pairwise(revisions):
+        if later.at < earlier.at:
+            revisions.sort(key=lambda r: (r.at, _history_order(r.history_id)))
+            break
 
     hours_now = (
         None
@@ -493,7 +513,7 @@ def _removal(
     found: list[tuple[datetime, RemovalReason]] = []
     if issue.removed_at is not None:
         found.append((issue.removed_at, RemovalReason.GONE))
-    cancelled = {r.casefold() for r in rules.cancelled_resolutions}
+    cancelled = _folded(rules.cancelled_resolutions)
     # Only the current resolution counts: a cancellation later undone (the issue
     # reopened and resolved otherwise) no longer removes anything.
     if issue.resolution is not None and issue.resolution.casefold() in cancelled:

@@ -29,7 +29,7 @@ from scopeguard.domain.facts import (
     RemovalReason,
     RevisionEvent,
 )
-from scopeguard.domain.history import facts_fingerprint, issue_facts
+from scopeguard.domain.history import StatusIndex, facts_fingerprint, issue_facts
 from scopeguard.domain.ledger import (
     SCALE,
     UNIT_INDEX,
@@ -61,6 +61,7 @@ __all__ = [
     "RevisionRound",
     "ScopeFigures",
     "ScopeSummary",
+    "StatusIndex",
     "UnitFigures",
     "UnitPoint",
     "assess_health",
@@ -72,9 +73,6 @@ __all__ = [
     "natural_key",
     "summarize",
 ]
-
-WARNING_SHARE = 0.8
-"""A limit is in warning from 80 % of it on."""
 
 _DIGITS = re.compile(r"(\d+)")
 
@@ -280,7 +278,8 @@ def _level(value: float, limit: float, *, breach_at_limit: bool) -> Health:
         return Health.OK
     if value > limit or (breach_at_limit and value >= limit):
         return Health.BREACH
-    # value >= 0.8 × limit, written without the float product (0.8 × 3 = 2.4000000000000004).
+    # Warning from 80 % of the limit: value >= 0.8 × limit, written without the
+    # float product (0.8 × 3 = 2.4000000000000004).
     if value * 5 >= limit * 4:
         return Health.WARNING
     return Health.OK

@@ -179,7 +179,6 @@ class JiraSimulator:
         self._records_lock = threading.Lock()
         self._renderers: dict[tuple[int, str], Renderer] = {}
         self._results: OrderedDict[tuple[str, int], list[SimIssue]] = OrderedDict()
-        self._compiled: OrderedDict[tuple[str, int], CompiledQuery] = OrderedDict()
         versions = "<any('2','3'):version>" if self.flavor is Flavor.CLOUD else "<any('2'):version>"
         rules = [
             Rule(f"/rest/api/{versions}/serverInfo", endpoint="server_info", methods=["GET"]),
@@ -258,7 +257,7 @@ class JiraSimulator:
         latency = self.faults.latency_seconds
         if latency > 0:
             time.sleep(latency)
-        if decision is not None and decision.status is not None:
+        if decision is not None:
             return self._fault_response(decision)
         try:
             reply = self._dispatch(request)
@@ -267,8 +266,10 @@ class JiraSimulator:
         except Exception:  # the simulator must answer, and tests must see why
             self.errors.append(traceback.format_exc())
             reply = Reply(_error_body(["Internal server error in the simulator."]), 500)
-        if decision is not None and decision.malformed is not None and reply.status == 200:
-            return self._malformed_response(reply, decision.malformed)
+        if reply.status == 200:
+            malformed = self.faults.take_malformed()
+            if malformed is not None:
+                return self._malformed_response(reply, malformed)
         return self._json_response(reply)
 
     def _json_response(self, reply: Reply) -> Response:
@@ -288,7 +289,7 @@ class JiraSimulator:
         return Response(truncated, status=200, content_type="application/json;charset=UTF-8")
 
     def _fault_response(self, decision: FaultDecision) -> Response:
-        status = decision.status or 503
+        status = decision.status
         headers: dict[str, str] = {}
         if decision.retry_after is not None:
             headers["Retry-After"] = str(decision.retry_after)
@@ -381,34 +382,34 @@ class JiraSimulator:
         return body
 
     def _compile(self, jql: str) -> CompiledQuery:
-        key = (jql.strip(), self.dataset.version)
-        compiled = self._compiled.get(key)
-        if compiled is None:
-            try:
-                compiled = compile_query(jql, self.dataset, self.clock())
-            except JqlError as exc:
-                raise ApiError(400, str(exc)) from exc
-            self._compiled[key] = compiled
-            while len(self._compiled) > 64:
-                self._compiled.popitem(last=False)
-        return compiled
+        # Compiling is cheap next to running; it also re-checks the values (projects,
+        # keys, statuses) against the data as it is now, as Jira does per request.
+        try:
+            return compile_query(jql, self.dataset, self.clock())
+        except JqlError as exc:
+            raise ApiError(400, str(exc)) from exc
 
-    def _results_for(self, jql: str, version: int | None = None) -> tuple[list[SimIssue], int]:
+    def _results_for(
+        self, jql: str, compiled: CompiledQuery, version: int | None = None
+    ) -> tuple[list[SimIssue], int]:
         """Matching issues for ``jql`` as of dataset ``version`` (a page snapshot).
 
         Snapshots are kept for the 32 most recent (query, version) pairs; an expired
-        one is recomputed on the current data, like a search index moving on.
+        one is recomputed on the current data, like a search index moving on. Queries
+        with relative dates (``-5d``) are never cached: their answer moves with time.
         """
+        key = jql.strip()
         wanted = version if version is not None else self.dataset.version
-        cached = self._results.get((jql.strip(), wanted))
+        cached = self._results.get((key, wanted))
         if cached is not None:
-            self._results.move_to_end((jql.strip(), wanted))
+            self._results.move_to_end((key, wanted))
             return cached, wanted
-        results = run_query(self._compile(jql), self.dataset)
+        results = run_query(compiled, self.dataset)
         current = self.dataset.version
-        self._results[(jql.strip(), current)] = results
-        while len(self._results) > 32:
-            self._results.popitem(last=False)
+        if not compiled.time_dependent:
+            self._results[(key, current)] = results
+            while len(self._results) > 32:
+                self._results.popitem(last=False)
         return results, current
 
     def _issue_or_404(self, key: str) -> SimIssue:
@@ -526,7 +527,7 @@ class JiraSimulator:
             raise ApiError(400, "startAt and maxResults must not be negative.")
         # The server caps the page size silently; clients must read it back.
         max_results = min(max_results, self.max_results_cap)
-        results, _ = self._results_for(jql)
+        results, _ = self._results_for(jql, self._compile(jql))
         selection = FieldSelection.parse(fields, "*navigable")
         page = results[start_at : start_at + max_results]
         changelog = "changelog" in expand
@@ -591,7 +592,7 @@ class JiraSimulator:
                 raise ApiError(400, "The provided next page token is invalid or expired.")
             offset = _int_param(payload.get("o"), "nextPageToken", 0)
             version = _int_param(payload.get("v"), "nextPageToken", 0)
-        results, snapshot = self._results_for(jql, version)
+        results, snapshot = self._results_for(jql, compiled, version)
         page = [issue for issue in results[offset : offset + max_results] if not issue.deleted]
         end = offset + max_results
         reply: JsonDict = {
@@ -610,7 +611,7 @@ class JiraSimulator:
         compiled = self._compile(jql)
         if not compiled.bounded:
             raise ApiError(400, UNBOUNDED_MESSAGE)
-        results, _ = self._results_for(jql)
+        results, _ = self._results_for(jql, compiled)
         return Reply({"count": len(results)})
 
     def _bulkfetch(self, request: Request, r: Renderer) -> Reply:

@@ -18,14 +18,11 @@ class MalformedKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class FaultDecision:
-    """What to do with one request instead of (or on top of) answering it normally."""
+    """An error answer to send instead of the real one."""
 
-    status: int | None = None
-    """Answer with this error status instead of the real response."""
+    status: int
     retry_after: int | None = None
     rate_limit_reason: str | None = None
-    malformed: MalformedKind | None = None
-    """Answer normally, then corrupt a 200 body this way."""
 
 
 class Faults:
@@ -33,7 +30,8 @@ class Faults:
 
     ``latency_seconds`` delays every answer. The one-shot faults are consumed in
     this order: an outage (:meth:`go_down_after`), then rate limiting, then 5xx
-    failures; a malformed body is applied to the next successful answers.
+    failures. Malformed bodies are consumed only by answers that would have been
+    200, so they always hit a response the client expected to parse.
     """
 
     def __init__(self) -> None:
@@ -111,7 +109,12 @@ class Faults:
                 return FaultDecision(
                     status=self._failure_status, retry_after=self._failure_retry_after
                 )
-            if self._malformed > 0:
-                self._malformed -= 1
-                return FaultDecision(malformed=self._malformed_kind)
             return None
+
+    def take_malformed(self) -> MalformedKind | None:
+        """Consume one pending malformed-body fault for a 200 answer, if any."""
+        with self._lock:
+            if self._malformed <= 0:
+                return None
+            self._malformed -= 1
+            return self._malformed_kind

@@ -44,6 +44,7 @@ class Token:
 
     @property
     def upper(self) -> str:
+        """The text in upper case (keywords are case-insensitive)."""
         return self.text.upper()
 
 
@@ -484,6 +485,8 @@ class CompiledQuery:
     predicate: Predicate | None
     candidates: Callable[[], list[SimIssue]] | None
     order: list[tuple[Callable[[SimIssue], Any], bool]] = field(default_factory=list)
+    time_dependent: bool = False
+    """Whether a relative date (``-5d``) makes the result depend on the moment it runs."""
 
     @property
     def bounded(self) -> bool:
@@ -495,6 +498,7 @@ class _Compiler:
     def __init__(self, ds: Dataset, now: datetime):
         self.ds = ds
         self.now = now
+        self.time_dependent = False
 
     def field_name(self, raw: str) -> str:
         name = _FIELD_ALIASES.get(raw.casefold())
@@ -670,7 +674,10 @@ class _Compiler:
         operator = clause.operator
         if operator in ("IN", "NOT IN", "~", "!~"):
             raise _unsupported_operator(operator, clause.field)
-        moment = parse_date_value(clause.values[0].text, self.ds.zone, self.now, clause.field)
+        text = clause.values[0].text
+        moment = parse_date_value(text, self.ds.zone, self.now, clause.field)
+        if _PERIOD.match(text.strip()):
+            self.time_dependent = True
         getter: Callable[[SimIssue], datetime | None]
         if name == "created":
             getter = _created
@@ -769,6 +776,7 @@ def compile_query(text: str, ds: Dataset, now: datetime) -> CompiledQuery:
         predicate=predicate,
         candidates=gather if lists is not None else None,
         order=compiler.order(query.order),
+        time_dependent=compiler.time_dependent,
     )
 
 

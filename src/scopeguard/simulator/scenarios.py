@@ -12,7 +12,8 @@ across the dataset, as in Jira.
   requests, the client commenting at midnight and at weekends.
 * :func:`healthy_client` – within limits: at most one revision round per issue,
   approved change requests labelled, no reopens.
-* :func:`retainer_client` – a monthly retainer: steady tickets, moderate revisions.
+* :func:`retainer_client` – a monthly retainer: steady pre-approved tickets,
+  moderate revisions.
 * :func:`agency` – all three on one timeline, returning :class:`ScenarioClient`
   records with a matching contract for the ScopeGuard configuration.
 """
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,6 +32,7 @@ from scopeguard.simulator.dataset import Author, Dataset
 CLIENT_REVIEW = "Client Review"
 ACCEPTED_RU = "Принято клиентом"
 CHANGE_REQUEST_LABEL = "change-request"
+RETAINER_LABEL = "retainer"
 
 AGENCY_DEVS: tuple[Author, ...] = (
     ("712020:agency-dev-ivan", "Ivan Petrov"),
@@ -152,7 +154,6 @@ class _Script:
     status: str
     alive: bool = True
     events: int = 0
-    log: list[str] = field(default_factory=list)
 
     def _moment(self, night: bool, gap: tuple[float, float]) -> datetime | None:
         if not self.alive:
@@ -182,7 +183,6 @@ class _Script:
         ds, handle = self.planner.ds, self.handle
         self.planner.timeline.at(moment, lambda: ds.transition(handle.key, status, moment, author))
         self.status = status
-        self.log.append(status)
         return True
 
     def set(
@@ -510,7 +510,12 @@ def healthy_client(
     timeline: Timeline | None = None,
 ) -> ScenarioClient:
     """A client within its limits: ≤1 revision round per issue, labelled change
-    requests, no reopens, work in office hours."""
+    requests, no reopens, work in office hours.
+
+    The statement of work is entered in the first days; the baseline is set a week
+    after ``start``, so those issues are baseline scope and only the two labelled
+    change requests come later.
+    """
     zone = _zone_of(start)
     own_timeline = timeline is None
     tl = timeline or Timeline()
@@ -568,7 +573,7 @@ def healthy_client(
         contract={
             "start": start.date(),
             "end": (planner.now + timedelta(days=30)).date(),
-            "baseline": start.date(),
+            "baseline": start.date() + timedelta(days=7),
             "scope": {
                 "issues": len(_HEALTHY_BASELINE),
                 "story_points": sum(p for _, p, _ in _HEALTHY_BASELINE),
@@ -612,7 +617,12 @@ def retainer_client(
     tickets_per_month: int = 4,
     timeline: Timeline | None = None,
 ) -> ScenarioClient:
-    """A monthly retainer: ``tickets_per_month`` steady tickets, 0–2 revision rounds."""
+    """A monthly retainer: ``tickets_per_month`` steady tickets, 0–2 revision rounds.
+
+    Every ticket arrives after the baseline and is pre-approved work under the
+    retainer: tickets carry the ``retainer`` label and the contract names that
+    label as its change-request label, so they count as approved scope, not creep.
+    """
     zone = _zone_of(start)
     own_timeline = timeline is None
     tl = timeline or Timeline()
@@ -637,7 +647,7 @@ def retainer_client(
                     created,
                     client,
                     issue_type="Task",
-                    labels=("retainer",),
+                    labels=(RETAINER_LABEL,),
                     story_points=float(rng.choice((1, 2, 3))),
                     estimate_hours=float(rng.choice((2, 4, 6, 8))),
                 )
@@ -673,7 +683,7 @@ def retainer_client(
             "revisions_total": None,
             "reopen_limit": 3,
             "creep_alert_percent": 20.0,
-            "change_request_label": CHANGE_REQUEST_LABEL,
+            "change_request_label": RETAINER_LABEL,
             "hourly_rate": 80.0,
             "currency": "EUR",
         },
