@@ -138,7 +138,20 @@ class ScopeAnalysis:
             )
 
     def sync_finished(self, client: ClientSettings, report: SyncReport) -> None:
-        """Recompute what the sync made stale and store the client's new snapshot."""
+        """Recompute what the sync made stale and store the client's new snapshot.
+
+        A sync that changed nothing (the common case every 15 minutes) only stamps
+        the stored snapshot with the new sync time instead of recomputing it.
+        """
+        if not report.changed_issue_pks and not report.removed_pks:
+            with self.database.session() as session:
+                row = self._current_row(session, client)
+                state = session.get(SyncStateRow, client.key)
+                if row is not None and state is not None and state.last_success is not None:
+                    synced = state.last_success.astimezone(self.settings.agency.zone)
+                    sync = {**row.summary["sync"], "last_success": synced.isoformat()}
+                    row.summary = {**row.summary, "as_of": synced.isoformat(), "sync": sync}
+                    return
         self.refresh(client, changed_pks=report.removed_pks)
 
     # -- computing ------------------------------------------------------------
@@ -224,15 +237,21 @@ class ScopeAnalysis:
     def snapshot(self, client: ClientSettings) -> Snapshot:
         """The stored snapshot, recomputed first if the config changed or a day has passed."""
         with self.database.session() as session:
-            context = self.context(session, client)
-            row = session.get(ClientSnapshotRow, client.key)
-            if (
-                row is not None
-                and row.fingerprint == self._snapshot_fingerprint(context)
-                and row.series_until == self._today().isoformat()
-            ):
+            row = self._current_row(session, client)
+            if row is not None:
                 return Snapshot(client.key, row.computed_at, row.summary, row.series)
         return self.refresh(client)
+
+    def _current_row(self, session: Session, client: ClientSettings) -> ClientSnapshotRow | None:
+        """The stored snapshot if the configuration has not changed and it covers today."""
+        row = session.get(ClientSnapshotRow, client.key)
+        if (
+            row is not None
+            and row.fingerprint == self._snapshot_fingerprint(self.context(session, client))
+            and row.series_until == self._today().isoformat()
+        ):
+            return row
+        return None
 
     def issue_trail(self, client: ClientSettings, issue_key: str) -> dict[str, Any] | None:
         """One issue's revision rounds and reopens (the evidence trail), or ``None``."""

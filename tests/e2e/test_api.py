@@ -95,6 +95,22 @@ def test_timeseries_ends_where_the_summary_stands(client: FlaskClient) -> None:
     assert dates == sorted(dates) and len(set(dates)) == len(dates)
 
 
+def test_a_sync_with_no_changes_restamps_the_summary_without_changing_figures(
+    client: FlaskClient, agency: Agency
+) -> None:
+    before = _json(client, "/api/v1/clients/HLT/summary")
+    report = agency.services.sync.sync_client(agency.settings.client("HLT"))
+    assert report.issues == 0
+    after = _json(client, "/api/v1/clients/HLT/summary")
+    moment = datetime.fromisoformat
+    assert moment(after["sync"]["last_success"]) > moment(before["sync"]["last_success"])
+    assert after["as_of"] == after["sync"]["last_success"]
+    strip = ("as_of", "sync")
+    assert {k: v for k, v in after.items() if k not in strip} == {
+        k: v for k, v in before.items() if k not in strip
+    }
+
+
 def test_unknown_client_or_issue_is_a_json_404(client: FlaskClient) -> None:
     assert _json(client, "/api/v1/clients/NOPE/summary", 404)["error"] == "not_found"
     assert "NOPE-1" in _json(client, "/api/v1/clients/TOX/issues/NOPE-1", 404)["message"]

@@ -18,7 +18,6 @@ import pytest
 
 from scopeguard.domain.model import Status, StatusCategory
 from scopeguard.jira import (
-    ISSUE_FIELDS,
     JiraMalformedResponse,
     parse_description,
     parse_issue,
@@ -182,23 +181,6 @@ def test_grimoirelab_wrapped_story_points_are_read() -> None:
         for i in _patternfly()
     }
     assert sorted(p for p in points.values() if p is not None) == [3.0, 3.0, 3.0, 8.0]
-
-
-def test_issue_fields_are_what_the_parser_reads() -> None:
-    assert ISSUE_FIELDS == (
-        "summary",
-        "status",
-        "issuetype",
-        "project",
-        "created",
-        "updated",
-        "labels",
-        "resolution",
-        "reporter",
-        "description",
-        "comment",
-        "timeoriginalestimate",
-    )
 
 
 # --- synthetic Cloud v3 issue -----------------------------------------------------------

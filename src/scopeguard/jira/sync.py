@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from scopeguard.config import ClientSettings, Settings
 from scopeguard.domain.model import Issue, Status
 from scopeguard.jira.errors import JiraError, JiraMalformedResponse
-from scopeguard.jira.parse import parse_description, parse_issue
+from scopeguard.jira.parse import ISSUE_FIELDS, parse_description, parse_issue
 from scopeguard.store.db import Database
 from scopeguard.store.models import SyncRunRow
 from scopeguard.store.repository import (
@@ -98,21 +98,6 @@ class SyncListener(Protocol):
 
 
 _ORDER_BY = re.compile(r"\border\s+by\b.*$", re.IGNORECASE | re.DOTALL)
-
-BASE_FIELDS: tuple[str, ...] = (
-    "summary",
-    "status",
-    "issuetype",
-    "project",
-    "created",
-    "updated",
-    "labels",
-    "resolution",
-    "reporter",
-    "description",
-    "comment",
-    "timeoriginalestimate",
-)
 
 
 def _utcnow() -> datetime:
@@ -197,7 +182,7 @@ class SyncService:
             jql = f"({base_jql}) AND updated >= {self.jira.jql_datetime(since)}"
         jql += " ORDER BY key ASC"
 
-        fields = list(BASE_FIELDS)
+        fields = list(ISSUE_FIELDS)
         if points_field:
             fields.append(points_field)
         seen_ids: set[str] = set()
