@@ -176,12 +176,13 @@ def main() -> None:
         )
         try:
             base = f"http://127.0.0.1:{port}"
-            for _ in range(100):
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:  # workers import and migrate first
                 try:
-                    if requests.get(f"{base}/healthz", timeout=1).ok:
+                    if requests.get(f"{base}/healthz", timeout=5).ok:
                         break
-                except requests.ConnectionError:
-                    time.sleep(0.2)
+                except requests.RequestException:
+                    time.sleep(0.5)
             load(f"{base}/api/v1/clients/BULK/summary", 100, 10)  # warm every worker
             start = time.perf_counter()
             latencies = sorted(

@@ -194,15 +194,13 @@ class ScopeAnalysis:
         # Shown to people: in the agency's zone (the same instant as UTC).
         now = self.clock().astimezone(zone)
         client = context.client
-        # Two streaming passes instead of one list: 20,000 issues' facts held at
-        # once cost a few hundred MB, and reading them again costs well under a second.
-        summary: ScopeSummary = summarize(_iter_facts(session, client.key), context.contract, now)
-        series = daily_series(
-            _iter_facts(session, client.key),
-            context.contract,
-            self.settings.agency.zone,
-            self._today(),
-        )
+        # Rows are streamed and only the decoded facts are kept: holding the JSON
+        # of 20,000 issues as well doubled the memory peak of a refresh, and
+        # decoding twice doubled its time.
+        facts = list(_iter_facts(session, client.key))
+        summary: ScopeSummary = summarize(facts, context.contract, now)
+        series = daily_series(facts, context.contract, zone, self._today())
+        del facts
         state = session.get(SyncStateRow, client.key)
         document: dict[str, Any] = {"client": client.key, "name": client.name}
         document.update(summary.to_dict())
