@@ -25,6 +25,7 @@ from scopeguard.config import ClientSettings, Settings
 from scopeguard.domain.contract import Contract, WorkflowRules
 from scopeguard.domain.history import StatusIndex
 from scopeguard.domain.metrics import (
+    FACTS_SCHEMA_VERSION,
     IssueFacts,
     RevisionRound,
     ScopeSummary,
@@ -99,6 +100,9 @@ class ScopeAnalysis:
         self.settings = settings
         self.database = database
         self.clock = clock
+        self._config_fingerprints: dict[str, str] = {}
+        self._held: dict[str, tuple[int, Snapshot]] = {}
+        """Decoded snapshots by client, with the stored version they came from."""
 
     # -- context ------------------------------------------------------------
 
@@ -151,6 +155,7 @@ class ScopeAnalysis:
                     synced = state.last_success.astimezone(self.settings.agency.zone)
                     sync = {**row.summary["sync"], "last_success": synced.isoformat()}
                     row.summary = {**row.summary, "as_of": synced.isoformat(), "sync": sync}
+                    row.version += 1
                     return
         self.refresh(client, changed_pks=report.removed_pks)
 
@@ -177,16 +182,17 @@ class ScopeAnalysis:
                     [(pk_by_key[issue.key], context.facts(issue)) for issue in issues],
                 )
             snapshot = self._compute(session, context)
-            session.merge(
-                ClientSnapshotRow(
-                    client_key=client.key,
-                    fingerprint=self._snapshot_fingerprint(context),
-                    computed_at=snapshot.computed_at,
-                    series_until=self._today().isoformat(),
-                    summary=snapshot.summary,
-                    series=snapshot.series,
-                )
-            )
+            row = session.get(ClientSnapshotRow, client.key)
+            if row is None:
+                row = ClientSnapshotRow(client_key=client.key, version=0)
+                session.add(row)
+            row.fingerprint = self._snapshot_fingerprint(context)
+            row.config_fingerprint = self._config_fingerprint(client)
+            row.version += 1
+            row.computed_at = snapshot.computed_at
+            row.series_until = self._today().isoformat()
+            row.summary = snapshot.summary
+            row.series = snapshot.series
         return snapshot
 
     def _compute(self, session: Session, context: ClientContext) -> Snapshot:
@@ -225,6 +231,25 @@ class ScopeAnalysis:
     def _today(self) -> Any:
         return self.clock().astimezone(self.settings.agency.zone).date()
 
+    def _config_fingerprint(self, client: ClientSettings) -> str:
+        """Everything in the configuration the client's figures depend on (cached: settings
+        do not change while the process runs)."""
+        cached = self._config_fingerprints.get(client.key)
+        if cached is None:
+            basis = json.dumps(
+                [
+                    FACTS_SCHEMA_VERSION,
+                    client.model_dump(mode="json", exclude={"alerts"}),
+                    self.settings.workflow.model_dump(mode="json"),
+                    self.settings.agency.timezone,
+                    self.settings.jira.story_points_field,
+                ],
+                sort_keys=True,
+            )
+            cached = hashlib.sha256(basis.encode()).hexdigest()
+            self._config_fingerprints[client.key] = cached
+        return cached
+
     def _snapshot_fingerprint(self, context: ClientContext) -> str:
         contract = context.client.contract.model_dump(mode="json")
         basis = json.dumps([context.fingerprint, contract, context.client.name], sort_keys=True)
@@ -232,12 +257,49 @@ class ScopeAnalysis:
 
     # -- reading --------------------------------------------------------------
 
-    def snapshot(self, client: ClientSettings) -> Snapshot:
-        """The stored snapshot, recomputed first if the config changed or a day has passed."""
+    def current_facts(self, client: ClientSettings) -> tuple[ClientContext, list[IssueFacts]]:
+        """The client's context and every issue's cached facts, stale ones recomputed first.
+
+        For figures at another moment than now (the monthly reports):
+        ``summarize(facts, context.contract, as_of)`` with the domain functions.
+        """
         with self.database.session() as session:
-            row = self._current_row(session, client)
-            if row is not None:
-                return Snapshot(client.key, row.computed_at, row.summary, row.series)
+            context = self.context(session, client)
+            stale = bool(_stale_pks(session, client.key, context.fingerprint))
+        if stale:
+            self.refresh(client)
+        with self.database.session() as session:
+            return self.context(session, client), list(_iter_facts(session, client.key))
+
+    def snapshot(self, client: ClientSettings) -> Snapshot:
+        """The stored snapshot, recomputed first if the config changed or a day has passed.
+
+        This is every API and panel request's path, so it costs one small query
+        when the decoded snapshot this process holds is still the stored version;
+        the statuses a snapshot also depends on change only in a sync, which
+        stores a new snapshot itself.
+        """
+        with self.database.session() as session:
+            head = session.execute(
+                select(
+                    ClientSnapshotRow.version,
+                    ClientSnapshotRow.config_fingerprint,
+                    ClientSnapshotRow.series_until,
+                ).where(ClientSnapshotRow.client_key == client.key)
+            ).first()
+            if (
+                head is not None
+                and head.config_fingerprint == self._config_fingerprint(client)
+                and head.series_until == self._today().isoformat()
+            ):
+                held = self._held.get(client.key)
+                if held is not None and held[0] == head.version:
+                    return held[1]
+                row = session.get(ClientSnapshotRow, client.key)
+                if row is not None:
+                    snapshot = Snapshot(client.key, row.computed_at, row.summary, row.series)
+                    self._held[client.key] = (row.version, snapshot)
+                    return snapshot
         return self.refresh(client)
 
     def _current_row(self, session: Session, client: ClientSettings) -> ClientSnapshotRow | None:

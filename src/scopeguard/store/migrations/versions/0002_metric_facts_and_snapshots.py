@@ -21,6 +21,8 @@ def upgrade() -> None:
         "client_snapshots",
         sa.Column("client_key", sa.String(length=64), nullable=False),
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("config_fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("series_until", sa.String(length=10), nullable=False),
         sa.Column("summary", sa.JSON(), nullable=False),
