@@ -192,6 +192,204 @@ def serve(ctx: click.Context, host: str, port: int, no_scheduler: bool) -> None:
     serve_forever(services, host, port, scheduler=not no_scheduler)
 
 
+@cli.command()
+@click.pass_context
+def worker(ctx: click.Context) -> None:
+    """Run the periodic jobs (sync, alert dispatch, monthly reports) until stopped.
+
+    Several workers may run against one database: one holds the scheduler lease
+    and runs the jobs, the others stand by and take over if it stops.
+    """
+    import logging  # noqa: PLC0415 - only this command configures logging
+    import signal  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+
+    from scopeguard.scheduler import build_scheduler  # noqa: PLC0415
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # APScheduler logs every run at INFO; ScopeGuard logs the runs that matter.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    services = _services(ctx)
+    jobs = build_scheduler(services)
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    jobs.start()
+    click.echo(f"worker {jobs.holder} running; stop with Ctrl-C or SIGTERM", err=True)
+    while not stop.wait(1.0):
+        pass
+    jobs.shutdown(wait=True)
+    click.echo(f"worker {jobs.holder} stopped", err=True)
+
+
+@cli.group()
+def alerts() -> None:
+    """Alert delivery: dispatch the outbox, list deliveries, test channels."""
+
+
+@alerts.command("dispatch")
+@click.pass_context
+def alerts_dispatch(ctx: click.Context) -> None:
+    """Deliver every alert that is due now and exit (exit 1 if a delivery failed for good)."""
+    services = _services(ctx)
+    batch = services.settings.alerts.batch
+    dispatcher = services.alerts.dispatcher()
+    delivered = retrying = failed = 0
+    while True:
+        report = dispatcher.dispatch()
+        delivered += len(report.delivered)
+        retrying += len(report.retrying)
+        failed += len(report.failed)
+        if len(report.delivered) + len(report.retrying) + len(report.failed) < batch:
+            break
+    click.echo(f"delivered {delivered}, retrying {retrying}, failed {failed}")
+    if failed:
+        sys.exit(EXIT_FAILED)
+
+
+@alerts.command("list")
+@click.option("--client", "client_key", default=None, help="Only this client (its key).")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10000))
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
+@click.pass_context
+def alerts_list(ctx: click.Context, client_key: str | None, limit: int, as_json: bool) -> None:
+    """The latest alert deliveries, newest first, with their status and last error."""
+    from scopeguard.alerts.log import delivery_log  # noqa: PLC0415
+
+    services = _services(ctx)
+    settings = services.settings
+    if client_key is not None and client_key not in {c.key for c in settings.clients}:
+        _fail(f"unknown client {client_key!r}; configured: {_keys(settings)}", EXIT_CONFIG)
+    with services.database.session() as session:
+        entries = delivery_log(session, client_key, limit)
+    if as_json:
+        click.echo(json.dumps(entries, indent=2, ensure_ascii=False, default=str))
+        return
+    if not entries:
+        click.echo("no alerts")
+        return
+    zone = settings.agency.zone
+    for entry in entries:
+        created = entry["created"].astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        line = (
+            f"{created}  {entry['client']:<8} {entry['event']:<24} {entry['issue'] or '-':<10} "
+            f"{entry['channel']:<7} {entry['status']:<9} {entry['attempts']:>2}"
+        )
+        if entry["last_error"]:
+            line += f"  {entry['last_error']}"
+        click.echo(line)
+
+
+@alerts.command("test")
+@click.option("--client", "client_key", required=True, help="The client whose channels to test.")
+@click.pass_context
+def alerts_test(ctx: click.Context, client_key: str) -> None:
+    """Send a test message through each of the client's channels, right now."""
+    services = _services(ctx)
+    settings = services.settings
+    try:
+        client = settings.client(client_key)
+    except KeyError:
+        _fail(f"unknown client {client_key!r}; configured: {_keys(settings)}", EXIT_CONFIG)
+    results = services.alerts.send_test(client)
+    if not results:
+        _fail(f"{client_key}: no alert channels configured (`alerts:`)", EXIT_CONFIG)
+    for result in results:
+        target = result.channel.url or ", ".join(result.channel.to)
+        outcome = "ok" if result.error is None else f"FAILED: {result.error}"
+        click.echo(f"#{result.index + 1} {result.channel.type} {target}: {outcome}")
+    if any(not result.ok for result in results):
+        sys.exit(EXIT_FAILED)
+
+
+@cli.command()
+@click.option("--client", "client_key", required=True, help="The client (its key).")
+@click.option("--month", required=True, metavar="YYYY-MM", help="The month, in agency time.")
+@click.option(
+    "--lang",
+    "language",
+    type=click.Choice(["en", "ru"]),
+    default=None,
+    help="Language (default: the client's contract.report.language).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write the PDF here.",
+)
+@click.option("--store", is_flag=True, help="Keep it in the archive, replacing that month's.")
+@click.option("--email", is_flag=True, help="Store it and email it to the report recipients.")
+@click.pass_context
+def report(  # noqa: PLR0917 - one parameter per command-line option
+    ctx: click.Context,
+    client_key: str,
+    month: str,
+    language: str | None,
+    out: str | None,
+    store: bool,
+    email: bool,
+) -> None:
+    """Produce one client's monthly PDF report from the stored Jira data."""
+    # Imported here: WeasyPrint is only loaded by the commands that render PDFs.
+    from datetime import UTC, datetime  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    from scopeguard.reports.archive import store_report  # noqa: PLC0415
+    from scopeguard.reports.data import MonthOutsideDataError, ReportError  # noqa: PLC0415
+    from scopeguard.reports.mail import email_report  # noqa: PLC0415
+    from scopeguard.reports.month import Month  # noqa: PLC0415
+    from scopeguard.reports.service import find_client, generate_report  # noqa: PLC0415
+
+    if out is None and not (store or email):
+        _fail("say where the report goes: --out FILE.pdf, --store or --email", EXIT_CONFIG)
+    services = _services(ctx)
+    settings = services.settings
+    try:
+        client = find_client(settings, client_key)
+        wanted = Month.parse(month)
+    except (ReportError, ValueError) as error:
+        _fail(str(error), EXIT_CONFIG)
+    now = datetime.now(UTC)
+    try:
+        generated = generate_report(services, client, wanted, language=language, now=now)
+    except MonthOutsideDataError as error:
+        _fail(f"{client.key}: {error}", EXIT_CONFIG)
+    except ReportError as error:
+        _fail(str(error), EXIT_FAILED)
+    if out is not None:
+        Path(out).write_bytes(generated.pdf)
+    where = [out] if out is not None else []
+    if store or email:
+        store_report(
+            services.database,
+            settings,
+            generated,
+            trigger="manual",
+            recipients=client.contract.report.recipients,
+        )
+        where.append("the archive")
+    click.echo(
+        f"{client.key} {wanted} ({generated.language}): {generated.rendered.pages} pages, "
+        f"{len(generated.pdf) // 1024} KiB, written to {' and '.join(where)}"
+    )
+    if email:
+        outcome = email_report(
+            services.database, settings, client, wanted, now=now, force=True, sleep=services.sleep
+        )
+        if outcome.status == "not_configured":
+            _fail("not emailed: set `smtp:` and the client's contract.report.recipients")
+        if outcome.status != "sent":
+            _fail(f"{client.key} {wanted}: not emailed ({outcome.status}) {outcome.error or ''}")
+        click.echo(f"emailed to {', '.join(client.contract.report.recipients)}")
+
+
 def _keys(settings: Settings) -> str:
     return ", ".join(c.key for c in settings.clients) or "(none)"
 

@@ -72,6 +72,9 @@ class JiraSettings(_Strict):
     max_backoff_seconds: float = Field(default=60.0, gt=0)
     verify_tls: bool = True
     webhook_secret: str | None = None
+    """Secret of the Jira admin webhook (``X-Hub-Signature``); unset: ``/hooks/jira`` is off."""
+    webhook_debounce_seconds: float = Field(default=30.0, ge=0)
+    """A burst of webhook events within this time becomes one sync of the client."""
 
     @model_validator(mode="after")
     def _credentials(self) -> JiraSettings:
@@ -158,6 +161,18 @@ Moment = date | datetime
 class ReportSettings(_Strict):
     language: Literal["en", "ru"] = "en"
     recipients: tuple[str, ...] = ()
+    notes: str | None = None
+    """Text for the notes block of this client's monthly reports (plain text, kept as written)."""
+
+
+class ReportsSettings(_Strict):
+    """Monthly PDF reports: where they are kept and how long their tables may grow."""
+
+    folder: Path | None = None
+    """Where report PDFs are kept; default ``<instance_path>/reports``; relative to
+    ``instance_path``. Every web worker and the scheduler must see the same folder."""
+    max_table_rows: int = Field(default=40, ge=1, le=2000)
+    """Rows per table in the PDF; complete lists are attached to the PDF as CSV files."""
 
 
 class ContractSettings(_Strict):
@@ -208,14 +223,19 @@ class AlertChannelSettings(_Strict):
     type: Literal["webhook", "slack", "teams", "email"]
     url: str | None = None
     secret: str | None = None
+    """``webhook``: the HMAC-SHA256 key of ``X-ScopeGuard-Signature``."""
     to: tuple[str, ...] = ()
     allow_private: bool = False
+    """Allow a URL that resolves to a private, loopback or link-local address."""
     repeat_each_round: bool = False
+    """Alert again on every further revision round of an issue already over its limit."""
 
     @model_validator(mode="after")
     def _target(self) -> AlertChannelSettings:
         if self.type in ("webhook", "slack", "teams") and not self.url:
             raise ValueError(f"a {self.type} channel needs a url")
+        if self.url and not re.match(r"^https?://[^/?#\s]+", self.url, re.I):
+            raise ValueError(f"a {self.type} channel url must be an http(s) URL")
         if self.type == "email" and not self.to:
             raise ValueError("an email channel needs `to` addresses")
         return self
@@ -248,7 +268,7 @@ class ClientSettings(_Strict):
 
 
 class SyncSettings(_Strict):
-    interval_minutes: int = Field(default=15, ge=1)
+    interval_minutes: float = Field(default=15, gt=0)
     overlap_minutes: int = Field(default=10, ge=0)
     """Re-read issues updated this long before the last successful sync: Jira's
     search index lags writes slightly, and JQL dates have minute precision."""
@@ -257,9 +277,131 @@ class SyncSettings(_Strict):
     batch_issues: int = Field(default=1000, ge=1, le=1000)
 
 
+class SmtpSettings(_Strict):
+    """The mail server alerts and reports are sent through."""
+
+    host: str
+    port: int | None = Field(default=None, ge=1, le=65535)
+    """Default by ``security``: 587 (starttls), 465 (tls), 25 (none)."""
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str | None = None
+    password: str | None = None
+    sender: str
+    timeout: float = Field(default=30.0, gt=0)
+    ca_file: Path | None = None
+    """Trust this CA bundle (PEM) too, for a server with a private certificate."""
+
+    @property
+    def effective_port(self) -> int:
+        """``port``, or the usual one for ``security``."""
+        if self.port is not None:
+            return self.port
+        return {"starttls": 587, "tls": 465, "none": 25}[self.security]
+
+
+class AlertsSettings(_Strict):
+    """Delivery of alerts: default channels and how hard to try."""
+
+    channels: tuple[AlertChannelSettings, ...] = ()
+    """Channels for clients that configure none of their own."""
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    """Connect and read timeout of one webhook, Slack or Teams request."""
+    retry_hours: float = Field(default=24.0, gt=0)
+    """Keep retrying a failing delivery this long, then record it as failed."""
+    backoff_seconds: float = Field(default=30.0, gt=0)
+    """First retry delay; doubled per attempt, with jitter."""
+    max_backoff_seconds: float = Field(default=3600.0, gt=0)
+    dispatch_interval_seconds: float = Field(default=60.0, gt=0)
+    claim_seconds: float = Field(default=300.0, gt=0)
+    """A dispatcher that stopped mid-delivery frees its alert after this long."""
+    batch: int = Field(default=200, ge=1)
+    """At most this many deliveries per dispatch run."""
+
+    @model_validator(mode="after")
+    def _claim_outlasts_request(self) -> AlertsSettings:
+        # A claim that ran out while its request is still waiting for an answer would
+        # let a second dispatcher send the same alert.
+        if self.claim_seconds <= self.timeout_seconds:
+            raise ValueError("alerts.claim_seconds must be longer than alerts.timeout_seconds")
+        return self
+
+
+class SchedulerSettings(_Strict):
+    """The periodic jobs and the database lease that lets one worker run them."""
+
+    lease_seconds: float = Field(default=60.0, gt=0)
+    """A worker that stops renewing loses the lease after this long; another takes over."""
+    heartbeat_seconds: float = Field(default=15.0, gt=0)
+    hook_poll_seconds: float = Field(default=5.0, gt=0)
+    """How often webhook-requested syncs are looked for."""
+    monthly_catch_up_hours: float = Field(default=48.0, ge=0)
+    """A monthly job missed at 08:00 on the 1st still runs if the worker is back within this."""
+
+    @model_validator(mode="after")
+    def _heartbeat(self) -> SchedulerSettings:
+        if self.heartbeat_seconds >= self.lease_seconds:
+            raise ValueError("scheduler.heartbeat_seconds must be shorter than lease_seconds")
+        return self
+
+
 class WebSettings(_Strict):
     api_token: str | None = None
     public_url: str = "http://127.0.0.1:8000"
+    secret_key: str | None = None
+    """Signs the panel's sign-in cookie; required when ``api_token`` is set."""
+    language: Literal["en", "ru"] = "en"
+    """The panel's language when neither ``?lang=`` nor the browser names one we have."""
+
+    @model_validator(mode="after")
+    def _secret_key(self) -> WebSettings:
+        if self.api_token and not self.secret_key:
+            raise ValueError(
+                "set web.secret_key (a long random string) when web.api_token is set: "
+                "it signs the panel's sign-in cookie"
+            )
+        if self.secret_key is not None and len(self.secret_key) < 16:
+            raise ValueError("web.secret_key must be at least 16 characters")
+        return self
+
+
+FORGE_JWKS_URL = "https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json"
+
+
+class ForgeSiteSettings(_Strict):
+    """A Jira Cloud site whose installation of the Forge app may call ScopeGuard.
+
+    Every identifier given must match the Forge Invocation Token's claim.
+    """
+
+    url: AnyHttpUrl | None = None
+    """The site's address, the token's ``context.siteUrl`` (https://agency.atlassian.net)."""
+    cloud_id: str | None = None
+    """The token's ``context.cloudId``: stable across reinstalls of the app."""
+    installation_id: str | None = None
+    """The token's ``app.installationId``: pins one installation (changes on reinstall)."""
+    clients: tuple[str, ...] = ()
+    """Client keys whose projects this site may see; default every client."""
+
+    @model_validator(mode="after")
+    def _identified(self) -> ForgeSiteSettings:
+        if self.url is None and self.cloud_id is None and self.installation_id is None:
+            raise ValueError("name the site by url, cloud_id or installation_id")
+        return self
+
+
+class ForgeSettings(_Strict):
+    """The in-Jira Forge app: whose invocation tokens to trust and from which sites."""
+
+    app_id: str = Field(
+        pattern=r"^ari:cloud:ecosystem::app/[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$"
+    )
+    jwks_url: AnyHttpUrl = AnyHttpUrl(FORGE_JWKS_URL)
+    leeway_seconds: float = Field(default=10.0, ge=0, le=300)
+    """Clock skew allowed on the token's exp / nbf / iat."""
+    jwks_cache_seconds: float = Field(default=3600.0, gt=0)
+    jwks_timeout_seconds: float = Field(default=10.0, gt=0)
+    sites: tuple[ForgeSiteSettings, ...] = ()
+    """Sites allowed to call; empty means only the site at ``jira.url``."""
 
 
 class Settings(_Strict):
@@ -272,6 +414,11 @@ class Settings(_Strict):
     workflow: WorkflowSettings = WorkflowSettings()
     sync: SyncSettings = SyncSettings()
     web: WebSettings = WebSettings()
+    smtp: SmtpSettings | None = None
+    alerts: AlertsSettings = AlertsSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
+    forge: ForgeSettings | None = None
+    reports: ReportsSettings = ReportsSettings()
     clients: tuple[ClientSettings, ...] = ()
 
     @field_validator("clients")
@@ -283,6 +430,23 @@ class Settings(_Strict):
                 raise ValueError(f"client key {client.key!r} is used twice")
             seen.add(client.key)
         return clients
+
+    @model_validator(mode="after")
+    def _email_needs_smtp(self) -> Settings:
+        if self.smtp is None:
+            channels = [*self.alerts.channels, *(c for k in self.clients for c in k.alerts)]
+            if any(channel.type == "email" for channel in channels):
+                raise ValueError("email alert channels need the `smtp:` section")
+        return self
+
+    @model_validator(mode="after")
+    def _forge_clients(self) -> Settings:
+        known = {client.key for client in self.clients}
+        for site in self.forge.sites if self.forge is not None else ():
+            unknown = [key for key in site.clients if key not in known]
+            if unknown:
+                raise ValueError(f"forge.sites names unknown clients: {', '.join(unknown)}")
+        return self
 
     @property
     def resolved_database_url(self) -> str:

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from scopeguard.alerts.listener import AlertingListener
+from scopeguard.alerts.service import AlertService
 from scopeguard.analysis import ScopeAnalysis
 from scopeguard.config import Settings
 from scopeguard.jira.client import JiraClient
@@ -47,8 +49,14 @@ class Services:
         return ScopeAnalysis(self.settings, self.database)
 
     @cached_property
+    def alerts(self) -> AlertService:
+        return AlertService(self.settings, self.database)
+
+    @cached_property
     def sync(self) -> SyncService:
-        return SyncService(self.settings, self.database, self.jira, listener=self.analysis)
+        # After each client's sync: the metrics snapshot, then the alert rules on it.
+        listener = AlertingListener(self.analysis, self.alerts)
+        return SyncService(self.settings, self.database, self.jira, listener=listener)
 
     def close(self) -> None:
         if self._database is not None:

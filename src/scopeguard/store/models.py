@@ -212,9 +212,140 @@ class ClientSnapshotRow(Base):
 
     client_key: Mapped[str] = mapped_column(String(64), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
-    """Facts fingerprint plus the contract's limits: any config change invalidates it."""
+    """Facts fingerprint (config and statuses) plus the contract: what the figures rest on."""
+    config_fingerprint: Mapped[str] = mapped_column(String(64))
+    """The configuration part alone, which a reader can check without reading statuses."""
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    """Bumped on every write, so readers can keep a decoded copy until it changes."""
     computed_at: Mapped[datetime]
     series_until: Mapped[str] = mapped_column(String(10))
     """The last agency day the series covers (ISO date)."""
     summary: Mapped[dict[str, Any]] = mapped_column(JSON)
     series: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class AlertStateRow(Base):
+    """Where one alert rule stands for one client and subject (an issue key, or ``*``).
+
+    Alerts fire on a change of this state (crossing a limit), never on the value
+    alone, so re-running a sync sends nothing new.
+    """
+
+    __tablename__ = "alert_states"
+
+    client_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    rule: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(128), primary_key=True)
+    active: Mapped[bool]
+    """The value is past the limit (and an alert was sent for this crossing)."""
+    value: Mapped[float] = mapped_column(Float)
+    limit: Mapped[float | None] = mapped_column(Float)
+    notified_value: Mapped[float | None] = mapped_column(Float)
+    """The value the last alert was sent for (further revision rounds compare to it)."""
+    fired_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
+class AlertOutboxRow(Base):
+    """One alert to deliver through one channel; written with the state change that caused it."""
+
+    __tablename__ = "alert_outbox"
+    __table_args__ = (
+        Index("ix_alert_outbox_due", "status", "next_attempt_at"),
+        Index("ix_alert_outbox_client_created", "client_key", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    alert_id: Mapped[str] = mapped_column(String(36))
+    """Shared by the rows of one alert (one per channel); sent as ``X-ScopeGuard-Delivery``."""
+    client_key: Mapped[str] = mapped_column(String(64))
+    event: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(128))
+    issue: Mapped[str | None] = mapped_column(String(64))
+    channel_index: Mapped[int] = mapped_column(Integer)
+    channel_type: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    """``pending``, ``sending`` (claimed by a dispatcher), ``delivered`` or ``failed``."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    give_up_at: Mapped[datetime]
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claim_expires_at: Mapped[datetime | None]
+    last_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None]
+
+
+class SchedulerLeaseRow(Base):
+    """Who runs the periodic jobs: one holder at a time, until ``expires_at``."""
+
+    __tablename__ = "scheduler_leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(128))
+    expires_at: Mapped[datetime]
+    acquired_at: Mapped[datetime | None]
+    renewed_at: Mapped[datetime | None]
+
+
+class JobRunRow(Base):
+    """A job's run for one period; the primary key makes a second run of a period impossible."""
+
+    __tablename__ = "job_runs"
+
+    job: Mapped[str] = mapped_column(String(64), primary_key=True)
+    period: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16))
+    """``running``, ``done`` or ``failed``."""
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class SyncRequestRow(Base):
+    """A sync asked for ahead of the schedule (a Jira webhook); one pending per client."""
+
+    __tablename__ = "sync_requests"
+
+    client_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    requested_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(String(255))
+
+
+class ReportRow(Base):
+    """One client's monthly PDF report: the record beside the file in the report folder.
+
+    One per client and month: regenerating a month replaces the file and updates
+    this row; the unique key is what stops two workers from both keeping one.
+    """
+
+    __tablename__ = "reports"
+    __table_args__ = (UniqueConstraint("client_key", "month", name="uq_reports_client_month"),)
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_key: Mapped[str] = mapped_column(String(64))
+    month: Mapped[str] = mapped_column(String(7))
+    """``YYYY-MM`` in the agency's time zone."""
+    language: Mapped[str] = mapped_column(String(8))
+    file_name: Mapped[str] = mapped_column(String(255))
+    """Path of the PDF relative to the report folder."""
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    pages: Mapped[int] = mapped_column(Integer)
+    generated_at: Mapped[datetime]
+    as_of: Mapped[datetime]
+    """The moment the figures are as of: the month's end, or earlier for a month in progress."""
+    complete: Mapped[bool]
+    """The report covers the whole month (generated after it ended)."""
+    trigger: Mapped[str] = mapped_column(String(16))
+    """``scheduled`` or ``manual``."""
+    recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
+    email_claimed_at: Mapped[datetime | None]
+    """Set while one process sends the email; another one leaves it alone."""
+    emailed_at: Mapped[datetime | None]
+    email_error: Mapped[str | None] = mapped_column(Text)

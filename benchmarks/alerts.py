@@ -1,0 +1,203 @@
+"""Alerts benchmark: rule evaluation, outbox dispatch and the scheduler lease.
+
+Prints, for a client with N issues each past its revision limit:
+
+* the first evaluation (N + 3 alerts × 2 channels written in one transaction),
+* a re-evaluation with nothing changed (what every later sync costs),
+* dispatching the outbox to a local HTTP receiver, with 1 and with 4 dispatchers
+  running at once (deliveries per second; each alert must arrive exactly once),
+* one lease renewal (the heartbeat and the start of every job).
+
+The database is a fresh SQLite file unless ``--database-url`` names another
+(e.g. a PostgreSQL test database; its tables are created if missing).
+
+    .venv/bin/python benchmarks/alerts.py [--issues N] [--database-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import delete
+
+from scopeguard.alerts.service import AlertService
+from scopeguard.config import Settings, parse_settings
+from scopeguard.scheduler import Lease
+from scopeguard.services import Services
+from scopeguard.store.models import AlertOutboxRow, AlertStateRow
+
+
+@contextmanager
+def receiver() -> Iterator[tuple[str, Counter[str]]]:
+    """A local HTTP receiver that answers 200 and counts deliveries per (path, alert id)."""
+    seen: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            with lock:
+                # One alert goes to two channels (two paths): count each pair.
+                seen[f"{self.path} {self.headers.get('X-ScopeGuard-Delivery', '')}"] += 1
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def settings_for(database_url: str, hook_url: str, folder: Path) -> Settings:
+    document = {
+        "database_url": database_url,
+        "instance_path": str(folder),
+        "jira": {"url": "http://127.0.0.1:9", "email": "pm@agency.example", "api_token": "x"},
+        "clients": [
+            {
+                "key": "BENCH",
+                "name": "Benchmark Co",
+                "jql": "project = BENCH",
+                "contract": {
+                    "start": "2026-01-01",
+                    "scope": {"issues": 100},
+                    "revisions_per_issue": 2,
+                    "revisions_total": 10,
+                    "reopen_limit": 1,
+                },
+                "alerts": [
+                    {
+                        "type": "webhook",
+                        "url": f"{hook_url}/a",
+                        "secret": "s",
+                        "allow_private": True,
+                    },
+                    {"type": "webhook", "url": f"{hook_url}/b", "allow_private": True},
+                ],
+            }
+        ],
+    }
+    return parse_settings(yaml.safe_dump(document), env={})
+
+
+def summary(issues: int) -> dict[str, Any]:
+    by_issue = {f"BENCH-{i}": 3 + i % 4 for i in range(1, issues + 1)}
+    return {
+        "revisions": {"total": sum(by_issue.values()), "by_issue": by_issue},
+        "reopens": {"total": 5},
+        "scope": {"creep_percent": 25.0},
+    }
+
+
+def reset(services: Services) -> None:
+    with services.database.session() as session:
+        session.execute(delete(AlertOutboxRow))
+        session.execute(delete(AlertStateRow))
+
+
+def dispatch_run(services: Services, workers: int, seen: Counter[str]) -> tuple[float, int]:
+    """Deliver the whole outbox with ``workers`` dispatchers; seconds and deliveries."""
+    seen.clear()
+    alerts = services.alerts
+    barrier = threading.Barrier(workers)
+
+    def run(index: int) -> None:
+        dispatcher = alerts.dispatcher(f"bench-{index}")
+        barrier.wait()
+        while dispatcher.dispatch(limit=100).delivered:
+            pass
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    duplicates = [key for key, count in seen.items() if count > 1]
+    if duplicates:
+        raise SystemExit(f"delivered twice: {duplicates[:5]}")
+    return elapsed, sum(seen.values())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--issues", type=int, default=1000)
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp, receiver() as (hook_url, seen):
+        folder = Path(tmp)
+        url = args.database_url or f"sqlite:///{folder / 'bench.db'}"
+        settings = settings_for(url, hook_url, folder)
+        services = Services(settings)
+        reset(services)
+        client = settings.clients[0]
+        alerts = AlertService(settings, services.database)
+        document = summary(args.issues)
+        backend = services.database.engine.dialect.name
+        print(f"alerts benchmark: {args.issues} issues over their limit, {backend}")
+
+        started = time.perf_counter()
+        fired = alerts.evaluate(client, document)
+        first = time.perf_counter() - started
+        rows = sum(alert.deliveries for alert in fired)
+        print(f"  first evaluation: {len(fired)} alerts, {rows} outbox rows in {first:.2f} s")
+
+        repeats = []
+        for _ in range(5):
+            started = time.perf_counter()
+            assert alerts.evaluate(client, document) == []
+            repeats.append(time.perf_counter() - started)
+        print(f"  re-evaluation, nothing changed: {statistics.median(repeats) * 1000:.0f} ms")
+
+        for workers in (1, 4):
+            if workers > 1:
+                reset(services)
+                alerts.evaluate(client, document)
+            elapsed, delivered = dispatch_run(services, workers, seen)
+            print(
+                f"  dispatch with {workers} dispatcher(s): {delivered} deliveries in "
+                f"{elapsed:.2f} s = {delivered / elapsed:.0f}/s, none twice"
+            )
+
+        lease = Lease(services.database, "bench", seconds=60)
+        timings = []
+        for _ in range(200):
+            started = time.perf_counter()
+            lease.acquire()
+            timings.append(time.perf_counter() - started)
+        timings.sort()
+        print(
+            f"  lease renewal: median {statistics.median(timings) * 1000:.2f} ms, "
+            f"p95 {timings[int(len(timings) * 0.95)] * 1000:.2f} ms"
+        )
+        lease.release()
+        reset(services)
+        services.close()
+
+
+if __name__ == "__main__":
+    main()

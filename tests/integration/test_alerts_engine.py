@@ -1,0 +1,270 @@
+"""Rule state and the outbox in the database: once per crossing, atomically, concurrently."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+import scopeguard.alerts.engine as engine_module
+from scopeguard.alerts.service import AlertService
+from scopeguard.config import Settings
+from scopeguard.services import Services
+from scopeguard.store.models import AlertOutboxRow, AlertStateRow
+from tests.conftest import SettingsFactory
+
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def client_document(**contract: Any) -> dict[str, Any]:
+    return {
+        "key": "ACME",
+        "name": "ACME Corp",
+        "jql": "project = ACME",
+        "contract": {
+            "start": "2026-09-01",
+            "scope": {"issues": 10},
+            "revisions_per_issue": 2,
+            "revisions_total": 6,
+            "reopen_limit": 1,
+            "creep_alert_percent": 10,
+            **contract,
+        },
+        "alerts": [
+            {"type": "webhook", "url": "https://hooks.agency.example/a", "secret": "s"},
+            {"type": "slack", "url": "https://hooks.slack.com/x", "repeat_each_round": True},
+        ],
+    }
+
+
+def summary(
+    by_issue: dict[str, int] | None = None, reopens: int = 0, creep: float | None = 0.0
+) -> dict[str, Any]:
+    """The parts of the API summary the rules read."""
+    counts = by_issue or {}
+    return {
+        "revisions": {
+            "total": sum(counts.values()),
+            "per_issue_limit": 2,
+            "by_issue": counts,
+            "over_limit": [k for k, n in counts.items() if n > 2],
+        },
+        "reopens": {"total": reopens, "by_issue": {}},
+        "scope": {"creep_percent": creep},
+    }
+
+
+@dataclass
+class World:
+    settings: Settings
+    services: Services
+    alerts: AlertService
+    clock: Clock
+
+    def evaluate(self, document: dict[str, Any]) -> list[tuple[str, str | None, bool]]:
+        fired = self.alerts.evaluate(self.settings.clients[0], document)
+        return [(a.event, a.issue, a.further_round) for a in fired]
+
+    def outbox(self) -> list[AlertOutboxRow]:
+        with self.services.database.session() as session:
+            return list(session.scalars(select(AlertOutboxRow).order_by(AlertOutboxRow.created_at)))
+
+
+@pytest.fixture
+def world(make_settings: SettingsFactory) -> Iterator[World]:
+    settings = make_settings("http://127.0.0.1:9", [client_document()])
+    services = Services(settings)
+    clock = Clock(NOW)
+    yield World(settings, services, AlertService(settings, services.database, clock=clock), clock)
+    services.close()
+
+
+def test_first_evaluation_fires_each_passed_limit_once(world: World) -> None:
+    document = summary({"ACME-1": 3, "ACME-2": 2, "ACME-3": 5}, reopens=2, creep=12.5)
+    fired = world.evaluate(document)
+    assert sorted(fired, key=str) == sorted(
+        [
+            ("revision_limit_exceeded", "ACME-1", False),
+            ("revision_limit_exceeded", "ACME-3", False),
+            ("revision_total_exceeded", None, False),
+            ("reopen_limit_exceeded", None, False),
+            ("scope_creep_threshold", None, False),
+        ],
+        key=str,
+    )
+    rows = world.outbox()
+    assert len(rows) == 10  # five alerts × two channels
+    assert {r.channel_type for r in rows} == {"webhook", "slack"}
+    by_alert: dict[str, set[int]] = {}
+    for row in rows:
+        by_alert.setdefault(row.alert_id, set()).add(row.channel_index)
+        assert row.status == "pending" and row.attempts == 0
+        assert row.payload["id"] == row.alert_id
+        assert row.give_up_at == NOW + timedelta(hours=24)
+    assert all(indexes == {0, 1} for indexes in by_alert.values())
+    # The same figures again, and again: nothing new.
+    world.clock.advance(900)
+    assert world.evaluate(document) == []
+    assert world.evaluate(document) == []
+    assert len(world.outbox()) == 10
+
+
+def test_fires_again_only_after_falling_back_under(world: World) -> None:
+    assert world.evaluate(summary(creep=15)) == [("scope_creep_threshold", None, False)]
+    assert world.evaluate(summary(creep=18)) == []
+    assert world.evaluate(summary(creep=9.9)) == []  # back under: quiet reset
+    with world.services.database.session() as session:
+        state = session.get(AlertStateRow, ("ACME", "scope_creep_threshold", "*"))
+        assert state is not None and not state.active and state.value == 9.9
+    assert world.evaluate(summary(creep=10.0)) == [("scope_creep_threshold", None, False)]
+    assert len(world.outbox()) == 4
+
+
+def test_further_rounds_go_to_repeat_channels_only(world: World) -> None:
+    world.evaluate(summary({"ACME-1": 3}))
+    assert world.evaluate(summary({"ACME-1": 3})) == []
+    assert world.evaluate(summary({"ACME-1": 4})) == [("revision_limit_exceeded", "ACME-1", True)]
+    assert world.evaluate(summary({"ACME-1": 6})) == [("revision_limit_exceeded", "ACME-1", True)]
+    rows = world.outbox()
+    rounds = [r for r in rows if r.payload["further_round"]]
+    assert [(r.channel_type, r.payload["value"]) for r in rounds] == [("slack", 4), ("slack", 6)]
+    assert rounds[0].payload["title"] == "Another revision round: ACME-1"
+    # Total revisions (6 > 6 is false, 7 > 6 is true) crossed on the way: one alert, every channel.
+    assert world.evaluate(summary({"ACME-1": 7})) == [
+        ("revision_limit_exceeded", "ACME-1", True),
+        ("revision_total_exceeded", None, False),
+    ]
+
+
+def test_an_issue_leaving_the_scope_resets_its_state(world: World) -> None:
+    world.evaluate(summary({"ACME-1": 3}))
+    assert world.evaluate(summary({})) == []
+    assert world.evaluate(summary({"ACME-1": 3})) == [("revision_limit_exceeded", "ACME-1", False)]
+
+
+def test_raising_a_limit_in_the_config_resets_quietly(
+    world: World, make_settings: SettingsFactory
+) -> None:
+    world.evaluate(summary(reopens=2))
+    relaxed = make_settings("http://127.0.0.1:9", [client_document(reopen_limit=5)])
+    alerts = AlertService(relaxed, world.services.database, clock=world.clock)
+    assert alerts.evaluate(relaxed.clients[0], summary(reopens=2)) == []
+    tightened = make_settings("http://127.0.0.1:9", [client_document(reopen_limit=1)])
+    again = AlertService(tightened, world.services.database, clock=world.clock)
+    assert [a.event for a in again.evaluate(tightened.clients[0], summary(reopens=2))] == [
+        "reopen_limit_exceeded"
+    ]
+
+
+@pytest.mark.parametrize(
+    "contract", [{"start": "2027-01-01"}, {"start": "2026-01-01", "end": "2026-06-30"}]
+)
+def test_no_alerts_outside_a_running_contract(
+    make_settings: SettingsFactory, contract: dict[str, Any]
+) -> None:
+    settings = make_settings("http://127.0.0.1:9", [client_document(**contract)])
+    services = Services(settings)
+    try:
+        alerts = AlertService(settings, services.database, clock=Clock(NOW))
+        assert alerts.evaluate(settings.clients[0], summary({"ACME-1": 9}, creep=50)) == []
+        with services.database.session() as session:
+            assert session.scalar(select(func.count()).select_from(AlertStateRow)) == 0
+    finally:
+        services.close()
+
+
+def test_state_and_outbox_are_one_transaction(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure while enqueueing the second alert leaves neither states nor alerts."""
+    real = engine_module.build_alert
+    calls = 0
+
+    def failing(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("disk full")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine_module, "build_alert", failing)
+    with pytest.raises(RuntimeError, match="disk full"):
+        world.evaluate(summary({"ACME-1": 3, "ACME-2": 4}))
+    assert world.outbox() == []
+    with world.services.database.session() as session:
+        assert session.scalar(select(func.count()).select_from(AlertStateRow)) == 0
+    monkeypatch.setattr(engine_module, "build_alert", real)
+    assert len(world.evaluate(summary({"ACME-1": 3, "ACME-2": 4}))) == 3  # and the total
+
+
+def test_concurrent_evaluations_send_each_alert_once(world: World) -> None:
+    """Two evaluations at once (a scheduled and a webhook sync): compare-and-set decides."""
+    document = summary({f"ACME-{i}": 3 for i in range(1, 9)}, reopens=3, creep=20)
+    barrier = threading.Barrier(4)
+    results: list[int] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        alerts = AlertService(world.settings, world.services.database, clock=world.clock)
+        barrier.wait()
+        try:
+            results.append(len(alerts.evaluate(world.settings.clients[0], document)))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sum(results) == 11  # 8 issues + total + reopens + creep, once in all
+    assert len({r.alert_id for r in world.outbox()}) == 11
+
+
+def test_clients_without_channels_use_the_global_default(make_settings: SettingsFactory) -> None:
+    own = client_document()
+    bare = client_document()
+    bare.update(key="BARE", name="Bare", jql="project = BARE")
+    del bare["alerts"]
+    settings = make_settings(
+        "http://127.0.0.1:9",
+        [own, bare],
+        alerts={"channels": [{"type": "teams", "url": "https://example.org/workflows/x"}]},
+    )
+    services = Services(settings)
+    try:
+        alerts = AlertService(settings, services.database, clock=Clock(NOW))
+        for client in settings.clients:
+            alerts.evaluate(client, summary(creep=30))
+        with services.database.session() as session:
+            rows = session.execute(
+                select(AlertOutboxRow.client_key, AlertOutboxRow.channel_type).order_by(
+                    AlertOutboxRow.client_key, AlertOutboxRow.channel_index
+                )
+            ).all()
+    finally:
+        services.close()
+    assert [tuple(r) for r in rows] == [
+        ("ACME", "webhook"),
+        ("ACME", "slack"),
+        ("BARE", "teams"),
+    ]

@@ -1,0 +1,216 @@
+"""The scheduler's lease and once-per-period guard on a real database (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+import types
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from scopeguard.scheduler import (
+    Lease,
+    build_scheduler,
+    interval_period,
+    lease_holder,
+    monthly_due,
+    monthly_reports_job,
+    run_once,
+)
+from scopeguard.services import Services
+from scopeguard.store.db import Database
+from scopeguard.store.models import JobRunRow
+from tests.conftest import SettingsFactory
+from tests.integration.test_alerts_engine import Clock
+
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def services(make_settings: SettingsFactory) -> Iterator[Services]:
+    built = Services(make_settings("http://127.0.0.1:9", []))
+    yield built
+    built.close()
+
+
+def test_one_holder_at_a_time_and_takeover_after_expiry(services: Services) -> None:
+    clock = Clock(NOW)
+    first = Lease(services.database, "worker-a", seconds=60, clock=clock)
+    # A second process: its own engine on the same database.
+    other_db = Database(services.database.url)
+    second = Lease(other_db, "worker-b", seconds=60, clock=clock)
+    try:
+        assert first.acquire()
+        assert not second.acquire()
+        clock.advance(59)
+        assert first.acquire()  # renewed: expires at NOW + 119 s now
+        clock.advance(60)
+        assert not second.acquire()
+        assert lease_holder(services.database) == ("worker-a", NOW + timedelta(seconds=119))
+        clock.advance(61)  # worker-a stopped renewing
+        assert second.acquire()
+        assert not first.acquire()
+        assert not first.held and second.held
+        first.release()  # not the holder: changes nothing
+        assert lease_holder(services.database)[0] == "worker-b"
+        second.release()  # a clean stop hands over at once
+        assert lease_holder(services.database)[0] is None
+        assert first.acquire()
+    finally:
+        other_db.dispose()
+
+
+def test_concurrent_acquires_have_one_winner(services: Services) -> None:
+    databases = [Database(services.database.url) for _ in range(4)]
+    leases = [Lease(db, f"worker-{i}", seconds=60) for i, db in enumerate(databases)]
+    barrier = threading.Barrier(len(leases))
+    won: list[bool] = []
+
+    def run(lease: Lease) -> None:
+        barrier.wait()
+        won.append(lease.acquire())
+
+    threads = [threading.Thread(target=run, args=(lease,)) for lease in leases]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for db in databases:
+        db.dispose()
+    assert sorted(won) == [False, False, False, True]
+
+
+def test_run_once_per_period_even_from_two_processes(services: Services) -> None:
+    other_db = Database(services.database.url)
+    calls: list[str] = []
+    try:
+        assert run_once(services.database, "sync", "p1", lambda: calls.append("a"), holder="a")
+        assert not run_once(other_db, "sync", "p1", lambda: calls.append("b"), holder="b")
+        assert run_once(other_db, "sync", "p2", lambda: calls.append("b"), holder="b")
+    finally:
+        other_db.dispose()
+    assert calls == ["a", "b"]
+    with services.database.session() as session:
+        rows = session.execute(select(JobRunRow.period, JobRunRow.holder, JobRunRow.status)).all()
+    assert sorted(rows) == [("p1", "a", "done"), ("p2", "b", "done")]
+
+
+def test_a_failed_run_is_recorded_and_not_repeated(services: Services) -> None:
+    def boom() -> None:
+        raise RuntimeError("SMTP down")
+
+    with pytest.raises(RuntimeError):
+        run_once(services.database, "monthly_reports", "2026-12", boom, holder="a")
+    assert not run_once(services.database, "monthly_reports", "2026-12", lambda: None, holder="b")
+    with services.database.session() as session:
+        row = session.get(JobRunRow, ("monthly_reports", "2026-12"))
+        assert row is not None
+        assert (row.status, row.error, row.holder) == ("failed", "RuntimeError: SMTP down", "a")
+
+
+def test_interval_periods_are_a_shared_grid() -> None:
+    base = datetime(2026, 11, 27, 10, 15, tzinfo=UTC)
+    assert interval_period(base, 900) == "2026-11-27T10:15:00.000"
+    assert interval_period(base + timedelta(seconds=899), 900) == "2026-11-27T10:15:00.000"
+    assert interval_period(base + timedelta(seconds=900), 900) == "2026-11-27T10:30:00.000"
+    assert interval_period(base + timedelta(milliseconds=1700), 0.5) == "2026-11-27T10:15:01.500"
+    # The same instant in another zone is the same slot.
+    assert interval_period(base.astimezone(ZoneInfo("Asia/Tokyo")), 60) == interval_period(base, 60)
+
+
+def _moscow(*args: int) -> datetime:
+    return datetime(*args, tzinfo=ZoneInfo("Europe/Moscow"))
+
+
+def test_monthly_due_window(services: Services) -> None:
+    # tests.conftest puts the agency in Europe/Moscow; catch-up is 48 h by default.
+    assert monthly_due(services, _moscow(2026, 12, 1, 7, 59)) is None
+    assert monthly_due(services, _moscow(2026, 12, 1, 8, 0)) == "2026-12"
+    assert monthly_due(services, datetime(2026, 12, 1, 5, 0, tzinfo=UTC)) == "2026-12"
+    assert monthly_due(services, _moscow(2026, 12, 2, 20, 0)) == "2026-12"
+    assert monthly_due(services, _moscow(2026, 12, 3, 8, 1)) is None
+    assert monthly_due(services, _moscow(2026, 12, 15, 8, 0)) is None
+
+
+@pytest.fixture
+def reports_module(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, datetime]]:
+    """Stands in for the reports engineer's module at its documented entry point."""
+    calls: list[tuple[Any, datetime]] = []
+    module = types.ModuleType("scopeguard.reports.scheduled")
+
+    def run_monthly_reports(services: Any, now: datetime) -> list[str]:
+        calls.append((services, now))
+        return []
+
+    setattr(module, "run_monthly_reports", run_monthly_reports)  # noqa: B010
+    monkeypatch.setitem(sys.modules, "scopeguard.reports.scheduled", module)
+    return calls
+
+
+def test_monthly_reports_run_once_per_month_across_workers_and_restarts(
+    make_settings: SettingsFactory, reports_module: list[tuple[Any, datetime]]
+) -> None:
+    settings = make_settings("http://127.0.0.1:9", [])
+    first, second = Services(settings), Services(settings)
+    try:
+        at_eight = _moscow(2026, 12, 1, 8, 0, 5)
+        assert monthly_reports_job(first, "worker-a", at_eight)
+        # The other worker (a failover) and a restart later that day: not again.
+        assert not monthly_reports_job(second, "worker-b", at_eight + timedelta(minutes=1))
+        assert not monthly_reports_job(first, "worker-a2", at_eight + timedelta(hours=3))
+        # Not due mid-month; due again next month.
+        assert not monthly_reports_job(first, "worker-a", _moscow(2026, 12, 15, 8, 0))
+        assert monthly_reports_job(second, "worker-b", _moscow(2027, 1, 1, 9, 30))
+    finally:
+        first.close()
+        second.close()
+    assert [(s is first or s is second, now) for s, now in reports_module] == [
+        (True, at_eight),
+        (True, _moscow(2027, 1, 1, 9, 30)),
+    ]
+
+
+def test_monthly_reports_skipped_without_the_module(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # None in sys.modules makes the import fail as if the module did not exist.
+    monkeypatch.setitem(sys.modules, "scopeguard.reports.scheduled", None)
+    assert not monthly_reports_job(services, "worker-a", _moscow(2026, 12, 1, 8, 0))
+    with services.database.session() as session:
+        assert session.scalars(select(JobRunRow)).all() == []
+
+
+def test_the_in_process_scheduler_runs_its_jobs_and_frees_the_lease(
+    make_settings: SettingsFactory,
+) -> None:
+    """What `scopeguard serve` starts: the same jobs under the same lease."""
+    settings = make_settings(
+        "http://127.0.0.1:9",
+        [],
+        sync={"interval_minutes": 0.01},
+        alerts={"dispatch_interval_seconds": 0.2},
+        scheduler={"lease_seconds": 2, "heartbeat_seconds": 0.2},
+    )
+    services = Services(settings)
+    jobs = build_scheduler(services, holder="serve-1")
+    try:
+        jobs.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with services.database.session() as session:
+                done = set(session.scalars(select(JobRunRow.job).where(JobRunRow.status == "done")))
+            if {"sync", "dispatch"} <= done:
+                break
+            time.sleep(0.05)
+        assert {"sync", "dispatch"} <= done
+        assert lease_holder(services.database)[0] == "serve-1"
+    finally:
+        jobs.shutdown(wait=True)
+        services.close()
+    assert lease_holder(services.database)[0] is None
