@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARTIFACTS ?= artifacts
 
-.PHONY: demo test test-postgres lint format venv bench clean
+.PHONY: demo test test-postgres lint format venv bench clean system-deps
 
 venv: $(STAMP)
 
@@ -20,7 +20,7 @@ demo: venv
 	$(BIN)/python -m scopeguard.demo
 
 ## Lint, then the whole test suite (SQLite; PostgreSQL too when SCOPEGUARD_TEST_DATABASE_URL is set).
-test: lint
+test: system-deps lint
 	mkdir -p $(ARTIFACTS)
 	$(BIN)/pytest -q -p no:cacheprovider
 
@@ -29,6 +29,10 @@ test-postgres: venv
 	@test -n "$$SCOPEGUARD_TEST_DATABASE_URL" || (echo "set SCOPEGUARD_TEST_DATABASE_URL" >&2; exit 2)
 	mkdir -p $(ARTIFACTS)
 	SCOPEGUARD_TEST_DB=postgres $(BIN)/pytest -q -p no:cacheprovider tests/integration tests/e2e
+
+## Debian packages the tests need (Chromium for the browser test, PostgreSQL, poppler…); idempotent.
+system-deps:
+	bash scripts/install-system-deps.sh
 
 lint: venv
 	$(BIN)/ruff check src tests benchmarks

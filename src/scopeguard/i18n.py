@@ -9,7 +9,7 @@ compiled in memory when first used, so there is no build step to forget.
 
 Outside a Flask request (PDF generation, the scheduler) use
 :func:`translations` directly; inside the web app Flask-Babel is configured
-with the same catalogs (see :func:`init_app`).
+with the same catalogs (see :mod:`scopeguard.web.language`).
 """
 
 from __future__ import annotations

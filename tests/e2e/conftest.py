@@ -39,7 +39,8 @@ def build_agency(folder: Path, *, api_token: str | None = None) -> Iterator[Agen
         document = build_config(url, clients, folder / "instance")
         document["database_url"] = fresh_database_url(folder)
         if api_token is not None:
-            document["web"] = {"api_token": api_token}
+            # The panel signs its sign-in cookie with web.secret_key, required with a token.
+            document["web"] = {"api_token": api_token, "secret_key": "test-secret-key-0123456789"}
         config_file = folder / "scopeguard.yaml"
         text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
         config_file.write_text(text)

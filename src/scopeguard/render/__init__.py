@@ -1,0 +1,1 @@
+"""Rendering of ScopeGuard's figures for people: charts and localized formatting."""
