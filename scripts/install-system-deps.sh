@@ -6,6 +6,8 @@
 #   poppler-utils     pdftotext / pdftoppm, to read back generated PDF reports
 #   libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b fonts-dejavu-core
 #                     shared libraries and a font that WeasyPrint loads at run time
+#   openssl           self-signed certificates for the SMTP STARTTLS/TLS tests
+#   nodejs (+ npm)    the Forge app's build and Atlassian's manifest validator (plugin_manifest/forge)
 #
 # Idempotent: with everything present it changes nothing and touches no network.
 # Needs root (CI and the dev machines run as root) unless nothing is missing.
@@ -19,7 +21,11 @@ PACKAGES=(
     libpangoft2-1.0-0
     libharfbuzz0b
     fonts-dejavu-core
+    openssl
+    nodejs
 )
+# npm comes inside the machines' nodejs (NodeSource); Debian's nodejs needs its own npm.
+command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
 
 is_installed() {
     dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null | grep -qx installed

@@ -1,4 +1,4 @@
-"""The web application: JSON API, health checks (and, later, the scope panel)."""
+"""The web application: JSON API, health checks, the scope panel and portfolio."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from flask import Flask
 
 from scopeguard.config import Settings, load_settings
 from scopeguard.services import Services
-from scopeguard.web import api, health
+from scopeguard.web import api, forge, health, hooks, panel, reports
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Flask:
@@ -25,4 +25,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
     app.register_blueprint(health.blueprint)
     app.register_blueprint(api.blueprint)
+    app.register_blueprint(forge.blueprint)
+    app.register_blueprint(hooks.blueprint)
+    # The scope panel and portfolio (HTML, charts), with sign-in and Flask-Babel.
+    panel.init_app(app)
+    # Archived monthly PDF reports (behind the panel's sign-in).
+    app.register_blueprint(reports.blueprint)
     return app
