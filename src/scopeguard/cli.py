@@ -38,10 +38,10 @@ def _settings(ctx: click.Context) -> Settings:
     return settings
 
 
-def _services(ctx: click.Context) -> Services:
+def _services(ctx: click.Context, *, syncing: bool = False) -> Services:
     obj: dict[str, Any] = ctx.ensure_object(dict)
     if "services" not in obj:
-        services = Services(_settings(ctx))
+        services = Services(_settings(ctx), syncing=syncing)
         obj["services"] = services
         ctx.call_on_close(services.close)
     result: Services = obj["services"]
@@ -187,7 +187,7 @@ def serve(ctx: click.Context, host: str, port: int, no_scheduler: bool) -> None:
     """Serve the dashboard and API (development server; use gunicorn in production)."""
     from scopeguard.serving import serve_forever  # noqa: PLC0415 - only this command needs it
 
-    services = _services(ctx)
+    services = _services(ctx, syncing=not no_scheduler)
     click.echo(f"serving http://{host}:{port}/")
     serve_forever(services, host, port, scheduler=not no_scheduler)
 
@@ -211,7 +211,7 @@ def worker(ctx: click.Context) -> None:
     )
     # APScheduler logs every run at INFO; ScopeGuard logs the runs that matter.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    services = _services(ctx)
+    services = _services(ctx, syncing=True)
     jobs = build_scheduler(services)
     stop = threading.Event()
 

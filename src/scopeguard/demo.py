@@ -93,7 +93,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         config_file.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
         print(f"Jira simulator (Cloud) at {jira_url}; configuration: {config_file}")
         settings: Settings = load_settings(config_file)
-        services = Services(settings)
+        services = Services(settings, syncing=True)
         try:
             results = services.sync.sync_all(full=True)
             for result in results:

@@ -29,6 +29,9 @@ class Services:
     migrate: bool = True
     sleep: Callable[[float], None] = time.sleep
     """How Jira retries wait (tests pass one that records instead of sleeping)."""
+    syncing: bool = False
+    """This process runs the periodic sync (worker, ``serve``, ``make demo``): it keeps
+    decoded metric facts in memory so each post-sync summary costs only what changed."""
     _database: Database | None = field(default=None, init=False, repr=False)
 
     @property
@@ -46,7 +49,7 @@ class Services:
 
     @cached_property
     def analysis(self) -> ScopeAnalysis:
-        return ScopeAnalysis(self.settings, self.database)
+        return ScopeAnalysis(self.settings, self.database, hold_facts=self.syncing)
 
     @cached_property
     def alerts(self) -> AlertService:

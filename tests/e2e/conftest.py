@@ -30,7 +30,9 @@ class Agency:
     config_file: Path
 
 
-def build_agency(folder: Path, *, api_token: str | None = None) -> Iterator[Agency]:
+def build_agency(
+    folder: Path, *, api_token: str | None = None, syncing: bool = False
+) -> Iterator[Agency]:
     """Start the simulator with the agency scenarios, write a config, sync everything."""
     dataset = Dataset.with_default_workflow(user_timezone=AGENCY_ZONE)
     clients = scenarios.agency(dataset, now=datetime.now(UTC), tz=ZoneInfo(AGENCY_ZONE))
@@ -45,7 +47,7 @@ def build_agency(folder: Path, *, api_token: str | None = None) -> Iterator[Agen
         text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
         config_file.write_text(text)
         settings = parse_settings(text, env={})
-        services = Services(settings, sleep=lambda _seconds: None)
+        services = Services(settings, sleep=lambda _seconds: None, syncing=syncing)
         for result in services.sync.sync_all(full=True):
             assert not isinstance(result, Exception), result
         yield Agency(

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from scopeguard.domain.contract import Contract, ScopeUnit, WorkflowRules
+from scopeguard.domain.facts import facts_from_row, facts_to_row
 from scopeguard.domain.history import StatusIndex
 from scopeguard.domain.metrics import (
     FACTS_SCHEMA_VERSION,
@@ -1115,6 +1116,17 @@ def test_facts_of_another_schema_version_are_refused() -> None:
     document["v"] = FACTS_SCHEMA_VERSION + 1
     with pytest.raises(ValueError, match="schema version"):
         IssueFacts.from_dict(document)
+    row = facts_to_row(facts_of(busy_issue()))
+    row[0] = FACTS_SCHEMA_VERSION - 1
+    with pytest.raises(ValueError, match="schema version"):
+        facts_from_row(row)
+
+
+def test_facts_round_trip_through_the_compact_storage_row() -> None:
+    facts = facts_of(busy_issue(), contract=POINTS_CONTRACT)
+    row = json.loads(json.dumps(facts_to_row(facts), ensure_ascii=False))
+    assert facts_from_row(row) == facts
+    assert facts_from_row(row).created.tzinfo is UTC
 
 
 def test_summaries_from_cached_facts_equal_fresh_ones() -> None:

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scopeguard.domain.contract import Contract, ScopeUnit, WorkflowRules
+from scopeguard.domain.facts import facts_from_row, facts_to_row
 from scopeguard.domain.metrics import (
     DayPoint,
     IssueFacts,
@@ -422,3 +423,4 @@ def test_facts_survive_a_json_round_trip(issues: list[Issue]) -> None:
     for one in issues:
         facts = issue_facts(one, CONTRACT, RULES, STATUSES)
         assert IssueFacts.from_dict(json.loads(json.dumps(facts.to_dict()))) == facts
+        assert facts_from_row(json.loads(json.dumps(facts_to_row(facts)))) == facts

@@ -202,7 +202,10 @@ class IssueFactsRow(Base):
     )
     client_key: Mapped[str] = mapped_column(String(64), index=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
-    facts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    facts: Mapped[list[Any]] = mapped_column(JSON)
+    """``scopeguard.domain.facts.facts_to_row`` form."""
+    stamp: Mapped[int] = mapped_column(BigInteger)
+    """Random per write: a process holding decoded facts knows which rows changed."""
 
 
 class ClientSnapshotRow(Base):

@@ -58,13 +58,15 @@ def clients() -> Response:
 @blueprint.get("/clients/<key>/summary")
 def summary(key: str) -> Response:
     """Where the client's contract stands now."""
-    return jsonify(services().analysis.snapshot(_client(key)).summary)
+    body = services().analysis.snapshot(_client(key)).summary_json
+    return Response(body, mimetype="application/json")
 
 
 @blueprint.get("/clients/<key>/timeseries")
 def timeseries(key: str) -> Response:
     """The daily series from contract start to today (or contract end)."""
-    return jsonify(services().analysis.snapshot(_client(key)).series)
+    body = services().analysis.snapshot(_client(key)).series_json
+    return Response(body, mimetype="application/json")
 
 
 @blueprint.get("/clients/<key>/issues/<issue_key>")

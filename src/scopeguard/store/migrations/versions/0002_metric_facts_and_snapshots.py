@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("client_key", sa.String(length=64), nullable=False),
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
         sa.Column("facts", sa.JSON(), nullable=False),
+        sa.Column("stamp", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(
             ["issue_pk"],
             ["issues.pk"],

@@ -1,0 +1,36 @@
+"""The syncing process's in-memory facts give the same figures as decoding them all."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from scopeguard.analysis import ScopeAnalysis
+from tests.e2e.conftest import build_agency
+
+
+def test_held_facts_follow_every_change_and_match_a_fresh_process(tmp_path: Path) -> None:
+    for agency in build_agency(tmp_path, syncing=True):
+        services, settings = agency.services, agency.settings
+        client = settings.client("TOX")
+        analysis = services.analysis
+        assert analysis.hold_facts
+        dataset = agency.dataset
+        now = datetime.now(UTC)
+        key = next(iter(services.analysis.snapshot(client).summary["revisions"]["by_issue"]))
+        status = dataset.issue(key).status.name
+        target = "Client Review" if status != "Client Review" else "In Progress"
+        dataset.transition(key, target, at=now, author=("712020:pm", "PM"))
+        if target == "Client Review":
+            dataset.transition(key, "In Progress", at=now, author=("712020:client", "Client"))
+        dataset.add_issue("TOX", "Just one more banner", created=now)
+        services.sync.sync_client(client)
+
+        held = analysis.snapshot(client).summary
+        fresh = ScopeAnalysis(settings, services.database).refresh(client).summary
+        strip = ("as_of",)
+        assert {k: v for k, v in held.items() if k not in strip} == {
+            k: v for k, v in fresh.items() if k not in strip
+        }
+        assert held["sync"]["issues"] == fresh["sync"]["issues"]
+        assert "TOX-24" in held["scope"]["added"]
