@@ -171,7 +171,7 @@ class ReportsSettings(_Strict):
     folder: Path | None = None
     """Where report PDFs are kept; default ``<instance_path>/reports``; relative to
     ``instance_path``. Every web worker and the scheduler must see the same folder."""
-    max_table_rows: int = Field(default=40, ge=1, le=2000)
+    max_table_rows: int = Field(default=30, ge=1, le=2000)
     """Rows per table in the PDF; complete lists are attached to the PDF as CSV files."""
 
 
