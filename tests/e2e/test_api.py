@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -137,3 +139,14 @@ def test_api_token_is_required_when_configured(guarded: FlaskClient) -> None:
     right = guarded.get("/api/v1/clients", headers={"Authorization": "Bearer s3cret-token"})
     assert right.status_code == 200
     assert guarded.get("/healthz").status_code == 200  # probes stay open
+
+
+def test_summary_is_gzip_compressed_for_clients_that_accept_it(client: FlaskClient) -> None:
+    plain = client.get("/api/v1/clients/TOX/summary")
+    packed = client.get("/api/v1/clients/TOX/summary", headers={"Accept-Encoding": "gzip"})
+    assert "Content-Encoding" not in plain.headers
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in packed.headers["Vary"]
+    assert json.loads(gzip.decompress(packed.data)) == plain.get_json()
+    series = client.get("/api/v1/clients/TOX/timeseries", headers={"Accept-Encoding": "gzip"})
+    assert json.loads(gzip.decompress(series.data))["client"] == "TOX"
