@@ -5,6 +5,7 @@ from __future__ import annotations
 import smtplib
 import ssl
 from collections.abc import Sequence
+from email.header import Header
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
@@ -25,7 +26,7 @@ def build_message(
     message = EmailMessage()
     message["From"] = smtp.sender
     message["To"] = ", ".join(to)
-    message["Subject"] = subject
+    _set_subject(message, subject)
     message["Date"] = formatdate(localtime=False)
     domain = smtp.sender.rpartition("@")[2].strip("> ") or None
     message["Message-ID"] = make_msgid(domain=domain)
@@ -41,6 +42,26 @@ def build_message(
             filename=filename,
         )
     return message
+
+
+def _set_subject(message: EmailMessage, subject: str) -> None:
+    """The Subject header, RFC 2047-encoded by us when it is not plain ASCII.
+
+    CPython 3.11's header folding (``email.policy.default``) drops the space at
+    the fold between two encoded words ("объёму работ" arrives as
+    "объёмуработ"): whitespace between encoded words is not text (RFC 2047
+    §6.2), and that is where 3.11 puts the space. :class:`email.header.Header`
+    keeps every space inside an encoded word and writes lines short enough
+    (76 columns) that the policy does not fold them again, so the raw value is
+    stored as written. An ASCII subject needs no encoded words and is folded
+    by the policy at its spaces, which is lossless.
+    """
+    if subject.isascii():
+        message["Subject"] = subject
+        return
+    if "\r" in subject or "\n" in subject:
+        raise ValueError("a subject must be one line")  # as the policy says of ASCII ones
+    message.set_raw("Subject", Header(subject, "utf-8", header_name="Subject").encode())
 
 
 def tls_context(smtp: SmtpSettings) -> ssl.SSLContext:

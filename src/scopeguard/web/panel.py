@@ -4,7 +4,8 @@ Routes (all behind :func:`scopeguard.web.auth.require_panel_access`):
 
 - ``/`` — the portfolio: every client's health, creep, issues over the revision
   allowance, reopens and last sync; sortable with ``?sort=<column>&dir=asc|desc``.
-- ``/clients/<key>`` — the scope panel of one client.
+- ``/clients/<key>`` — the scope panel of one client, with its alert delivery log
+  and its archived monthly reports.
 - ``/clients/<key>/issues/<issue key>`` — one issue's evidence trail.
 - ``/clients/<key>/charts/<name>.png|.svg`` — ``creep`` (``?unit=``), ``revisions``,
   ``activity``.
@@ -15,6 +16,8 @@ clients) and no JavaScript at all, which the Content-Security-Policy states.
 Rendered charts and the client page's main content are cached per client
 snapshot and language (:mod:`scopeguard.render.cache`), so after the first
 view they cost a dictionary lookup until the next sync changes the client.
+The delivery log and the report list change without a sync (a dispatch, a
+report run), so they are rendered on every view, outside the cached part.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from flask import (
 )
 from markupsafe import Markup
 
+from scopeguard.alerts.log import delivery_log
 from scopeguard.analysis import Snapshot
 from scopeguard.config import ClientSettings
 from scopeguard.i18n import LANGUAGES
@@ -57,6 +61,9 @@ from scopeguard.render.formatting import (
     health_label,
     unit_label,
 )
+from scopeguard.reports.archive import list_reports
+from scopeguard.reports.formatting import Formatter
+from scopeguard.reports.month import Month
 from scopeguard.web import auth, language
 from scopeguard.web.context import services
 from scopeguard.web.language import current_language
@@ -94,6 +101,8 @@ PANEL_TRAILS = 20
 """Evidence trails on the client page (the most revised issues)."""
 PAGE_SIZE = 50
 """Issues per page of ``/clients/<key>/issues``."""
+DELIVERY_LOG_LIMIT = 50
+"""Alert deliveries shown on the client page (the latest)."""
 CHART_MAX_AGE = 300
 """Seconds a browser may reuse a chart; URLs carry the snapshot stamp, so a sync
 changes the URL and a stale image is never shown for long."""
@@ -261,7 +270,55 @@ def client_page(key: str) -> str:
         RenderKey(client.key, stamp, ("client-page", lang)),
         lambda: render_template("panel/client_main.html", **_client_context(client, snapshot)),
     )
-    return render_template("panel/client.html", client=client, summary=snapshot.summary, main=main)
+    # Deliveries and reports change without a new snapshot: never from the cache.
+    return render_template(
+        "panel/client.html",
+        client=client,
+        summary=snapshot.summary,
+        main=main,
+        **_activity_context(client),
+    )
+
+
+def _activity_context(client: ClientSettings) -> dict[str, Any]:
+    """The client's alert delivery log and archived reports, with their labels."""
+    with services().database.session() as session:
+        deliveries = delivery_log(session, client.key, limit=DELIVERY_LOG_LIMIT)
+        reports = list_reports(session, client.key)
+    _ = language.gettext
+    events = {
+        "revision_limit_exceeded": _("Revision limit exceeded"),
+        "revision_total_exceeded": _("Total revision limit exceeded"),
+        "reopen_limit_exceeded": _("Reopen limit exceeded"),
+        "scope_creep_threshold": _("Scope creep threshold reached"),
+        "test": _("Test alert"),
+    }
+    channels = {
+        "webhook": _("Webhook"),
+        "email": _("Email"),
+        "slack": "Slack",
+        "teams": "Microsoft Teams",
+    }
+    statuses = {
+        "pending": _("Pending"),
+        "sending": _("Sending"),
+        "delivered": _("Delivered"),
+        "failed": _("Failed"),
+    }
+    languages = {"en": _("English"), "ru": _("Russian")}
+    formatter = Formatter(
+        current_language(), services().settings.agency.zone, client.contract.currency
+    )
+    return {
+        "deliveries": deliveries,
+        "delivery_limit": DELIVERY_LOG_LIMIT,
+        "reports": reports,
+        "event_name": lambda event: events.get(event, event),
+        "channel_name": lambda channel: channels.get(channel, channel),
+        "status_name": lambda status: statuses.get(status, status),
+        "language_name": lambda code: languages.get(code, code),
+        "month_name": lambda month: formatter.month(Month.parse(month)),
+    }
 
 
 def _client_context(client: ClientSettings, snapshot: Snapshot) -> dict[str, Any]:

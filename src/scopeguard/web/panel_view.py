@@ -17,7 +17,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scopeguard.domain.facts import IssueFacts
+from scopeguard.domain.facts import IssueFacts, facts_from_row
 from scopeguard.domain.metrics import RevisionRound, issue_evidence
 from scopeguard.render.formatting import HEALTH_ORDER, headline_figures, parse_moment
 from scopeguard.store.models import IssueFactsRow
@@ -185,7 +185,7 @@ def load_facts(session: Session, client_key: str) -> dict[str, IssueFacts]:
         select(IssueFactsRow.facts).where(IssueFactsRow.client_key == client_key)
     )
     for data in rows:
-        item = IssueFacts.from_dict(data)
+        item = facts_from_row(data)  # the compact storage form (IssueFactsRow.facts)
         facts[item.key] = item
     return facts
 
