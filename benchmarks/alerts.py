@@ -31,6 +31,7 @@ from typing import Any
 import yaml
 from sqlalchemy import delete
 
+from _common import bulk_config
 from scopeguard.alerts.service import AlertService
 from scopeguard.config import Settings, parse_settings
 from scopeguard.scheduler import Lease
@@ -71,34 +72,31 @@ def receiver() -> Iterator[tuple[str, Counter[str]]]:
 
 
 def settings_for(database_url: str, hook_url: str, folder: Path) -> Settings:
-    document = {
-        "database_url": database_url,
-        "instance_path": str(folder),
-        "jira": {"url": "http://127.0.0.1:9", "email": "pm@agency.example", "api_token": "x"},
-        "clients": [
-            {
-                "key": "BENCH",
-                "name": "Benchmark Co",
-                "jql": "project = BENCH",
-                "contract": {
-                    "start": "2026-01-01",
-                    "scope": {"issues": 100},
-                    "revisions_per_issue": 2,
-                    "revisions_total": 10,
-                    "reopen_limit": 1,
-                },
-                "alerts": [
-                    {
-                        "type": "webhook",
-                        "url": f"{hook_url}/a",
-                        "secret": "s",
-                        "allow_private": True,
-                    },
-                    {"type": "webhook", "url": f"{hook_url}/b", "allow_private": True},
-                ],
-            }
+    """One client with a low revision limit and two webhook channels; Jira is never asked."""
+    contract = {
+        "start": "2026-01-01",
+        "scope": {"issues": 100},
+        "revisions_per_issue": 2,
+        "revisions_total": 10,
+        "reopen_limit": 1,
+    }
+    client = {
+        "key": "BENCH",
+        "name": "Benchmark Co",
+        "jql": "project = BENCH",
+        "alerts": [
+            {"type": "webhook", "url": f"{hook_url}/a", "secret": "s", "allow_private": True},
+            {"type": "webhook", "url": f"{hook_url}/b", "allow_private": True},
         ],
     }
+    document = bulk_config(
+        "http://127.0.0.1:9",
+        folder,
+        contract,
+        client=client,
+        database_url=database_url,
+        instance_path=str(folder),
+    )
     return parse_settings(yaml.safe_dump(document), env={})
 
 

@@ -15,32 +15,35 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import os
-import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import requests
-import yaml
 from flask.testing import FlaskClient
 
-from scopeguard.config import load_settings
-from scopeguard.render.charts import portfolio_chart, render_chart
+from _common import (
+    BULK,
+    Percentiles,
+    bulk_config,
+    gunicorn,
+    simulator,
+    thread_load,
+    write_config,
+    wrk_percentiles,
+)
+from scopeguard.config import Settings, load_settings
+from scopeguard.render.charts import ChartFormat, portfolio_chart, render_chart
 from scopeguard.services import Services
 from scopeguard.web import create_app
 
-sys.path.insert(0, str(Path(__file__).parent))
-from metrics import WRK_SCRIPT
-from sync import start_simulator
-
 TOKEN = "bench-panel-token"
+PORT = 18766
 
 
 def timed(action: Callable[[], Any], repeat: int) -> list[float]:
@@ -54,37 +57,11 @@ def timed(action: Callable[[], Any], repeat: int) -> list[float]:
 
 
 def get(client: FlaskClient, path: str) -> bytes:
+    """``path`` through the app with the API token; the body of its 200 answer."""
     response = client.get(path, headers={"Authorization": f"Bearer {TOKEN}"})
     if response.status_code != 200:
         raise SystemExit(f"{path}: HTTP {response.status_code}")
-    return response.data
-
-
-def wrk_p95(url: str, concurrency: int, seconds: int) -> str | None:
-    """wrk (Debian package) against ``url`` with the API token; its summary line."""
-    binary = shutil.which("wrk")
-    if binary is None:
-        return None
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(WRK_SCRIPT)
-    result = subprocess.run(
-        [
-            binary,
-            "-t2",
-            f"-c{concurrency}",
-            f"-d{seconds}s",
-            "--latency",
-            "-H",
-            f"Authorization: Bearer {TOKEN}",
-            "-s",
-            script.name,
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return next(line for line in result.stdout.splitlines() if line.startswith("wrk:"))
+    return response.get_data()
 
 
 def main() -> None:
@@ -96,192 +73,116 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     args = parser.parse_args()
 
-    simulator, url = start_simulator(args.issues, args.histories, 0.0)
-    folder = Path(tempfile.mkdtemp(prefix="scopeguard-panel-bench-"))
-    config = folder / "scopeguard.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "database_url": f"sqlite:///{folder}/bench.db",
-                "jira": {
-                    "url": url,
-                    "deployment": "cloud",
-                    "email": "pm@agency.example",
-                    "api_token": "token",
-                },
-                "agency": {"timezone": "Europe/Moscow"},
-                "workflow": {"review_statuses": ["Client Review"]},
-                "web": {"api_token": TOKEN, "secret_key": "bench-secret-key-0123456789"},
-                "clients": [
-                    {
-                        "key": "BULK",
-                        "name": "Bulk client",
-                        "jql": "project = BULK",
-                        "contract": {
-                            # The bulk issues are created a minute apart from
-                            # 2025-09-01 09:00: the baseline splits them into
-                            # baseline scope and added scope.
-                            "start": "2025-08-25",
-                            "baseline": "2025-09-01T12:00:00+03:00",
-                            "scope": {"issues": args.issues // 2, "story_points": args.issues * 2},
-                            "revisions_per_issue": 2,
-                            "reopen_limit": 100,
-                            "change_request_label": "design",
-                            "hourly_rate": 90,
-                        },
-                    }
-                ],
-            }
+    with (
+        simulator(args.issues, args.histories) as url,
+        tempfile.TemporaryDirectory(prefix="scopeguard-panel-bench-") as tmp,
+    ):
+        folder = Path(tmp)
+        contract = {
+            # The bulk issues are created a minute apart from 2025-09-01 09:00:
+            # the baseline splits them into baseline scope and added scope.
+            "start": "2025-08-25",
+            "baseline": "2025-09-01T12:00:00+03:00",
+            "scope": {"issues": args.issues // 2, "story_points": args.issues * 2},
+            "revisions_per_issue": 2,
+            "reopen_limit": 100,
+            "change_request_label": "design",
+            "hourly_rate": 90,
+        }
+        document = bulk_config(
+            url,
+            folder,
+            contract,
+            workflow={"review_statuses": ["Client Review"]},
+            web={"api_token": TOKEN, "secret_key": "bench-secret-key-0123456789"},
         )
+        config = write_config(folder, document)
+        measure_in_process(load_settings(config))
+        with gunicorn(config, args.workers, PORT) as base:
+            measure_under_load(
+                f"{base}/clients/{BULK}", args.workers, args.concurrency, args.seconds
+            )
+
+
+def measure_in_process(settings: Settings) -> None:
+    """Sync, then time each chart cold and cached, and the pages through the app."""
+    services = Services(settings)
+    client_settings = settings.client(BULK)
+    start = time.perf_counter()
+    services.sync.sync_client(client_settings)
+    snapshot = services.analysis.snapshot(client_settings)
+    summary, series = snapshot.summary, snapshot.series
+    print(
+        f"synced {summary['sync']['issues']} issues in {time.perf_counter() - start:.1f}s: "
+        f"{summary['revisions']['total']} revision rounds, "
+        f"{len(summary['revisions']['over_limit'])} issues over the allowance, "
+        f"{len(series['days'])} days of series"
     )
-    try:
-        settings = load_settings(config)
-        services = Services(settings)
-        client_settings = settings.client("BULK")
-        start = time.perf_counter()
-        services.sync.sync_client(client_settings)
-        snapshot = services.analysis.snapshot(client_settings)
-        summary, series = snapshot.summary, snapshot.series
+
+    # Warm matplotlib (font cache, first figure) so "cold" measures drawing only.
+    render_chart("activity", summary, series, language="en", fmt="png")
+
+    print("\nchart render, cold (matplotlib, no cache) — median of 3:")
+    formats: tuple[ChartFormat, ...] = ("png", "svg")
+    charts = [("creep", unit) for unit in series["units"]]
+    charts += [("revisions", None), ("activity", None)]
+    jobs: list[tuple[str, Callable[[], bytes]]] = [
+        (
+            f"{name}[{unit}].{fmt}" if unit else f"{name}.{fmt}",
+            functools.partial(
+                render_chart, name, summary, series, language="en", fmt=fmt, unit=unit
+            ),
+        )
+        for name, unit in charts
+        for fmt in formats
+    ]
+    jobs.append(
+        ("portfolio.png", lambda: portfolio_chart(summary, series, language="en", fmt="png"))
+    )
+    for name, job in jobs:
+        times = timed(job, 3)
+        print(f"  {name:<24} {statistics.median(times):7.1f} ms  ({len(job()) / 1024:.0f} KiB)")
+
+    app = create_app(services=services)
+    client = app.test_client()
+    print("\nthrough the app (Flask test client): first request (cold) / cached median of 50:")
+    paths = [f"/clients/BULK/charts/creep.png?unit={unit}" for unit in series["units"]]
+    paths += [
+        "/clients/BULK/charts/revisions.png",
+        "/clients/BULK/charts/activity.png",
+        "/portfolio/charts/BULK.png",
+        "/clients/BULK",
+        "/",
+    ]
+    for path in paths:
+        fetch = functools.partial(get, client, path)
+        cold = timed(fetch, 1)[0]
+        cached = timed(fetch, 50)
+        size = len(fetch()) / 1024
         print(
-            f"synced {summary['sync']['issues']} issues in {time.perf_counter() - start:.1f}s: "
-            f"{summary['revisions']['total']} revision rounds, "
-            f"{len(summary['revisions']['over_limit'])} issues over the allowance, "
-            f"{len(series['days'])} days of series"
+            f"  {path:<42} cold {cold:7.1f} ms   cached median "
+            f"{statistics.median(cached):5.1f} ms, p95 "
+            f"{Percentiles.of(cached).p95:5.1f} ms  ({size:.0f} KiB)"
         )
-
-        # Warm matplotlib (font cache, first figure) so "cold" measures drawing only.
-        render_chart("activity", summary, series, language="en", fmt="png")
-
-        print("\nchart render, cold (matplotlib, no cache) — median of 3:")
-        jobs: list[tuple[str, Callable[[], bytes]]] = []
-        for unit in series["units"]:
-            for fmt in ("png", "svg"):
-                jobs.append(
-                    (
-                        f"creep[{unit}].{fmt}",
-                        lambda unit=unit, fmt=fmt: render_chart(
-                            "creep", summary, series, language="en", fmt=fmt, unit=unit
-                        ),
-                    )
-                )
-        for name in ("revisions", "activity"):
-            for fmt in ("png", "svg"):
-                jobs.append(
-                    (
-                        f"{name}.{fmt}",
-                        lambda name=name, fmt=fmt: render_chart(
-                            name, summary, series, language="en", fmt=fmt
-                        ),
-                    )
-                )
-        jobs.append(
-            (
-                "portfolio.png",
-                lambda: portfolio_chart(summary, series, language="en", fmt="png"),
-            )
-        )
-        for name, job in jobs:
-            times = timed(job, 3)
-            print(f"  {name:<24} {statistics.median(times):7.1f} ms  ({len(job()) / 1024:.0f} KiB)")
-
-        app = create_app(services=services)
-        client = app.test_client()
-        print("\nthrough the app (Flask test client): first request (cold) / cached median of 50:")
-        paths = [f"/clients/BULK/charts/creep.png?unit={unit}" for unit in series["units"]]
-        paths += [
-            "/clients/BULK/charts/revisions.png",
-            "/clients/BULK/charts/activity.png",
-            "/portfolio/charts/BULK.png",
-            "/clients/BULK",
-            "/",
-        ]
-        for path in paths:
-            cold = timed(lambda path=path: get(client, path), 1)[0]
-            cached = timed(lambda path=path: get(client, path), 50)
-            size = len(get(client, path)) / 1024
-            print(
-                f"  {path:<42} cold {cold:7.1f} ms   cached median "
-                f"{statistics.median(cached):5.1f} ms, p95 "
-                f"{statistics.quantiles(cached, n=20)[18]:5.1f} ms  ({size:.0f} KiB)"
-            )
-        services.close()
-
-        port = 18766
-        gunicorn = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "gunicorn"),
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(args.workers),
-                "--log-level",
-                "warning",
-                "scopeguard.web:create_app()",
-            ],
-            env={**os.environ, "SCOPEGUARD_CONFIG": str(config)},
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:  # workers import and migrate first
-                try:
-                    if requests.get(f"{base}/healthz", timeout=5).ok:
-                        break
-                except requests.RequestException:
-                    time.sleep(0.5)
-            page = f"{base}/clients/BULK"
-            session = requests.Session()
-            session.headers["Authorization"] = f"Bearer {TOKEN}"
-            for _ in range(20 * args.workers):  # fill every worker's cache
-                session.get(page, timeout=60).raise_for_status()
-            print(
-                f"\ncached panel page under {args.concurrency} concurrent connections, "
-                f"gunicorn {args.workers} sync workers on {os.cpu_count()} cores:"
-            )
-            line = wrk_p95(page, args.concurrency, args.seconds)
-            if line is not None:
-                print(f"  {line}")
-            else:
-                latencies = sorted(load_with_token(page, args.concurrency * 50, args.concurrency))
-                q = statistics.quantiles(latencies, n=100)
-                print(
-                    f"  python threads: {len(latencies)} requests, p50 {q[49]:.1f} ms, "
-                    f"p95 {q[94]:.1f} ms, p99 {q[98]:.1f} ms"
-                )
-        finally:
-            gunicorn.terminate()
-            gunicorn.wait(timeout=10)
-    finally:
-        simulator.terminate()
-        simulator.wait(timeout=10)
-        shutil.rmtree(folder, ignore_errors=True)
+    services.close()
 
 
-def load_with_token(url: str, total: int, concurrency: int) -> list[float]:
-    """``total`` GETs of ``url`` (with the API token) from ``concurrency`` threads; ms each."""
-    latencies: list[float] = []
-    lock = threading.Lock()
-    remaining = [total]
-
-    def worker() -> None:
-        session = requests.Session()
-        session.headers["Authorization"] = f"Bearer {TOKEN}"
-        while True:
-            with lock:
-                if remaining[0] == 0:
-                    return
-                remaining[0] -= 1
-            start = time.perf_counter()
-            session.get(url, timeout=30).raise_for_status()
-            with lock:
-                latencies.append((time.perf_counter() - start) * 1000)
-
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return latencies
+def measure_under_load(page: str, workers: int, concurrency: int, seconds: int) -> None:
+    """p50/p95/p99 of the cached panel page under ``concurrency`` connections."""
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {TOKEN}"
+    for _ in range(20 * workers):  # fill every worker's cache
+        session.get(page, timeout=60).raise_for_status()
+    print(
+        f"\ncached panel page under {concurrency} concurrent connections, "
+        f"gunicorn {workers} sync workers on {os.cpu_count()} cores:"
+    )
+    figures = wrk_percentiles(page, concurrency, seconds, token=TOKEN)
+    if figures is not None:
+        print(f"  wrk: {figures.summary()}")
+    else:
+        latencies = thread_load(page, concurrency * 50, concurrency, tokens=[TOKEN])
+        print(f"  python threads: {len(latencies)} requests, {Percentiles.of(latencies)}")
 
 
 if __name__ == "__main__":

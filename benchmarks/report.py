@@ -29,10 +29,7 @@ import tracemalloc
 from datetime import UTC, datetime
 from pathlib import Path
 
-import yaml
-
-sys.path.insert(0, str(Path(__file__).parent))
-from sync import start_simulator
+from _common import BULK, bulk_config, simulator, write_config
 
 MONTH = "2025-09"
 NOW = datetime(2025, 10, 1, 8, 0, tzinfo=UTC)
@@ -49,7 +46,7 @@ def measure(config: Path, runs: int) -> None:
 
     settings = load_settings(config)
     services = Services(settings, migrate=False)
-    client = settings.client("BULK")
+    client = settings.client(BULK)
     month = Month.parse(MONTH)
 
     start = time.perf_counter()
@@ -116,57 +113,34 @@ def main() -> None:
     from scopeguard.config import load_settings  # noqa: PLC0415 - not needed by --measure
     from scopeguard.services import Services  # noqa: PLC0415
 
-    simulator, url = start_simulator(args.issues, args.histories, 0.0)
-    folder = Path(tempfile.mkdtemp(prefix="scopeguard-report-bench-"))
-    config = folder / "scopeguard.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "database_url": f"sqlite:///{folder}/bench.db",
-                "jira": {
-                    "url": url,
-                    "deployment": "cloud",
-                    "email": "pm@agency.example",
-                    "api_token": "token",
-                },
-                "agency": {"name": "Bench Agency", "timezone": "Europe/Moscow"},
-                "clients": [
-                    {
-                        "key": "BULK",
-                        "name": "Bulk client",
-                        "jql": "project = BULK",
-                        "contract": {
-                            "start": "2025-08-01",
-                            # Issues are created a minute apart from 1 September 09:00:
-                            # the first 900 are the baseline, the rest added scope.
-                            "baseline": "2025-09-02",
-                            "end": "2025-12-31",
-                            "scope": {"issues": 900, "story_points": 4000},
-                            "revisions_per_issue": 2,
-                            "reopen_limit": 100,
-                            "hourly_rate": 90,
-                            "hours_per_story_point": 4,
-                            "hours_per_revision": 1.5,
-                        },
-                    }
-                ],
+    with tempfile.TemporaryDirectory(prefix="scopeguard-report-bench-") as tmp:
+        folder = Path(tmp)
+        with simulator(args.issues, args.histories) as url:
+            contract = {
+                "start": "2025-08-01",
+                # Issues are created a minute apart from 1 September 09:00:
+                # the first 900 are the baseline, the rest added scope.
+                "baseline": "2025-09-02",
+                "end": "2025-12-31",
+                "scope": {"issues": 900, "story_points": 4000},
+                "revisions_per_issue": 2,
+                "reopen_limit": 100,
+                "hourly_rate": 90,
+                "hours_per_story_point": 4,
+                "hours_per_revision": 1.5,
             }
+            agency = {"name": "Bench Agency", "timezone": "Europe/Moscow"}
+            config = write_config(folder, bulk_config(url, folder, contract, agency=agency))
+            settings = load_settings(config)
+            services = Services(settings)
+            start = time.perf_counter()
+            services.sync.sync_client(settings.client(BULK))
+            print(f"synced {args.issues} issues in {time.perf_counter() - start:.1f}s")
+            services.close()
+        subprocess.run(
+            [sys.executable, __file__, "--measure", str(config), "--runs", str(args.runs)],
+            check=True,
         )
-    )
-    try:
-        settings = load_settings(config)
-        services = Services(settings)
-        start = time.perf_counter()
-        services.sync.sync_client(settings.client("BULK"))
-        print(f"synced {args.issues} issues in {time.perf_counter() - start:.1f}s")
-        services.close()
-    finally:
-        simulator.terminate()
-        simulator.wait(timeout=10)
-    subprocess.run(
-        [sys.executable, __file__, "--measure", str(config), "--runs", str(args.runs)],
-        check=True,
-    )
 
 
 if __name__ == "__main__":

@@ -13,50 +13,19 @@ from __future__ import annotations
 import argparse
 import math
 import resource
-import subprocess
-import sys
 import tempfile
 import time
+from pathlib import Path
 
 import yaml
 
+from _common import BULK, bulk_config, simulator
 from scopeguard.config import parse_settings
 from scopeguard.services import Services
 
 SEARCH_PAGE = 100  # /search/jql answers at most 100 issues a page when fields are asked for
 BULKFETCH_PAGE = 10_000  # histories per /changelog/bulkfetch page
 BULKFETCH_ISSUES = 1_000  # issues per /changelog/bulkfetch call
-
-
-def start_simulator(
-    issues: int, histories: int, latency: float
-) -> tuple[subprocess.Popen[str], str]:
-    """Run the simulator with the bulk scenario; returns the process and its URL."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "scopeguard.simulator",
-            "--scenario",
-            "bulk",
-            "--port",
-            "0",
-            "--bulk-issues",
-            str(issues),
-            "--bulk-histories",
-            str(histories),
-            "--latency",
-            str(latency),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    first = process.stdout.readline()
-    if " at " not in first:
-        process.kill()
-        raise SystemExit(f"simulator did not start: {first!r}")
-    return process, first.rsplit(" at ", 1)[1].strip()
 
 
 def lower_bound(issues: int, histories: int) -> int:
@@ -76,39 +45,23 @@ def main() -> None:
     args = parser.parse_args()
 
     t0 = time.perf_counter()
-    simulator, url = start_simulator(args.issues, args.histories, args.latency)
-    print(
-        f"simulator: {args.issues} issues x {args.histories} histories, "
-        f"{args.latency * 1000:.0f} ms latency, ready in {time.perf_counter() - t0:.1f}s"
-    )
-    try:
+    with simulator(args.issues, args.histories, args.latency) as url:
+        print(
+            f"simulator: {args.issues} issues x {args.histories} histories, "
+            f"{args.latency * 1000:.0f} ms latency, ready in {time.perf_counter() - t0:.1f}s"
+        )
         with tempfile.TemporaryDirectory() as folder:
-            document = {
-                "database_url": args.database_url or f"sqlite:///{folder}/bench.db",
-                "instance_path": folder,
-                "jira": {
-                    "url": url,
-                    "deployment": "cloud",
-                    "email": "pm@agency.example",
-                    "api_token": "token",
-                },
-                "agency": {"timezone": "Europe/Moscow"},
-                "clients": [
-                    {
-                        "key": "BULK",
-                        "name": "Bulk client",
-                        "jql": "project = BULK",
-                        "contract": {
-                            "start": "2025-01-01",
-                            "scope": {"issues": args.issues},
-                            "revisions_per_issue": 2,
-                        },
-                    }
-                ],
-            }
+            document = bulk_config(
+                url,
+                Path(folder),
+                {"start": "2025-01-01", "scope": {"issues": args.issues}, "revisions_per_issue": 2},
+                instance_path=folder,
+            )
+            if args.database_url:
+                document["database_url"] = args.database_url
             settings = parse_settings(yaml.safe_dump(document), env={})
             services = Services(settings)
-            client = settings.client("BULK")
+            client = settings.client(BULK)
             start = time.perf_counter()
             report = services.sync.sync_client(client)
             full_seconds = time.perf_counter() - start
@@ -128,9 +81,6 @@ def main() -> None:
                 f"{time.perf_counter() - start:.2f}s"
             )
             services.close()
-    finally:
-        simulator.terminate()
-        simulator.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -8,14 +8,12 @@ fails on any console error, page error or failed request. Full-page
 screenshots (English and Russian, desktop and the 800 px Jira iframe width) go
 to the artefacts folder for a person to look at.
 
-Playwright never downloads a browser here: it launches ``/usr/bin/chromium``
-(``scripts/install-system-deps.sh`` installs it). Without it the test is
-skipped locally, and fails in CI (``CI=true``), where it must run.
+The browser is Debian's Chromium (``tests.browser_support``): without it the test
+is skipped locally, and fails in CI (``CI=true``), where it must run.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from collections.abc import Iterator
@@ -25,37 +23,19 @@ from typing import Any
 
 import pytest
 import requests
-from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Response, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Response, ViewportSize
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from scopeguard.web import create_app
 from scopeguard.web.panel import PANEL_LIST_LIMIT, PANEL_TRAILS
+from tests.browser_support import chromium_browser, require_chromium
 from tests.e2e.conftest import build_agency
 
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TOKEN = "browser-test-token-42"
-DESKTOP = {"width": 1280, "height": 900}
-IFRAME = {"width": 800, "height": 900}
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
+IFRAME: ViewportSize = {"width": 800, "height": 900}
 
-if not CHROMIUM.exists():
-    if os.environ.get("CI") == "true":
-        pytest.fail(
-            f"{CHROMIUM} is missing in CI: scripts/install-system-deps.sh must install chromium",
-            pytrace=False,
-        )
-    pytest.skip(
-        f"{CHROMIUM} is not installed (run scripts/install-system-deps.sh)",
-        allow_module_level=True,
-    )
+require_chromium()
 
 
 @dataclass
@@ -106,14 +86,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=FLAGS
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with chromium_browser() as launched:
+        yield launched
 
 
 def api(server: Server, path: str) -> Any:
@@ -122,9 +96,9 @@ def api(server: Server, path: str) -> Any:
     return response.json()
 
 
-def open_signed_in(browser: Browser, server: Server, viewport: dict[str, int], lang: str) -> Page:
+def open_signed_in(browser: Browser, server: Server, viewport: ViewportSize, lang: str) -> Page:
     """A new browser context, signed in through the form, on the portfolio."""
-    context = browser.new_context(viewport=viewport)  # type: ignore[arg-type]
+    context = browser.new_context(viewport=viewport)
     page = context.new_page()
     page.goto(f"{server.url}/?lang={lang}")
     assert "/signin" in page.url, "the panel must ask for the token first"
@@ -216,13 +190,13 @@ def test_portfolio_and_panel_in_chromium(
     )
     assert cell_number(row.locator("td[data-field=creep]").inner_text()) == figures["creep"]
     by_issue = summary["revisions"]["by_issue"]
-    over = page.locator("table.over-limit tr[data-issue]")
-    shown = [over.nth(i).get_attribute("data-issue") for i in range(over.count())]
+    over_rows = page.locator("table.over-limit tr[data-issue]")
+    shown = [over_rows.nth(i).get_attribute("data-issue") or "" for i in range(over_rows.count())]
     assert sorted(shown) == sorted(summary["revisions"]["over_limit"][:PANEL_LIST_LIMIT])
     assert [by_issue[key] for key in shown] == sorted((by_issue[k] for k in shown), reverse=True)
     first = shown[0]
     link = page.locator(f"table.over-limit tr[data-issue='{first}'] th a")
-    assert link.get_attribute("href", timeout=5000).endswith(f"/browse/{first}")  # type: ignore[union-attr]
+    assert (link.get_attribute("href", timeout=5000) or "").endswith(f"/browse/{first}")
     assert page.locator("details[data-issue]").count() == min(PANEL_TRAILS, len(by_issue))
     charts = assert_images_loaded(page)
     assert charts == len(api(server, "/clients/TOX/timeseries")["units"]) + 2

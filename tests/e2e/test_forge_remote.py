@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import json
 import mimetypes
-import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
@@ -30,6 +29,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from scopeguard.config import parse_settings
 from scopeguard.services import Services
 from scopeguard.web import create_app
+from tests.browser_support import chromium_browser
 from tests.e2e.conftest import Agency
 from tests.forge_support import (
     Fit,
@@ -44,6 +44,9 @@ from tests.forge_support import (
     sign,
     unsigned_token,
 )
+
+if TYPE_CHECKING:  # Playwright is imported only when a browser test runs
+    from playwright.sync_api import Browser, Page, Route
 
 KID = "atlassian-forge-1"
 # Client names come from the configuration and Jira data from clients: the UI
@@ -335,16 +338,6 @@ def test_the_signing_keys_are_fetched_once_for_many_calls(forge: ForgeRemote) ->
 
 # -- the Custom UI in a browser -------------------------------------------------------------
 
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 HOST = "https://forge-host.test"
 
 # What the Jira page around a Custom UI iframe provides: @forge/bridge calls
@@ -382,31 +375,19 @@ def built_ui(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{CHROMIUM} is missing: scripts/install-system-deps.sh installs it")
-        pytest.skip(f"{CHROMIUM} is not installed (run scripts/install-system-deps.sh)")
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415 - only with a browser
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=FLAGS
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
+def chromium() -> Iterator[Browser]:
+    with chromium_browser() as browser:
+        yield browser
 
 
 @dataclass
 class Panel:
-    page: Any
+    page: Page
     problems: list[str]
 
 
 def open_panel(
-    chromium: Any,
+    chromium: Browser,
     forge: ForgeRemote,
     built_ui: Path,
     extension: dict[str, Any],
@@ -429,7 +410,7 @@ def open_panel(
     )
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
 
-    def route(route: Any) -> None:
+    def route(route: Route) -> None:
         path = route.request.url.removeprefix(HOST)
         if path.startswith("/remote/"):
             # Forge's proxy: forward to the remote's baseUrl with the FIT.
@@ -455,7 +436,7 @@ def open_panel(
 
 
 def test_the_project_page_renders_the_summary(
-    chromium: Any, forge: ForgeRemote, built_ui: Path, artifacts_dir: Path
+    chromium: Browser, forge: ForgeRemote, built_ui: Path, artifacts_dir: Path
 ) -> None:
     summary = forge.api("/clients/TOX/summary")
     panel = open_panel(chromium, forge, built_ui, Fit.project_page("TOX"))
@@ -489,7 +470,7 @@ def test_the_project_page_renders_the_summary(
 
 
 def test_the_issue_panel_renders_the_rounds(
-    chromium: Any, forge: ForgeRemote, built_ui: Path, artifacts_dir: Path
+    chromium: Browser, forge: ForgeRemote, built_ui: Path, artifacts_dir: Path
 ) -> None:
     key, rounds = over_limit_issue(forge)
     trail = forge.api(f"/clients/TOX/issues/{key}")
@@ -514,7 +495,7 @@ def test_the_issue_panel_renders_the_rounds(
 
 
 def test_the_ui_speaks_russian_to_russian_users(
-    chromium: Any, forge: ForgeRemote, built_ui: Path, artifacts_dir: Path
+    chromium: Browser, forge: ForgeRemote, built_ui: Path, artifacts_dir: Path
 ) -> None:
     panel = open_panel(chromium, forge, built_ui, Fit.project_page("TOX"), locale="ru-RU")
     page = panel.page
@@ -526,7 +507,7 @@ def test_the_ui_speaks_russian_to_russian_users(
 
 
 def test_an_unmapped_project_shows_a_notice(
-    chromium: Any, forge: ForgeRemote, built_ui: Path
+    chromium: Browser, forge: ForgeRemote, built_ui: Path
 ) -> None:
     panel = open_panel(chromium, forge, built_ui, Fit.project_page("NOPE"))
     notice = panel.page.locator("[role=alert]")
