@@ -176,7 +176,12 @@ end
 
 
 def wrk_percentiles(
-    url: str, connections: int, seconds: int, *, token: str | None = None
+    url: str,
+    connections: int,
+    seconds: int,
+    *,
+    token: str | None = None,
+    extra_headers: Sequence[str] = (),
 ) -> Percentiles | None:
     """GET ``url`` for ``seconds`` over ``connections`` connections with wrk (the Debian
     package), with ``token`` as a bearer token if given; ``None`` when wrk is not installed.
@@ -189,6 +194,8 @@ def wrk_percentiles(
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_SCRIPT)
     headers = ["-H", f"Authorization: Bearer {token}"] if token is not None else []
+    for header in extra_headers:
+        headers += ["-H", header]
     try:
         result = subprocess.run(
             [binary, "-t2", f"-c{connections}", f"-d{seconds}s", *headers, "-s", script.name, url],

@@ -20,7 +20,16 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from _common import BULK, Percentiles, bulk_config, gunicorn, simulator, thread_load, write_config
+from _common import (
+    BULK,
+    Percentiles,
+    bulk_config,
+    gunicorn,
+    simulator,
+    thread_load,
+    write_config,
+    wrk_percentiles,
+)
 from scopeguard.analysis import ScopeAnalysis
 from scopeguard.config import load_settings
 from scopeguard.services import Services
@@ -98,10 +107,18 @@ def main() -> None:
             latencies = thread_load(summary, args.requests, args.concurrency)
             wall = time.perf_counter() - start
             print(
-                f"/summary under {args.concurrency} concurrent clients, {args.requests} "
-                f"requests, gunicorn {args.workers} workers: {Percentiles.of(latencies)}, "
-                f"{args.requests / wall:.0f} req/s"
+                f"/summary under {args.concurrency} concurrent clients (Python threads, which "
+                f"share the 2 cores), {args.requests} requests, gunicorn {args.workers} "
+                f"workers: {Percentiles.of(latencies)}, {args.requests / wall:.0f} req/s"
             )
+            for label, headers in (("gzip", ["Accept-Encoding: gzip"]), ("identity", [])):
+                figures = wrk_percentiles(summary, args.concurrency, 10, extra_headers=headers)
+                print(
+                    f"/summary under {args.concurrency} concurrent connections (wrk, "
+                    f"{label}): {figures.summary()}"
+                    if figures is not None
+                    else "wrk not installed (apt-get install wrk): Python load figures only"
+                )
 
 
 if __name__ == "__main__":
