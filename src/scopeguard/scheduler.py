@@ -339,6 +339,36 @@ def monthly_reports_job(services: Services, holder: str, now: datetime | None = 
     )
 
 
+def monthly_reports_follow_up(services: Services, holder: str, now: datetime | None = None) -> bool:
+    """Finish what this month's run could not, at most once an hour while it is due.
+
+    The monthly run happens once; an email that failed (the mail server was
+    down) or a client whose report failed would otherwise wait for someone to
+    notice. Every step of :func:`run_monthly_reports` is idempotent per client
+    and month (a stored report is kept, a sent email is not sent again), so
+    running it again only completes the missing parts. ``True`` if it ran.
+    """
+    moment = now if now is not None else _utcnow()
+    period = monthly_due(services, moment)
+    if period is None:
+        return False
+    with services.database.session() as session:
+        main_run = session.get(JobRunRow, ("monthly_reports", period))
+        if main_run is None:
+            return False
+        if main_run.status == "running" and moment - main_run.started_at < timedelta(hours=1):
+            return False  # still running; an hour-old "running" run died with its process
+    module = importlib.import_module("scopeguard.reports.scheduled")
+    hour = moment.astimezone(services.settings.agency.zone).strftime("%Y-%m-%dT%H")
+    return run_once(
+        services.database,
+        "monthly_reports_follow_up",
+        hour,
+        lambda: module.run_monthly_reports(services, moment),
+        holder=holder,
+    )
+
+
 class WorkerScheduler:
     """The jobs on an APScheduler background scheduler, each run only under the lease."""
 
@@ -456,7 +486,8 @@ class WorkerScheduler:
         if not self.lease.acquire():
             return
         try:
-            monthly_reports_job(self.services, self.holder, self.clock())
+            if not monthly_reports_job(self.services, self.holder, self.clock()):
+                monthly_reports_follow_up(self.services, self.holder, self.clock())
         except Exception:
             log.exception("monthly reports failed")
 

@@ -37,7 +37,7 @@ from scopeguard.reports.mail import CLAIM, compose
 from scopeguard.reports.month import Month
 from scopeguard.reports.scheduled import MonthlyReportResult, run_monthly_reports
 from scopeguard.reports.service import generate_report
-from scopeguard.scheduler import monthly_reports_job
+from scopeguard.scheduler import monthly_reports_follow_up, monthly_reports_job
 from scopeguard.services import Services
 from scopeguard.simulator import Dataset, JiraSimulator, ScenarioClient, scenarios, serve
 from scopeguard.store.models import JobRunRow, ReportRow
@@ -317,6 +317,36 @@ def test_an_smtp_failure_is_recorded_and_retried_by_the_next_run(
     try:
         assert by_client(run_monthly_reports(healed, now))["TOX"] == ("kept", "sent")
         assert len(mailbox.messages) == 1
+    finally:
+        healed.close()
+
+
+def test_the_scheduler_follows_up_hourly_on_what_the_monthly_run_could_not_send(
+    jira: tuple[str, list[ScenarioClient]], tmp_path: Path, smtp: tuple[Mailbox, int]
+) -> None:
+    mailbox, port = smtp
+    dead = free_port()  # nothing listens here
+    text = configure(jira, tmp_path, dead)
+    local = datetime.now(UTC).astimezone(ZONE)
+    first_at_nine = local.replace(day=1, hour=9, minute=0, second=0, microsecond=0)
+    services = Services(parse_settings(text, env={}), sleep=lambda _seconds: None)
+    try:
+        assert not any(isinstance(r, Exception) for r in services.sync.sync_all(full=True))
+        assert not monthly_reports_follow_up(services, "worker-a", first_at_nine)  # no run yet
+        assert monthly_reports_job(services, "worker-a", first_at_nine)
+        assert mailbox.messages == []  # the mail server was down
+    finally:
+        services.close()
+    healed = Services(parse_settings(text.replace(f"port: {dead}", f"port: {port}"), env={}))
+    try:
+        later = first_at_nine + timedelta(minutes=30)
+        assert monthly_reports_follow_up(healed, "worker-b", later)
+        sent = len(mailbox.messages)
+        assert sent >= 1  # every client with recipients got last month's report now
+        assert not monthly_reports_follow_up(healed, "worker-a", later + timedelta(minutes=5))
+        assert monthly_reports_follow_up(healed, "worker-a", later + timedelta(hours=1))
+        assert len(mailbox.messages) == sent  # nothing is sent twice
+        assert not monthly_reports_follow_up(healed, "worker-a", first_at_nine + timedelta(days=5))
     finally:
         healed.close()
 
