@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 from zoneinfo import ZoneInfo
@@ -34,16 +32,12 @@ from scopeguard.jira import (
 )
 from scopeguard.jira.retry import BackoffPolicy, server_delay
 from scopeguard.simulator import Dataset, JiraSimulator, load_real, serve
+from tests.conftest import shared_path
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 BASE = datetime(2026, 3, 2, 9, 0, tzinfo=MOSCOW)
 EMAIL, TOKEN, PAT = "pm@agency.example", "token", "pat-token"
 FLAVORS = ("cloud", "datacenter")
-
-
-def _shared_dir() -> Path:
-    override = os.environ.get("SCOPEGUARD_SHARED_DIR")
-    return Path(override) if override else Path(__file__).resolve().parents[2].parent / "shared"
 
 
 def settings_for(url: str, flavor: str, **extra: Any) -> JiraSettings:
@@ -404,9 +398,8 @@ def test_cloud_request_count_for_2500_issues_stays_near_the_lower_bound() -> Non
 
 @pytest.mark.parametrize("flavor", FLAVORS)
 def test_real_captured_issues_survive_the_round_trip(flavor: str) -> None:
-    real = _shared_dir() / "jira" / "real"
-    if not real.is_dir():
-        pytest.skip(f"real Jira data not found at {real}")
+    real = shared_path() / "jira" / "real"
+    assert real.is_dir(), f"real Jira data not found at {real} (set SCOPEGUARD_SHARED_DIR)"
     ds = Dataset(user_timezone="Europe/Moscow")
     loaded = load_real(ds, real)
     projects = sorted(

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 from collections import Counter
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,18 +20,11 @@ from scopeguard.jira import (
     parse_description,
     parse_issue,
 )
+from tests.conftest import shared_path
 
-
-def _shared_dir() -> Path:
-    override = os.environ.get("SCOPEGUARD_SHARED_DIR")
-    return Path(override) if override else Path(__file__).resolve().parents[2].parent / "shared"
-
-
-REAL = _shared_dir() / "jira" / "real"
-
-pytestmark = pytest.mark.skipif(
-    not REAL.is_dir(), reason=f"real Jira data not found at {REAL} (set SCOPEGUARD_SHARED_DIR)"
-)
+# The real data must be there (CI has it beside the clone): a missing folder fails
+# these tests with a clear message instead of skipping them.
+REAL = shared_path() / "jira" / "real"
 
 
 def _puppet() -> list[dict[str, Any]]:
