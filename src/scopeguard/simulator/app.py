@@ -87,19 +87,27 @@ def _error_body(messages: Iterable[str], errors: dict[str, str] | None = None) -
     return {"errorMessages": list(messages), "errors": errors or {}}
 
 
+_INVALID_TOKEN = "The provided next page token is invalid or expired."
+
+
 def _encode_token(payload: JsonDict) -> str:
     raw = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_token(token: str, kind: str) -> JsonDict:
+def _decode_token(token: str, kind: str, hash_key: str, expected_hash: str) -> JsonDict:
+    """The payload of a page token of ``kind`` whose ``hash_key`` is ``expected_hash``."""
     try:
         padded = token + "=" * (-len(token) % 4)
         payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "The provided next page token is invalid or expired.") from exc
-    if not isinstance(payload, dict) or payload.get("k") != kind:
-        raise ApiError(400, "The provided next page token is invalid or expired.")
+        raise ApiError(400, _INVALID_TOKEN) from exc
+    if (
+        not isinstance(payload, dict)
+        or payload.get("k") != kind
+        or payload.get(hash_key) != expected_hash
+    ):
+        raise ApiError(400, _INVALID_TOKEN)
     return payload
 
 
@@ -587,9 +595,7 @@ class JiraSimulator:
         query_hash = _fingerprint(jql.strip())
         offset, version = 0, None
         if token:
-            payload = _decode_token(str(token), "jql")
-            if payload.get("q") != query_hash:
-                raise ApiError(400, "The provided next page token is invalid or expired.")
+            payload = _decode_token(str(token), "jql", "q", query_hash)
             offset = _int_param(payload.get("o"), "nextPageToken", 0)
             version = _int_param(payload.get("v"), "nextPageToken", 0)
         results, snapshot = self._results_for(jql, compiled, version)
@@ -646,9 +652,7 @@ class JiraSimulator:
         issue_index, history_index = 0, 0
         token = body.get("nextPageToken")
         if token:
-            payload = _decode_token(str(token), "bulk")
-            if payload.get("r") != request_hash:
-                raise ApiError(400, "The provided next page token is invalid or expired.")
+            payload = _decode_token(str(token), "bulk", "r", request_hash)
             issue_index = _int_param(payload.get("i"), "nextPageToken", 0)
             history_index = _int_param(payload.get("h"), "nextPageToken", 0)
         logs: list[str] = []

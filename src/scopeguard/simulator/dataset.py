@@ -400,8 +400,7 @@ class Dataset:
         _require_aware(created, "created")
         with self.lock:
             proj = self.project(project)
-            number = self._next_number[proj.key]
-            self._next_number[proj.key] = number + 1
+            number = self._allocate_number(proj.key)
             issue = SimIssue(
                 id=self._allocate_issue_id(),
                 key=f"{proj.key}-{number}",
@@ -423,6 +422,12 @@ class Dataset:
                 issue.resolution_date = created
             self.register_issue(issue)
             return issue
+
+    def _allocate_number(self, project_key: str) -> int:
+        """The project's next issue number (``ACME-<number>``), taken."""
+        number = self._next_number[project_key]
+        self._next_number[project_key] = number + 1
+        return number
 
     def _allocate_issue_id(self) -> str:
         while str(self._next_issue_id) in self._issue_ids:
@@ -738,8 +743,7 @@ class Dataset:
             source = issue.project
             if dest is source:
                 raise ValueError(f"{issue.key} is already in project {dest.key}")
-            number = self._next_number[dest.key]
-            self._next_number[dest.key] = number + 1
+            number = self._allocate_number(dest.key)
             old_key = issue.key
             new_key = f"{dest.key}-{number}"
             items = [

@@ -92,16 +92,15 @@ class _Handle:
 class _Planner:
     """Random but reproducible moments in (or deliberately out of) working hours."""
 
-    def __init__(self, ds: Dataset, timeline: Timeline, rng: random.Random, now: datetime):
+    def __init__(
+        self, ds: Dataset, timeline: Timeline, rng: random.Random, now: datetime, zone: ZoneInfo
+    ):
         self.ds = ds
         self.timeline = timeline
         self.rng = rng
-        self.now = now
-        zone = now.tzinfo
-        if not isinstance(zone, ZoneInfo):
-            raise ValueError("now must carry a ZoneInfo time zone (the agency's)")
         self.zone = zone
-        self.limit = now - timedelta(minutes=5)
+        self.now = now.astimezone(zone)
+        self.limit = self.now - timedelta(minutes=5)
 
     def work_time(self, day: date) -> datetime:
         """A moment between 10:00 and 18:00 on ``day`` (moved to Monday if a weekend)."""
@@ -256,16 +255,44 @@ def _midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time.min, tzinfo=zone)
 
 
-def _prepare(ds: Dataset, key: str, name: str) -> None:
+def _begin(
+    ds: Dataset,
+    key: str,
+    name: str,
+    *,
+    start: datetime,
+    now: datetime,
+    seed: int,
+    timeline: Timeline | None,
+) -> _Planner:
+    """The planner of one client's builder, with its project and the default workflow.
+
+    Without ``timeline`` the planner gets a timeline of its own, which the builder
+    runs at its end (see :func:`_finish`).
+    """
+    zone = start.tzinfo
+    if not isinstance(zone, ZoneInfo):
+        raise ValueError("scenario moments must carry a ZoneInfo time zone (the agency's)")
+    planner = _Planner(ds, timeline or Timeline(), random.Random(seed), now, zone)
     ds.add_default_workflow()
     if ds.find_project(key) is None:
         ds.add_project(key, name)
+    return planner
 
 
-def _zone_of(moment: datetime) -> ZoneInfo:
-    if not isinstance(moment.tzinfo, ZoneInfo):
-        raise ValueError("scenario moments must carry a ZoneInfo time zone (the agency's)")
-    return moment.tzinfo
+def _finish(planner: _Planner, timeline: Timeline | None) -> None:
+    """Apply the builder's events now unless the caller passed a shared ``timeline``."""
+    if timeline is None:
+        planner.timeline.run()
+
+
+def _scope(rows: tuple[tuple[str, float, float], ...]) -> dict[str, float]:
+    """The contract ``scope`` of ``(summary, story points, hours)`` baseline rows."""
+    return {
+        "issues": len(rows),
+        "story_points": sum(points for _, points, _ in rows),
+        "hours": sum(hours for _, _, hours in rows),
+    }
 
 
 # -- the toxic client --------------------------------------------------------------
@@ -321,16 +348,12 @@ def toxic_client(
     baseline in the agency's zone, but the previous day in UTC for zones east of it.
     Without ``timeline`` the events are applied immediately.
     """
-    zone = _zone_of(start)
-    own_timeline = timeline is None
-    tl = timeline or Timeline()
-    rng = random.Random(seed)
-    planner = _Planner(ds, tl, rng, now.astimezone(zone))
-    _prepare(ds, key, name)
+    planner = _begin(ds, key, name, start=start, now=now, seed=seed, timeline=timeline)
+    rng = planner.rng
     client: Author = (f"712020:{key.lower()}-client-victor", f"Victor Grant ({name})")
     client_boss: Author = (f"712020:{key.lower()}-client-ceo", f"Diana Frost ({name})")
     baseline_day = start.date() + timedelta(days=14)
-    baseline = _midnight(baseline_day, zone)
+    baseline = _midnight(baseline_day, planner.zone)
 
     scripts: list[_Script] = []
     for index, (summary, points, hours) in enumerate(_TOXIC_BASELINE):
@@ -364,7 +387,7 @@ def toxic_client(
     for index, summary in enumerate(_TOXIC_VAGUE):
         day = baseline_day + timedelta(days=1 + (index * span_days) // len(_TOXIC_VAGUE))
         created = (
-            planner.after_night(_midnight(day, zone), 0, 6)
+            planner.after_night(_midnight(day, planner.zone), 0, 6)
             if index % 3 == 0
             else planner.work_time(day)
         )
@@ -446,10 +469,7 @@ def toxic_client(
         if index % 4 != 3:
             script.move("Done", client, gap=(24, 96))
 
-    if own_timeline:
-        tl.run()
-    baseline_points = sum(points for _, points, _ in _TOXIC_BASELINE)
-    baseline_hours = sum(hours for _, _, hours in _TOXIC_BASELINE)
+    _finish(planner, timeline)
     return ScenarioClient(
         key=key,
         name=name,
@@ -463,11 +483,7 @@ def toxic_client(
             "start": start.date(),
             "end": (planner.now + timedelta(days=45)).date(),
             "baseline": baseline_day,
-            "scope": {
-                "issues": len(_TOXIC_BASELINE),
-                "story_points": baseline_points,
-                "hours": baseline_hours,
-            },
+            "scope": _scope(_TOXIC_BASELINE),
             "revisions_per_issue": 2,
             "revisions_total": 20,
             "reopen_limit": 2,
@@ -516,12 +532,7 @@ def healthy_client(
     after ``start``, so those issues are baseline scope and only the two labelled
     change requests come later.
     """
-    zone = _zone_of(start)
-    own_timeline = timeline is None
-    tl = timeline or Timeline()
-    rng = random.Random(seed)
-    planner = _Planner(ds, tl, rng, now.astimezone(zone))
-    _prepare(ds, key, name)
+    planner = _begin(ds, key, name, start=start, now=now, seed=seed, timeline=timeline)
     client: Author = (f"712020:{key.lower()}-client-nina", f"Nina Alvarez ({name})")
     scripts = [
         _create(
@@ -563,8 +574,7 @@ def healthy_client(
             script.move("In Progress", client, gap=(1, 8))
             script.move(CLIENT_REVIEW, dev, gap=(8, 30))
         script.move(ACCEPTED_RU if index % 2 else "Done", client, gap=(8, 48))
-    if own_timeline:
-        tl.run()
+    _finish(planner, timeline)
     return ScenarioClient(
         key=key,
         name=name,
@@ -574,11 +584,7 @@ def healthy_client(
             "start": start.date(),
             "end": (planner.now + timedelta(days=30)).date(),
             "baseline": start.date() + timedelta(days=7),
-            "scope": {
-                "issues": len(_HEALTHY_BASELINE),
-                "story_points": sum(p for _, p, _ in _HEALTHY_BASELINE),
-                "hours": sum(h for _, _, h in _HEALTHY_BASELINE),
-            },
+            "scope": _scope(_HEALTHY_BASELINE),
             "revisions_per_issue": 2,
             "revisions_total": 15,
             "reopen_limit": 2,
@@ -623,12 +629,8 @@ def retainer_client(
     retainer: tickets carry the ``retainer`` label and the contract names that
     label as its change-request label, so they count as approved scope, not creep.
     """
-    zone = _zone_of(start)
-    own_timeline = timeline is None
-    tl = timeline or Timeline()
-    rng = random.Random(seed)
-    planner = _Planner(ds, tl, rng, now.astimezone(zone))
-    _prepare(ds, key, name)
+    planner = _begin(ds, key, name, start=start, now=now, seed=seed, timeline=timeline)
+    rng = planner.rng
     client: Author = (f"712020:{key.lower()}-client-sam", f"Sam Okafor ({name})")
     months = max(1, round((planner.now - start).days / 30))
     scripts: list[_Script] = []
@@ -661,8 +663,7 @@ def retainer_client(
             script.move("In Progress", client, gap=(2, 24))
         script.move(CLIENT_REVIEW, dev, gap=(24, 72))
         script.move("Done", client, gap=(8, 48))
-    if own_timeline:
-        tl.run()
+    _finish(planner, timeline)
     end = (planner.now + timedelta(days=30)).date()
     total_months = months + 1
     return ScenarioClient(
