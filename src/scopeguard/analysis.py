@@ -17,7 +17,7 @@ import json
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import Any
 
@@ -25,6 +25,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from scopeguard.config import ClientSettings, Settings
+from scopeguard.documents import series_document, summary_document, sync_block
 from scopeguard.domain.contract import Contract, WorkflowRules
 from scopeguard.domain.facts import facts_from_row, facts_to_row
 from scopeguard.domain.history import StatusIndex
@@ -48,7 +49,7 @@ from scopeguard.store.models import (
     IssueRow,
     SyncStateRow,
 )
-from scopeguard.store.repository import issue_count, load_issues, load_statuses
+from scopeguard.store.repository import load_issues, load_statuses
 
 _CHUNK = 1000
 
@@ -62,6 +63,8 @@ class ClientContext:
     rules: WorkflowRules
     statuses: StatusIndex
     story_points_field: str | None
+    project_keys: tuple[str, ...]
+    """The client's project keys, read from its JQL once rather than per issue."""
     fingerprint: str
 
     def facts(self, issue: Issue) -> IssueFacts:
@@ -73,7 +76,7 @@ class ClientContext:
             self.statuses,
             self.story_points_field,
             scope_label=self.client.scope_label,
-            project_keys=self.client.project_keys,
+            project_keys=self.project_keys,
         )
 
 
@@ -153,16 +156,17 @@ class ScopeAnalysis:
         points_field = self.settings.jira.story_points_field or (
             state.story_points_field if state is not None else None
         )
+        project_keys = client.project_keys
         fingerprint = facts_fingerprint(
             contract,
             rules,
             statuses,
             points_field,
             scope_label=client.scope_label,
-            project_keys=client.project_keys,
+            project_keys=project_keys,
         )
         return ClientContext(
-            client, contract, rules, StatusIndex(statuses), points_field, fingerprint
+            client, contract, rules, StatusIndex(statuses), points_field, project_keys, fingerprint
         )
 
     # -- sync listener ------------------------------------------------------
@@ -249,25 +253,13 @@ class ScopeAnalysis:
         summary: ScopeSummary = summarize(facts, context.contract, now)
         series = daily_series(facts, context.contract, zone, self._today())
         del facts
-        state = session.get(SyncStateRow, client.key)
-        document: dict[str, Any] = {"client": client.key, "name": client.name}
-        document.update(summary.to_dict())
-        document["sync"] = {
-            "last_success": state.last_success.astimezone(zone).isoformat()
-            if state is not None and state.last_success is not None
-            else None,
-            "issues": issue_count(session, client.key),
-        }
         return Snapshot(
             client_key=client.key,
             computed_at=now,
-            summary=document,
-            series={
-                "client": client.key,
-                "timezone": self.settings.agency.timezone,
-                "units": [unit.value for unit in context.contract.scope],
-                "days": [point.to_dict() for point in series],
-            },
+            summary=summary_document(
+                summary, client.key, client.name, sync_block(session, client.key, zone)
+            ),
+            series=series_document(series, context.contract, zone, client.key),
         )
 
     def _all_facts(self, session: Session, client_key: str) -> list[IssueFacts]:
@@ -286,7 +278,7 @@ class ScopeAnalysis:
         self._facts_held[client_key] = current
         return [item for _, item in current.values()]
 
-    def _today(self) -> Any:
+    def _today(self) -> date:
         return self.clock().astimezone(self.settings.agency.zone).date()
 
     def _config_fingerprint(self, client: ClientSettings) -> str:
@@ -399,7 +391,7 @@ class ScopeAnalysis:
             "issue": issue.key,
             "summary": issue.summary,
             "status": issue.status.name,
-            "url": f"{self.settings.jira.base_url}/browse/{issue.key}",
+            "url": self.settings.jira.browse_url(issue.key),
             "revisions_per_issue": allowance,
             "revisions": [shown(r) for r in rounds],
             "reopens": [shown(r) for r in rounds if r.is_reopen],

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from scopeguard.documents import summary_document
 from scopeguard.domain.contract import ScopeUnit
 from scopeguard.domain.metrics import IssueFacts, end_of_day, summarize
 from scopeguard.reports.data import (
@@ -23,7 +24,6 @@ from scopeguard.reports.data import (
     build_report_data,
     check_month,
     report_months,
-    summary_document,
 )
 from scopeguard.reports.formatting import Formatter
 from scopeguard.reports.month import Month
@@ -70,12 +70,15 @@ def agency_month() -> list[IssueFacts]:
     return [facts_of(builder, CONTRACT) for builder in builders]
 
 
-def october(now: datetime | None = None, facts: list[IssueFacts] | None = None) -> ReportData:
+def report(
+    month: Month = OCTOBER, *, now: datetime | None = None, facts: list[IssueFacts] | None = None
+) -> ReportData:
+    """The report of ``month`` (October by default) from :func:`agency_month`."""
     return build_report_data(
         facts if facts is not None else agency_month(),
         CONTRACT,
         CLIENT,
-        OCTOBER,
+        month,
         zone=MSK,
         now=now or msk("2026-11-01 08:00"),
         reporters={"ACME-3": "Carla Client", "ACME-5": "Agency PM"},
@@ -129,13 +132,15 @@ def test_reports_exist_from_the_contract_start_to_now_or_the_contract_end() -> N
 
 def test_the_report_is_the_summary_at_the_end_of_the_month() -> None:
     facts = agency_month()
-    data = october(facts=facts)
+    data = report(facts=facts)
     assert data.as_of == OCTOBER.end(MSK)
     assert data.complete is True
-    expected = summary_document(summarize(facts, CONTRACT, OCTOBER.end(MSK)), CLIENT, SYNC)
+    expected = summary_document(
+        summarize(facts, CONTRACT, OCTOBER.end(MSK)), CLIENT.key, CLIENT.name, SYNC
+    )
     assert data.summary == expected
     previous = summarize(facts, CONTRACT, msk("2026-09-30 23:59:59.999999"))
-    assert data.previous == summary_document(previous, CLIENT, SYNC)
+    assert data.previous == summary_document(previous, CLIENT.key, CLIENT.name, SYNC)
     assert data.previous_in_contract is True
     # The series ends on the month's last day and its last point is the same state.
     assert data.series["days"][-1]["date"] == "2026-10-31"
@@ -144,7 +149,7 @@ def test_the_report_is_the_summary_at_the_end_of_the_month() -> None:
 
 
 def test_scope_figures_per_unit_for_the_month_and_to_date() -> None:
-    data = october()
+    data = report()
     issues, points = data.units
     # Creep (issues): ACME-3, -4 and -6; one of them (ACME-4) was September's.
     assert (issues.unit, issues.contracted, issues.creep, issues.creep_month) == (
@@ -163,7 +168,7 @@ def test_scope_figures_per_unit_for_the_month_and_to_date() -> None:
 
 
 def test_scope_added_this_month_respects_the_agency_zone_at_both_ends() -> None:
-    data = october()
+    data = report()
     assert [item.key for item in data.added] == ["ACME-3", "ACME-5", "ACME-6"]
     first, approved, last = data.added
     assert first.entered_at == msk("2026-10-01 00:30")
@@ -176,7 +181,7 @@ def test_scope_added_this_month_respects_the_agency_zone_at_both_ends() -> None:
 
 
 def test_the_evidence_is_the_rounds_past_the_allowance_during_the_month() -> None:
-    data = october()
+    data = report()
     assert len(data.evidence) == 1
     (row,) = data.evidence
     assert (row.key, row.round.number, row.round.beyond_allowance) == ("ACME-2", 4, True)
@@ -197,7 +202,7 @@ def test_the_evidence_is_the_rounds_past_the_allowance_during_the_month() -> Non
 
 
 def test_overage_and_the_month_over_month_comparison() -> None:
-    data = october()
+    data = report()
     # No hours unit and no hours per point: only billable rounds, 2 h each at 100 EUR/h.
     assert data.summary["overage"] == {
         "amount": 400.0,
@@ -230,7 +235,7 @@ def test_overage_and_the_month_over_month_comparison() -> None:
 
 def test_a_month_in_progress_is_reported_as_of_now() -> None:
     now = msk("2026-10-15 12:00")
-    data = october(now=now)
+    data = report(now=now)
     assert data.as_of == now and data.complete is False
     # ACME-6 (31 October) and ACME-2's fourth round (20 October) have not happened yet.
     assert [item.key for item in data.added] == ["ACME-3", "ACME-5"]
@@ -239,38 +244,17 @@ def test_a_month_in_progress_is_reported_as_of_now() -> None:
 
 
 def test_a_quiet_month_says_so_and_keeps_the_figures() -> None:
-    facts = agency_month()
-    data = build_report_data(
-        facts,
-        CONTRACT,
-        CLIENT,
-        Month(2026, 12),
-        zone=MSK,
-        now=msk("2027-01-05 09:00"),
-        reporters={},
-        sync=SYNC,
-        version="1.2.3",
-    )
+    data = report(Month(2026, 12), now=msk("2027-01-05 09:00"))
     assert data.has_activity is False
     assert data.added == () and data.evidence == ()
     assert data.revisions_in_month == 0 and data.reopens_in_month == 0
     assert data.summary["scope"] == data.previous["scope"]
     assert data.summary["scope"]["creep"] == 4  # ACME-7 joined in November
-    assert october().has_activity is True
+    assert report().has_activity is True
 
 
 def test_the_first_month_compares_with_the_state_before_the_contract() -> None:
-    data = build_report_data(
-        agency_month(),
-        CONTRACT,
-        CLIENT,
-        Month(2026, 8),
-        zone=MSK,
-        now=msk("2026-11-01 08:00"),
-        reporters={},
-        sync=SYNC,
-        version="1.2.3",
-    )
+    data = report(Month(2026, 8))
     assert data.previous_in_contract is False
     assert data.previous["revisions"]["total"] == 0
     assert data.has_activity is True  # the baseline issues were created in August
@@ -278,17 +262,7 @@ def test_the_first_month_compares_with_the_state_before_the_contract() -> None:
 
 def test_a_month_outside_the_data_is_refused() -> None:
     with pytest.raises(MonthOutsideDataError):
-        build_report_data(
-            agency_month(),
-            CONTRACT,
-            CLIENT,
-            Month(2027, 1),
-            zone=MSK,
-            now=msk("2027-02-01 08:00"),
-            reporters={},
-            sync=SYNC,
-            version="1.2.3",
-        )
+        report(Month(2027, 1), now=msk("2027-02-01 08:00"))
 
 
 # --- how figures are written -----------------------------------------------------------
@@ -363,7 +337,7 @@ def test_issues_past_their_allowance_list_the_months_busiest_first() -> None:
         bounced("ACME-11", "2026-09-10", 4),  # 2 beyond, none in October
         *agency_month(),  # ACME-2: 2 beyond, 1 round in October
     ]
-    data = october(facts=facts)
+    data = report(facts=facts)
     assert [(i.key, i.in_month, i.beyond) for i in data.over_limit] == [
         ("ACME-10", 3, 1),
         ("ACME-2", 1, 2),

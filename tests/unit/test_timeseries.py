@@ -23,8 +23,8 @@ from scopeguard.domain.metrics import (
     summarize,
 )
 from scopeguard.domain.model import ChangeItem, Issue, Status, StatusCategory
+from tests.unit.test_metrics import MSK, msk
 
-MSK = ZoneInfo("Europe/Moscow")
 RULES = WorkflowRules()
 SITE = (
     Status("1", "To Do", StatusCategory.NEW),
@@ -35,11 +35,6 @@ SITE = (
 )
 STATUSES = {status.id: status for status in SITE}
 BY_NAME = {status.name: status for status in SITE}
-
-
-def msk(text: str) -> datetime:
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=MSK)
 
 
 def contract(**changes: Any) -> Contract:

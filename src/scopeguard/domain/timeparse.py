@@ -40,7 +40,7 @@ def format_jira_datetime(moment: datetime) -> str:
     return (
         moment.strftime("%Y-%m-%dT%H:%M:%S.")
         + f"{moment.microsecond // 1000:03d}"
-        + (moment.strftime("%z"))
+        + moment.strftime("%z")
     )
 
 

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from scopeguard.alerts._sql import insert_ignore
 from scopeguard.config import Settings
 from scopeguard.reports.month import Month
 from scopeguard.reports.service import GeneratedReport
@@ -138,19 +138,6 @@ def _remove_file(folder: Path, name: str) -> None:
         log.warning("could not remove old report file %s: %s", name, error)
 
 
-def _insert_if_absent(session: Session, values: dict[str, Any]) -> bool:
-    """``INSERT … ON CONFLICT DO NOTHING``; ``True`` if this call inserted the row.
-
-    PostgreSQL aborts the whole transaction on a failed insert, so the conflict
-    is avoided in SQL rather than caught.
-    """
-    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = (
-        module.insert(ReportRow).values(**values).on_conflict_do_nothing().returning(ReportRow.pk)
-    )
-    return session.execute(statement).first() is not None
-
-
 def store_report(
     database: Database,
     settings: Settings,
@@ -192,7 +179,7 @@ def store_report(
     replaced: str | None = None
     try:
         with database.session() as session:
-            if not _insert_if_absent(session, values):
+            if not insert_ignore(session, ReportRow, values):
                 # Lock the existing record (PostgreSQL; SQLite serialises writers) so
                 # two replacements of one month cannot interleave.
                 row = session.scalars(

@@ -18,16 +18,17 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from scopeguard.documents import series_document, summary_document
 from scopeguard.domain.contract import Contract, ScopeUnit
 from scopeguard.domain.metrics import (
     IssueFacts,
     RevisionRound,
-    ScopeSummary,
     daily_series,
     issue_evidence,
     natural_key,
     summarize,
 )
+from scopeguard.render.formatting import parse_moment
 from scopeguard.reports.month import Month
 
 
@@ -215,29 +216,6 @@ def check_month(contract: Contract, zone: ZoneInfo, now: datetime, month: Month)
         )
 
 
-def summary_document(
-    summary: ScopeSummary, client: ClientInfo, sync: Mapping[str, Any]
-) -> dict[str, Any]:
-    """The API's summary JSON for a summary (same keys, same order)."""
-    document: dict[str, Any] = {"client": client.key, "name": client.name}
-    document.update(summary.to_dict())
-    document["sync"] = dict(sync)
-    return document
-
-
-def series_document(
-    facts: Sequence[IssueFacts], contract: Contract, zone: ZoneInfo, client_key: str, until: Any
-) -> dict[str, Any]:
-    """The API's series JSON, from the contract start to ``until`` (a date)."""
-    points = daily_series(facts, contract, zone, until)
-    return {
-        "client": client_key,
-        "timezone": zone.key,
-        "units": [unit.value for unit in contract.scope],
-        "days": [point.to_dict() for point in points],
-    }
-
-
 def _unit_rows(
     contract: Contract,
     current: dict[str, Any],
@@ -317,6 +295,7 @@ def build_report_data(
     contract's data.
     """
     check_month(contract, zone, now, month)
+    last_success = sync.get("last_success")
     month_start = month.start(zone)
     as_of = min(month.end(zone), now)
     complete = now > month.end(zone)
@@ -324,9 +303,10 @@ def build_report_data(
 
     current_summary = summarize(facts, contract, as_of)
     previous_summary = summarize(facts, contract, previous_end)
-    current = summary_document(current_summary, client, sync)
-    previous = summary_document(previous_summary, client, sync)
-    series = series_document(facts, contract, zone, client.key, as_of.astimezone(zone).date())
+    current = summary_document(current_summary, client.key, client.name, dict(sync))
+    previous = summary_document(previous_summary, client.key, client.name, dict(sync))
+    points = daily_series(facts, contract, zone, as_of.astimezone(zone).date())
+    series = series_document(points, contract, zone, client.key)
 
     by_key = {item.key: item for item in facts}
     allowance = contract.revisions_per_issue
@@ -396,7 +376,7 @@ def build_report_data(
         complete=complete,
         generated_at=now,
         version=version,
-        last_sync=_parse_moment(sync.get("last_success")),
+        last_sync=None if last_success is None else parse_moment(last_success),
         summary=current,
         previous=previous,
         previous_in_contract=previous_end >= contract.start,
@@ -412,11 +392,3 @@ def build_report_data(
         approved_in_month=approved_in_month,
         has_activity=not _same_state(previous, current),
     )
-
-
-def _parse_moment(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value))

@@ -15,13 +15,14 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_time
+from babel.dates import format_date
 from babel.numbers import format_decimal
 
 from scopeguard.domain.contract import ScopeUnit
 from scopeguard.i18n import gettext_for, locale, ngettext_for, normalize_language
 from scopeguard.render.formatting import (
     format_day,
+    format_moment,
     format_money,
     format_number,
     format_percent,
@@ -138,16 +139,8 @@ class Formatter:
         return format_date(value, "long", locale=self.locale)
 
     def moment(self, value: datetime | None) -> str:
-        """A moment in the agency's zone, to the minute: ``Oct 3, 2026, 14:05``.
-
-        The day as the panel writes it, then a 24-hour clock (Babel has no
-        combined date-and-time skeleton for this in every locale).
-        """
-        if value is None:
-            return DASH
-        local = value.astimezone(self.zone)
-        clock = format_time(local, "HH:mm", locale=self.locale)
-        return f"{format_day(local.date(), self.language)}, {clock}"
+        """A moment in the agency's zone, to the minute: ``Oct 3, 2026, 14:05``."""
+        return format_moment(value, self.zone, self.language)
 
     def month(self, value: Month) -> str:
         """``November 2026`` / ``ноябрь 2026`` (the nominative, as a title)."""

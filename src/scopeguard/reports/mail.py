@@ -13,10 +13,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from html import escape
 from typing import Literal
 
 from sqlalchemy import or_, update
 
+from scopeguard.alerts._sql import rowcount
 from scopeguard.alerts.email import send_email
 from scopeguard.alerts.errors import DeliveryError
 from scopeguard.config import ClientSettings, Settings
@@ -60,7 +62,7 @@ def _claim(database: Database, pk: int, now: datetime, *, force: bool) -> bool:
             .values(email_claimed_at=now)
             .execution_options(synchronize_session=False)
         )
-        return bool(getattr(result, "rowcount", 0) == 1)
+        return rowcount(result) == 1
 
 
 def _finish(database: Database, pk: int, now: datetime, error: str | None) -> None:
@@ -95,9 +97,7 @@ def compose(
         _("%(agency)s, with ScopeGuard") % values,
     ]
     text = "\n".join(lines) + "\n"
-    escaped = [
-        line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") for line in lines
-    ]
+    escaped = [escape(line, quote=False) for line in lines]
     html = (
         f'<html lang="{row.language}"><body>'
         + "".join(f"<p>{line}</p>" for line in escaped if line)

@@ -59,8 +59,12 @@ class RenderedReport:
     """``(file name, CSV bytes)`` embedded in the PDF."""
 
 
+@cache
 def font_folder() -> Path:
-    """Where the DejaVu TTF files are: inside the installed ``matplotlib`` package."""
+    """Where the DejaVu TTF files are: inside the installed ``matplotlib`` package.
+
+    Looked up once: every font the renderer fetches is checked against it.
+    """
     spec = importlib.util.find_spec("matplotlib")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("matplotlib is not installed: it provides the report's fonts")

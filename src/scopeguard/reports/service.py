@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from scopeguard import __version__
 from scopeguard.config import ClientSettings, Settings
+from scopeguard.documents import sync_block
 from scopeguard.i18n import normalize_language
 from scopeguard.reports.data import ClientInfo, ReportData, ReportError, build_report_data
 from scopeguard.reports.month import Month
 from scopeguard.reports.render import RenderedReport, render_pdf
-from scopeguard.store.models import IssueRow, SyncStateRow
-from scopeguard.store.repository import issue_count
+from scopeguard.store.models import IssueRow
 
 if TYPE_CHECKING:
     from scopeguard.services import Services
@@ -48,15 +48,6 @@ def client_info(settings: Settings, client: ClientSettings) -> ClientInfo:
     )
 
 
-def find_client(settings: Settings, key: str) -> ClientSettings:
-    """The configured client ``key``, else :class:`ReportError` naming the configured ones."""
-    try:
-        return settings.client(key)
-    except KeyError:
-        configured = ", ".join(c.key for c in settings.clients) or "(none)"
-        raise ReportError(f"unknown client {key!r}; configured: {configured}") from None
-
-
 def load_report_data(
     services: Services, client: ClientSettings, month: Month, *, now: datetime
 ) -> ReportData:
@@ -67,9 +58,8 @@ def load_report_data(
     """
     settings = services.settings
     with services.database.session() as session:
-        state = session.get(SyncStateRow, client.key)
-        last_success = state.last_success if state is not None else None
-        if last_success is None:
+        sync = sync_block(session, client.key, settings.agency.zone)
+        if sync["last_success"] is None:
             raise ReportError(
                 f"no Jira data for client {client.key!r} yet: run `scopeguard sync` first"
             )
@@ -80,10 +70,6 @@ def load_report_data(
                     IssueRow.client_key == client.key
                 )
             )
-        }
-        sync: dict[str, Any] = {
-            "last_success": last_success.astimezone(settings.agency.zone).isoformat(),
-            "issues": issue_count(session, client.key),
         }
     context, facts = services.analysis.current_facts(client)
     return build_report_data(
