@@ -19,13 +19,12 @@ import socket
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from typing import Any
 
 import urllib3
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError
 
 from scopeguard.alerts.errors import DeliveryError, RefusedAddressError
+from scopeguard.retry_after import retry_after_seconds as parse_retry_after
 
 Resolver = Callable[[str, int], Sequence[str]]
 MAX_BODY = 64 * 1024
@@ -108,20 +107,9 @@ class HttpAnswer:
 
 
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """``Retry-After`` as seconds: delta-seconds or an HTTP date; ``None`` if absent or bad."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    current = now if now is not None else datetime.now(UTC)
-    return max(0.0, (moment - current).total_seconds())
+    """``Retry-After`` as seconds (delta-seconds or an HTTP date); ``None`` if absent or bad."""
+    moment = now if now is not None else datetime.now(UTC)
+    return parse_retry_after(value, moment.timestamp())
 
 
 def post(
@@ -195,15 +183,14 @@ def _pool(
 ) -> urllib3.HTTPConnectionPool:
     limit = urllib3.Timeout(connect=timeout, read=timeout)
     if scheme == "https":
-        options: dict[str, Any] = {"server_hostname": host}
         return urllib3.HTTPSConnectionPool(
             address,
             port,
             timeout=limit,
             cert_reqs="CERT_REQUIRED",
             assert_hostname=host,
+            server_hostname=host,
             retries=False,
-            **options,
         )
     return urllib3.HTTPConnectionPool(address, port, timeout=limit, retries=False)
 

@@ -309,16 +309,11 @@ class JiraClient:
     def _cloud_batches(
         self, jql: str, fields: list[str], batch_size: int
     ) -> Iterator[list[dict[str, Any]]]:
-        pending: list[dict[str, Any]] = []
-        for issues in self._cloud_search_pages(jql, fields, CLOUD_SEARCH_PAGE):
-            pending.extend(issues)
-            # Batching across search pages is what keeps bulkfetch calls (and the
-            # request count) low: one bulkfetch serves up to 1,000 issues.
-            while len(pending) >= batch_size:
-                batch, pending = pending[:batch_size], pending[batch_size:]
-                yield from self._with_cloud_changelogs(batch)
-        if pending:
-            yield from self._with_cloud_changelogs(pending)
+        # Batching across search pages is what keeps bulkfetch calls (and the
+        # request count) low: one bulkfetch serves up to 1,000 issues.
+        pages = self._cloud_search_pages(jql, fields, CLOUD_SEARCH_PAGE)
+        for batch in _rebatch(pages, batch_size):
+            yield from self._with_cloud_changelogs(batch)
 
     def _with_cloud_changelogs(
         self, issues: list[dict[str, Any]]
@@ -493,16 +488,11 @@ class JiraClient:
     def _dc_batches(
         self, jql: str, fields: list[str], batch_size: int
     ) -> Iterator[list[dict[str, Any]]]:
-        pending: list[dict[str, Any]] = []
-        for issues in self._dc_search_pages(jql, fields, expand="changelog"):
-            for issue in issues:
+        pages = self._dc_search_pages(jql, fields, expand="changelog")
+        for batch in _rebatch(pages, batch_size):
+            for issue in batch:
                 self._complete_dc_changelog(issue)
-            pending.extend(issues)
-            while len(pending) >= batch_size:
-                batch, pending = pending[:batch_size], pending[batch_size:]
-                yield batch
-        if pending:
-            yield pending
+            yield batch
 
     def _complete_dc_changelog(self, issue: dict[str, Any]) -> None:
         key = _issue_key(issue)
@@ -731,6 +721,18 @@ def _name(deployment: Deployment) -> DeploymentName:
     return "cloud" if deployment == Deployment.CLOUD else "datacenter"
 
 
+def _rebatch(pages: Iterable[list[dict[str, Any]]], size: int) -> Iterator[list[dict[str, Any]]]:
+    """The issues of ``pages`` regrouped into lists of ``size`` (the last may be shorter)."""
+    pending: list[dict[str, Any]] = []
+    for issues in pages:
+        pending.extend(issues)
+        while len(pending) >= size:
+            batch, pending = pending[:size], pending[size:]
+            yield batch
+    if pending:
+        yield pending
+
+
 _DROPPED_KEYS = frozenset({"avatarUrls", "self", "iconUrl"})
 """Keys ScopeGuard never reads whose values are a large share of every history."""
 
@@ -801,7 +803,7 @@ def _issues_of(page: dict[str, Any], what: str) -> list[dict[str, Any]]:
 
 def _issue_id(issue: Mapping[str, Any]) -> str:
     value = issue.get("id")
-    if isinstance(value, int) and not isinstance(value, bool):
+    if _is_int(value):
         return str(value)
     if not isinstance(value, str) or not value:
         raise JiraMalformedResponse(f"an issue has no id: {_snippet(issue)}")
@@ -819,7 +821,7 @@ def _history_id(history: Any, issue_id: str) -> str:
     if not isinstance(history, Mapping):
         raise JiraMalformedResponse(f"a history of issue {issue_id} is {_kind(history)}")
     value = history.get("id")
-    if isinstance(value, int) and not isinstance(value, bool):
+    if _is_int(value):
         return str(value)
     if not isinstance(value, str) or not value:
         raise JiraMalformedResponse(f"a history of issue {issue_id} has no id")

@@ -9,12 +9,12 @@ limit do not all come back in the same instant.
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+
+from scopeguard.retry_after import retry_after_seconds
 
 RETRYABLE_STATUSES: frozenset[int] = frozenset({429, 502, 503, 504})
 """Statuses worth retrying: rate limiting, and overload answered by Jira or by the
@@ -51,7 +51,7 @@ def server_delay(headers: Mapping[str, str], now: float) -> float | None:
     """
     retry_after = _header(headers, "Retry-After")
     if retry_after is not None:
-        seconds = _retry_after_seconds(retry_after, now)
+        seconds = retry_after_seconds(retry_after, now)
         if seconds is not None:
             return seconds
     reset = _header(headers, "X-RateLimit-Reset")
@@ -77,23 +77,6 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     if value is None or not value.strip():
         return None
     return value.strip()
-
-
-def _retry_after_seconds(value: str, now: float) -> float | None:
-    try:
-        seconds = float(value)
-    except ValueError:
-        # RFC 9110 also allows an HTTP-date; Jira sends seconds, proxies may not.
-        try:
-            moment = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        return max(moment.timestamp() - now, 0.0)
-    if math.isnan(seconds) or seconds < 0:  # not a usable hint
-        return None
-    return seconds
 
 
 def _parse_iso(value: str) -> datetime | None:
