@@ -15,6 +15,7 @@ from datetime import date, datetime, time
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -85,6 +86,10 @@ class JiraSettings(_Strict):
     @property
     def base_url(self) -> str:
         return str(self.url).rstrip("/")
+
+    def browse_url(self, issue_key: str) -> str:
+        """The issue's page in Jira."""
+        return f"{self.base_url}/browse/{quote(issue_key, safe='')}"
 
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -265,6 +270,11 @@ class ClientSettings(_Strict):
         for group in found:
             keys.extend(k.strip(" \"'") for k in group.split(",") if k.strip(" \"'"))
         return tuple(keys)
+
+    def covers_project(self, project_key: str) -> bool:
+        """Whether the Jira project belongs to this client (keys compared case-insensitively)."""
+        wanted = project_key.upper()
+        return any(key.upper() == wanted for key in self.project_keys)
 
 
 class SyncSettings(_Strict):

@@ -26,7 +26,6 @@ against one database; one of them at a time runs the jobs:
 
 from __future__ import annotations
 
-import importlib
 import logging
 import math
 import threading
@@ -312,29 +311,27 @@ def monthly_due(services: Services, now: datetime) -> str | None:
     return local.strftime("%Y-%m")
 
 
+def _run_monthly_reports(services: Services, now: datetime) -> object:
+    # Imported when a run is due, not with the scheduler: the reports load WeasyPrint.
+    from scopeguard.reports.scheduled import run_monthly_reports  # noqa: PLC0415
+
+    return run_monthly_reports(services, now)
+
+
 def monthly_reports_job(services: Services, holder: str, now: datetime | None = None) -> bool:
     """Run :func:`scopeguard.reports.scheduled.run_monthly_reports` once for this month.
 
-    ``True`` if it ran now. Skipped (logged) while the reports module does not exist.
+    ``True`` if it ran now.
     """
     moment = now if now is not None else _utcnow()
     period = monthly_due(services, moment)
     if period is None:
         return False
-    try:
-        # Imported here, by name: the reports module is optional for the scheduler.
-        module = importlib.import_module("scopeguard.reports.scheduled")
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("scopeguard.reports", "scopeguard.reports.scheduled"):
-            raise
-        log.info("monthly reports skipped: scopeguard.reports.scheduled is not installed")
-        return False
-    run_monthly_reports: Callable[[Services, datetime], object] = module.run_monthly_reports
     return run_once(
         services.database,
         "monthly_reports",
         period,
-        lambda: run_monthly_reports(services, moment),
+        lambda: _run_monthly_reports(services, moment),
         holder=holder,
     )
 
@@ -358,13 +355,12 @@ def monthly_reports_follow_up(services: Services, holder: str, now: datetime | N
             return False
         if main_run.status == "running" and moment - main_run.started_at < timedelta(hours=1):
             return False  # still running; an hour-old "running" run died with its process
-    module = importlib.import_module("scopeguard.reports.scheduled")
     hour = moment.astimezone(services.settings.agency.zone).strftime("%Y-%m-%dT%H")
     return run_once(
         services.database,
         "monthly_reports_follow_up",
         hour,
-        lambda: module.run_monthly_reports(services, moment),
+        lambda: _run_monthly_reports(services, moment),
         holder=holder,
     )
 

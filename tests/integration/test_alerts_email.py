@@ -65,50 +65,40 @@ def _authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data
     return AuthResult(success=ok, handled=False)
 
 
-@pytest.fixture
-def plain_smtp() -> Iterator[tuple[Mailbox, int]]:
+def _serve(**options: Any) -> Iterator[tuple[Mailbox, int]]:
     mailbox = Mailbox()
     port = _free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port, **options)
     controller.start()
-    yield mailbox, port
-    controller.stop()
+    try:
+        yield mailbox, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def plain_smtp() -> Iterator[tuple[Mailbox, int]]:
+    yield from _serve()
 
 
 @pytest.fixture
 def starttls_smtp(tls_files: TlsFiles) -> Iterator[tuple[Mailbox, int]]:
-    mailbox = Mailbox()
-    port = _free_port()
-    controller = Controller(
-        mailbox,
-        hostname="127.0.0.1",
-        port=port,
+    yield from _serve(
         tls_context=tls_files.server_context(),
         require_starttls=True,
         authenticator=_authenticate,
         auth_required=True,
     )
-    controller.start()
-    yield mailbox, port
-    controller.stop()
 
 
 @pytest.fixture
 def tls_smtp(tls_files: TlsFiles) -> Iterator[tuple[Mailbox, int]]:
-    mailbox = Mailbox()
-    port = _free_port()
-    controller = Controller(
-        mailbox,
-        hostname="127.0.0.1",
-        port=port,
+    yield from _serve(
         ssl_context=tls_files.server_context(),
         authenticator=_authenticate,
         auth_required=True,
         auth_require_tls=False,  # the whole connection is TLS; aiosmtpd cannot tell
     )
-    controller.start()
-    yield mailbox, port
-    controller.stop()
 
 
 def _smtp(port: int, **extra: Any) -> SmtpSettings:

@@ -32,166 +32,132 @@ def receiver() -> Iterator[Receiver]:
     yield from receiver_running()
 
 
-def _text(kind: str | list[str], limit: int) -> dict[str, Any]:
+def _closed(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
+    """An object with these properties and no others, ``required`` among them."""
     return {
         "type": "object",
-        "required": ["type", "text"],
+        "required": required,
         "additionalProperties": False,
-        "properties": {
+        "properties": properties,
+    }
+
+
+def _text(kind: str | list[str], limit: int) -> dict[str, Any]:
+    return _closed(
+        ["type", "text"],
+        {
             "type": {"enum": [kind] if isinstance(kind, str) else kind},
             "text": {"type": "string", "minLength": 1, "maxLength": limit},
             "emoji": {"type": "boolean"},
             "verbatim": {"type": "boolean"},
         },
-    }
+    )
 
 
-SLACK_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["text", "blocks"],
-    "additionalProperties": False,
-    "properties": {
+def _list(items: dict[str, Any], most: int) -> dict[str, Any]:
+    return {"type": "array", "minItems": 1, "maxItems": most, "items": items}
+
+
+_BLOCK_ID = {"type": "string", "maxLength": 255}
+_ANY_TEXT = ["plain_text", "mrkdwn"]
+_BUTTON = _closed(
+    ["type", "text"],
+    {
+        "type": {"const": "button"},
+        "text": _text("plain_text", 75),
+        "action_id": {"type": "string", "maxLength": 255},
+        "url": {"type": "string", "maxLength": 3000, "pattern": "^https?://"},
+        "value": {"type": "string", "maxLength": 2000},
+        "style": {"enum": ["primary", "danger"]},
+    },
+)
+SLACK_SCHEMA: dict[str, Any] = _closed(
+    ["text", "blocks"],
+    {
         "text": {"type": "string", "minLength": 1},
-        "blocks": {
-            "type": "array",
-            "minItems": 1,
-            "maxItems": 50,
-            "items": {
+        "blocks": _list(
+            {
                 "oneOf": [
-                    {
-                        "type": "object",
-                        "required": ["type", "text"],
-                        "additionalProperties": False,
-                        "properties": {
+                    _closed(
+                        ["type", "text"],
+                        {
                             "type": {"const": "header"},
                             "text": _text("plain_text", 150),
-                            "block_id": {"type": "string", "maxLength": 255},
+                            "block_id": _BLOCK_ID,
                         },
-                    },
+                    ),
                     {
-                        "type": "object",
-                        "required": ["type"],
+                        **_closed(
+                            ["type"],
+                            {
+                                "type": {"const": "section"},
+                                "text": _text(_ANY_TEXT, 3000),
+                                "fields": _list(_text(_ANY_TEXT, 2000), 10),
+                                "block_id": _BLOCK_ID,
+                            },
+                        ),
                         "anyOf": [{"required": ["text"]}, {"required": ["fields"]}],
-                        "additionalProperties": False,
-                        "properties": {
-                            "type": {"const": "section"},
-                            "text": _text(["plain_text", "mrkdwn"], 3000),
-                            "fields": {
-                                "type": "array",
-                                "minItems": 1,
-                                "maxItems": 10,
-                                "items": _text(["plain_text", "mrkdwn"], 2000),
-                            },
-                            "block_id": {"type": "string", "maxLength": 255},
-                        },
                     },
-                    {
-                        "type": "object",
-                        "required": ["type", "elements"],
-                        "additionalProperties": False,
-                        "properties": {
-                            "type": {"const": "actions"},
-                            "elements": {
-                                "type": "array",
-                                "minItems": 1,
-                                "maxItems": 25,
-                                "items": {
-                                    "type": "object",
-                                    "required": ["type", "text"],
-                                    "additionalProperties": False,
-                                    "properties": {
-                                        "type": {"const": "button"},
-                                        "text": _text("plain_text", 75),
-                                        "action_id": {"type": "string", "maxLength": 255},
-                                        "url": {
-                                            "type": "string",
-                                            "maxLength": 3000,
-                                            "pattern": "^https?://",
-                                        },
-                                        "value": {"type": "string", "maxLength": 2000},
-                                        "style": {"enum": ["primary", "danger"]},
-                                    },
-                                },
-                            },
-                        },
-                    },
-                    {
-                        "type": "object",
-                        "required": ["type", "elements"],
-                        "additionalProperties": False,
-                        "properties": {
+                    _closed(
+                        ["type", "elements"],
+                        {"type": {"const": "actions"}, "elements": _list(_BUTTON, 25)},
+                    ),
+                    _closed(
+                        ["type", "elements"],
+                        {
                             "type": {"const": "context"},
-                            "elements": {
-                                "type": "array",
-                                "minItems": 1,
-                                "maxItems": 10,
-                                "items": _text(["plain_text", "mrkdwn"], 3000),
-                            },
+                            "elements": _list(_text(_ANY_TEXT, 3000), 10),
                         },
-                    },
+                    ),
                 ]
             },
-        },
+            50,
+        ),
     },
-}
+)
 
 _CARD_ELEMENT: dict[str, Any] = {
     "oneOf": [
-        {
-            "type": "object",
-            "required": ["type", "text"],
-            "additionalProperties": False,
-            "properties": {
+        _closed(
+            ["type", "text"],
+            {
                 "type": {"const": "TextBlock"},
                 "text": {"type": "string", "minLength": 1},
                 "size": {"enum": ["Default", "Small", "Medium", "Large", "ExtraLarge"]},
                 "weight": {"enum": ["Default", "Lighter", "Bolder"]},
                 "wrap": {"type": "boolean"},
             },
-        },
-        {
-            "type": "object",
-            "required": ["type", "facts"],
-            "additionalProperties": False,
-            "properties": {
+        ),
+        _closed(
+            ["type", "facts"],
+            {
                 "type": {"const": "FactSet"},
                 "facts": {
                     "type": "array",
                     "minItems": 1,
-                    "items": {
-                        "type": "object",
-                        "required": ["title", "value"],
-                        "additionalProperties": False,
-                        "properties": {"title": {"type": "string"}, "value": {"type": "string"}},
-                    },
+                    "items": _closed(
+                        ["title", "value"],
+                        {"title": {"type": "string"}, "value": {"type": "string"}},
+                    ),
                 },
             },
-        },
+        ),
     ]
 }
 
-TEAMS_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["type", "attachments"],
-    "additionalProperties": False,
-    "properties": {
+TEAMS_SCHEMA: dict[str, Any] = _closed(
+    ["type", "attachments"],
+    {
         "type": {"const": "message"},
-        "attachments": {
-            "type": "array",
-            "minItems": 1,
-            "maxItems": 1,
-            "items": {
-                "type": "object",
-                "required": ["contentType", "content"],
-                "additionalProperties": False,
-                "properties": {
+        "attachments": _list(
+            _closed(
+                ["contentType", "content"],
+                {
                     "contentType": {"const": "application/vnd.microsoft.card.adaptive"},
                     "contentUrl": {"type": "null"},
-                    "content": {
-                        "type": "object",
-                        "required": ["type", "version", "body"],
-                        "additionalProperties": False,
-                        "properties": {
+                    "content": _closed(
+                        ["type", "version", "body"],
+                        {
                             "$schema": {
                                 "const": "http://adaptivecards.io/schemas/adaptive-card.json"
                             },
@@ -200,24 +166,23 @@ TEAMS_SCHEMA: dict[str, Any] = {
                             "body": {"type": "array", "minItems": 1, "items": _CARD_ELEMENT},
                             "actions": {
                                 "type": "array",
-                                "items": {
-                                    "type": "object",
-                                    "required": ["type", "title", "url"],
-                                    "additionalProperties": False,
-                                    "properties": {
+                                "items": _closed(
+                                    ["type", "title", "url"],
+                                    {
                                         "type": {"const": "Action.OpenUrl"},
                                         "title": {"type": "string", "minLength": 1},
                                         "url": {"type": "string", "pattern": "^https?://"},
                                     },
-                                },
+                                ),
                             },
                         },
-                    },
+                    ),
                 },
-            },
-        },
+            ),
+            1,
+        ),
     },
-}
+)
 
 
 def _settings(tmp_path: Path, language: str, channels: list[dict[str, Any]]) -> Settings:

@@ -140,7 +140,7 @@ def test_monthly_due_window(services: Services) -> None:
 
 @pytest.fixture
 def reports_module(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, datetime]]:
-    """Stands in for the reports engineer's module at its documented entry point."""
+    """Stands in for :mod:`scopeguard.reports.scheduled` at its documented entry point."""
     calls: list[tuple[Any, datetime]] = []
     module = types.ModuleType("scopeguard.reports.scheduled")
 
@@ -174,16 +174,6 @@ def test_monthly_reports_run_once_per_month_across_workers_and_restarts(
         (True, at_eight),
         (True, _moscow(2027, 1, 1, 9, 30)),
     ]
-
-
-def test_monthly_reports_skipped_without_the_module(
-    services: Services, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # None in sys.modules makes the import fail as if the module did not exist.
-    monkeypatch.setitem(sys.modules, "scopeguard.reports.scheduled", None)
-    assert not monthly_reports_job(services, "worker-a", _moscow(2026, 12, 1, 8, 0))
-    with services.database.session() as session:
-        assert session.scalars(select(JobRunRow)).all() == []
 
 
 def test_the_in_process_scheduler_runs_its_jobs_and_frees_the_lease(

@@ -46,14 +46,17 @@ def webhook_request(
     """The body and headers of a generic webhook delivery."""
     body = webhook_body(alert)
     headers = {
-        "Content-Type": "application/json; charset=utf-8",
-        "User-Agent": user_agent(),
+        **_json_headers(),
         EVENT_HEADER: str(alert["event"]),
         DELIVERY_HEADER: str(alert["id"]),
     }
     if channel.secret:
         headers[SIGNATURE_HEADER] = sign(channel.secret, body)
     return body, headers
+
+
+def _json_headers() -> dict[str, str]:
+    return {"Content-Type": "application/json; charset=utf-8", "User-Agent": user_agent()}
 
 
 def _json(payload: Mapping[str, Any]) -> bytes:
@@ -82,7 +85,7 @@ def deliver(
     else:
         payload = slack_payload(alert) if channel.type == "slack" else teams_payload(alert)
         body = _json(payload)
-        headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": user_agent()}
+        headers = _json_headers()
     post(
         channel.url,
         body,

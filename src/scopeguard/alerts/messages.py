@@ -122,7 +122,7 @@ def build_alert(
         "title": title,
         "client_name": client.name,
         "language": language,
-        "issue_url": f"{settings.jira.base_url}/browse/{quote(issue)}" if issue else None,
+        "issue_url": settings.jira.browse_url(issue) if issue else None,
         "further_round": further_round,
     }
 

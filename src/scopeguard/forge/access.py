@@ -65,12 +65,7 @@ class ForgeAccess:
 
     def clients_for_project(self, project_key: str) -> list[ClientSettings]:
         """The visible clients whose Jira projects include ``project_key`` (case-insensitive)."""
-        wanted = project_key.upper()
-        return [
-            client
-            for client in self.clients
-            if wanted in (key.upper() for key in client.project_keys)
-        ]
+        return [client for client in self.clients if client.covers_project(project_key)]
 
 
 class ForgeGate:

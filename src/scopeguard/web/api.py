@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from scopeguard.config import ClientSettings
-from scopeguard.web.context import services
+from scopeguard.web.auth import bearer_ok
+from scopeguard.web.context import client_or_404, services
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -21,9 +20,7 @@ def require_token() -> Response | None:
     expected = services().settings.web.api_token
     if not expected:
         return None
-    header = request.headers.get("Authorization", "")
-    scheme, _, given = header.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), expected.encode()):
+    if not bearer_ok(expected):
         response = jsonify(error="unauthorized", message="missing or wrong API token")
         response.status_code = 401
         response.headers["WWW-Authenticate"] = 'Bearer realm="scopeguard"'
@@ -54,13 +51,6 @@ def _json_bytes(plain: bytes, compressed: Callable[[], bytes]) -> Response:
     return response
 
 
-def _client(key: str) -> ClientSettings:
-    try:
-        return services().settings.client(key)
-    except KeyError:
-        abort(404, description=f"unknown client {key!r}")
-
-
 @blueprint.get("/clients")
 def clients() -> Response:
     """Every configured client with its health."""
@@ -75,21 +65,21 @@ def clients() -> Response:
 @blueprint.get("/clients/<key>/summary")
 def summary(key: str) -> Response:
     """Where the client's contract stands now."""
-    snapshot = services().analysis.snapshot(_client(key))
+    snapshot = services().analysis.snapshot(client_or_404(key))
     return _json_bytes(snapshot.summary_json, lambda: snapshot.summary_json_gzip)
 
 
 @blueprint.get("/clients/<key>/timeseries")
 def timeseries(key: str) -> Response:
     """The daily series from contract start to today (or contract end)."""
-    snapshot = services().analysis.snapshot(_client(key))
+    snapshot = services().analysis.snapshot(client_or_404(key))
     return _json_bytes(snapshot.series_json, lambda: snapshot.series_json_gzip)
 
 
 @blueprint.get("/clients/<key>/issues/<issue_key>")
 def issue(key: str, issue_key: str) -> Response:
     """One issue's revision rounds and reopens: the evidence trail."""
-    trail = services().analysis.issue_trail(_client(key), issue_key)
+    trail = services().analysis.issue_trail(client_or_404(key), issue_key)
     if trail is None:
         abort(404, description=f"unknown issue {issue_key!r} for client {key!r}")
     return jsonify(trail)

@@ -43,6 +43,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from scopeguard.config import Settings
 from scopeguard.services import Services
 from scopeguard.web.context import services
+from scopeguard.web.language import gettext
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,8 @@ def signed_in() -> bool:
     return bool(token) and isinstance(held, str) and hmac.compare_digest(held, _mark(str(token)))
 
 
-def _bearer_ok(token: str) -> bool:
+def bearer_ok(token: str) -> bool:
+    """Whether the request carries ``Authorization: Bearer <token>`` (constant-time)."""
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), token.encode())
 
@@ -113,7 +115,7 @@ def panel_access_granted() -> bool:
     token = _api_token()
     if not token:
         return True
-    if signed_in() or _bearer_ok(token):
+    if signed_in() or bearer_ok(token):
         return True
     checks: list[AccessCheck] = current_app.extensions.get(_CHECKS, [])
     return any(check() for check in checks)
@@ -189,8 +191,6 @@ def signin() -> BaseResponse:
 @blueprint.post("/signin")
 def signin_post() -> BaseResponse:
     """Check the posted token; on success sign the browser in and go on."""
-    from scopeguard.web.language import gettext  # noqa: PLC0415 - avoids an import cycle
-
     token = _api_token()
     if not token:
         return redirect(_safe_next(request.form.get("next")), code=303)

@@ -25,6 +25,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from flask.blueprints import BlueprintSetupState
 
+from scopeguard.alerts.messages import panel_url
 from scopeguard.config import ClientSettings
 from scopeguard.forge import (
     ForgeAccess,
@@ -103,10 +104,6 @@ def _access() -> ForgeAccess:
     return access
 
 
-def _dashboard_url(client: ClientSettings) -> str:
-    return f"{services().settings.web.public_url.rstrip('/')}/clients/{client.key}"
-
-
 def _project_key(access: ForgeAccess) -> str | None:
     context = access.context
     if context.project_key:
@@ -141,7 +138,7 @@ def project_summary() -> Response:
             {
                 "key": client.key,
                 "name": client.name,
-                "dashboard_url": _dashboard_url(client),
+                "dashboard_url": panel_url(services().settings, client.key),
                 "summary": analysis.snapshot(client).summary,
             }
             for client in clients
@@ -175,7 +172,7 @@ def issue_trail() -> Response:
             client={
                 "key": client.key,
                 "name": client.name,
-                "dashboard_url": _dashboard_url(client),
+                "dashboard_url": panel_url(services().settings, client.key),
             },
             rounds=rounds,
             allowance=allowance,

@@ -84,7 +84,7 @@ def jira() -> tuple[Response, int]:
     project, issue_key = _project_key(payload)
     if project is None:
         return _answer(202, scheduled=[], ignored="no project in the payload")
-    matching = [c for c in settings.clients if project.upper() in map(str.upper, c.project_keys)]
+    matching = [c for c in settings.clients if c.covers_project(project)]
     now = datetime.now(UTC)
     scheduled: list[str] = []
     for client in matching:

@@ -43,7 +43,6 @@ from markupsafe import Markup
 from scopeguard.alerts.log import delivery_log
 from scopeguard.analysis import Snapshot
 from scopeguard.config import ClientSettings
-from scopeguard.i18n import LANGUAGES
 from scopeguard.render.cache import RenderCache, RenderKey
 from scopeguard.render.charts import (
     CHART_NAMES,
@@ -65,7 +64,7 @@ from scopeguard.reports.archive import list_reports
 from scopeguard.reports.formatting import Formatter
 from scopeguard.reports.month import Month
 from scopeguard.web import auth, language
-from scopeguard.web.context import services
+from scopeguard.web.context import client_or_404, services
 from scopeguard.web.language import current_language
 from scopeguard.web.panel_view import (
     LIST_NAMES,
@@ -153,13 +152,6 @@ def _headers(response: Response) -> Response:
 # -- helpers --------------------------------------------------------------------
 
 
-def _client(key: str) -> ClientSettings:
-    try:
-        return services().settings.client(key)
-    except KeyError:
-        abort(404)
-
-
 def snapshot_stamp(snapshot: Snapshot) -> str:
     """The snapshot's ``computed_at`` as UTC ISO 8601: the cache key of what it renders."""
     moment = snapshot.computed_at
@@ -191,14 +183,8 @@ def _template_helpers() -> dict[str, Any]:
         values["lang"] = code
         return url_for(request.endpoint or "panel.portfolio", **values)
 
-    def csrf() -> str:
-        return auth.csrf_token()
-
-    jira = settings.jira.base_url
-
     return {
         "lang": lang,
-        "languages": LANGUAGES,
         "lang_url": lang_url,
         "num": lambda value, decimals=2: format_number(value, lang, decimals=decimals),
         "pct": lambda value: format_percent(value, lang),
@@ -214,8 +200,8 @@ def _template_helpers() -> dict[str, Any]:
         "agency_name": settings.agency.name,
         "agency_zone": settings.agency.timezone,
         "signed_in": bool(settings.web.api_token) and auth.signed_in(),
-        "csrf_token": csrf,
-        "jira_url": lambda issue: f"{jira}/browse/{issue}",
+        "csrf_token": auth.csrf_token,
+        "jira_url": settings.jira.browse_url,
     }
 
 
@@ -262,7 +248,7 @@ def portfolio() -> str:
 @blueprint.get("/clients/<key>")
 def client_page(key: str) -> str:
     """The scope panel of one client."""
-    client = _client(key)
+    client = client_or_404(key)
     snapshot = services().analysis.snapshot(client)
     lang = current_language()
     stamp = snapshot_stamp(snapshot)
@@ -383,7 +369,7 @@ def _list_labels() -> list[tuple[ListName, str]]:
 @blueprint.get("/clients/<key>/issues")
 def issue_list(key: str) -> str:
     """One of the panel's issue lists in full, with trails, a page at a time."""
-    client = _client(key)
+    client = client_or_404(key)
     name = next((n for n in LIST_NAMES if n == request.args.get("list", "revised")), None)
     if name is None:
         abort(404)
@@ -427,7 +413,7 @@ def issue_list(key: str) -> str:
 @blueprint.get("/clients/<key>/issues/<issue_key>")
 def issue_page(key: str, issue_key: str) -> str:
     """One issue's evidence trail: every revision round with time, author, from → to."""
-    client = _client(key)
+    client = client_or_404(key)
     trail = services().analysis.issue_trail(client, issue_key)
     if trail is None:
         abort(404)
@@ -442,7 +428,7 @@ def client_chart(key: str, name: str, fmt: ChartFormat) -> Response:
     """A chart of one client, in the request's language."""
     if name not in CHART_NAMES:
         abort(404)
-    client = _client(key)
+    client = client_or_404(key)
     snapshot = services().analysis.snapshot(client)
     unit: str | None = None
     if name == "creep":
@@ -464,7 +450,7 @@ def client_chart(key: str, name: str, fmt: ChartFormat) -> Response:
 @blueprint.get("/portfolio/charts/<key>.<any(png, svg):fmt>")
 def portfolio_chart_image(key: str, fmt: ChartFormat) -> Response:
     """The small chart of one client for the portfolio."""
-    client = _client(key)
+    client = client_or_404(key)
     snapshot = services().analysis.snapshot(client)
     lang = current_language()
     stamp = snapshot_stamp(snapshot)

@@ -83,10 +83,6 @@ def default_direction(key: SortKey) -> Direction:
     return "asc" if key == "name" else "desc"
 
 
-def _sync_stamp(value: str | None) -> float:
-    return parse_moment(value).timestamp() if value else float("-inf")
-
-
 def sort_rows(
     rows: Iterable[PortfolioRow], key: SortKey, direction: Direction
 ) -> list[PortfolioRow]:
@@ -99,7 +95,7 @@ def sort_rows(
         "creep": lambda row: row.creep_percent,
         "over_limit": lambda row: row.over_limit,
         "reopens": lambda row: row.reopens,
-        "last_sync": lambda row: _sync_stamp(row.last_sync) if row.last_sync else None,
+        "last_sync": lambda row: parse_moment(row.last_sync).timestamp() if row.last_sync else None,
     }
     value = values[key]
     present = [row for row in by_name if value(row) is not None]

@@ -12,11 +12,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, jsonify, request
 from werkzeug.wrappers import Response as BaseResponse
 
-from scopeguard.config import ClientSettings
 from scopeguard.reports.archive import find_report, list_reports, read_report
 from scopeguard.reports.month import Month
 from scopeguard.web import auth
-from scopeguard.web.context import services
+from scopeguard.web.context import client_or_404, services
 
 blueprint = Blueprint("reports", __name__)
 
@@ -27,17 +26,10 @@ def require_access() -> BaseResponse | None:
     return auth.require_panel_access()
 
 
-def _client(key: str) -> ClientSettings:
-    try:
-        return services().settings.client(key)
-    except KeyError:
-        abort(404, description=f"unknown client {key!r}")
-
-
 @blueprint.get("/clients/<key>/reports/<month>.pdf")
 def report_pdf(key: str, month: str) -> BaseResponse:
     """One archived report as a PDF."""
-    client = _client(key)
+    client = client_or_404(key)
     try:
         wanted = Month.parse(month)
     except ValueError:
@@ -63,7 +55,7 @@ def report_pdf(key: str, month: str) -> BaseResponse:
 @blueprint.get("/clients/<key>/reports.json")
 def report_list(key: str) -> Response:
     """The client's archived reports."""
-    client = _client(key)
+    client = client_or_404(key)
     with services().database.session() as session:
         reports = list_reports(session, client.key)
     return jsonify([report.to_dict() for report in reports])
