@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 import click
 
 from scopeguard import __version__
-from scopeguard.config import ConfigError, Settings, load_settings
+from scopeguard.config import ClientSettings, ConfigError, Settings, load_settings
 from scopeguard.jira.sync import SyncError
 from scopeguard.services import Services
 from scopeguard.store.repository import history_count, issue_count
@@ -98,13 +98,7 @@ def db_upgrade(ctx: click.Context) -> None:
 def sync(ctx: click.Context, full: bool, client_key: str | None) -> None:
     """Read issues and their complete change histories from Jira."""
     services = _services(ctx)
-    settings = services.settings
-    clients = settings.clients
-    if client_key is not None:
-        try:
-            clients = (settings.client(client_key),)
-        except KeyError:
-            _fail(f"unknown client {client_key!r}; configured: {_keys(settings)}", EXIT_CONFIG)
+    clients = _clients(services.settings, client_key)
     if not clients:
         _fail("no clients configured (add them under `clients:`)", EXIT_CONFIG)
     failed = False
@@ -141,13 +135,7 @@ def counts(ctx: click.Context) -> None:
 def status(ctx: click.Context, client_key: str | None, as_json: bool) -> None:
     """Where each client's contract stands: scope, creep, revisions, reopens, health."""
     services = _services(ctx)
-    settings = services.settings
-    clients = settings.clients
-    if client_key is not None:
-        try:
-            clients = (settings.client(client_key),)
-        except KeyError:
-            _fail(f"unknown client {client_key!r}; configured: {_keys(settings)}", EXIT_CONFIG)
+    clients = _clients(services.settings, client_key)
     summaries = [services.analysis.snapshot(client).summary for client in clients]
     if as_json:
         body: Any = summaries[0] if client_key is not None else summaries
@@ -264,8 +252,8 @@ def alerts_list(ctx: click.Context, client_key: str | None, limit: int, as_json:
 
     services = _services(ctx)
     settings = services.settings
-    if client_key is not None and client_key not in {c.key for c in settings.clients}:
-        _fail(f"unknown client {client_key!r}; configured: {_keys(settings)}", EXIT_CONFIG)
+    if client_key is not None:
+        _client(settings, client_key)
     with services.database.session() as session:
         entries = delivery_log(session, client_key, limit)
     if as_json:
@@ -293,10 +281,7 @@ def alerts_test(ctx: click.Context, client_key: str) -> None:
     """Send a test message through each of the client's channels, right now."""
     services = _services(ctx)
     settings = services.settings
-    try:
-        client = settings.client(client_key)
-    except KeyError:
-        _fail(f"unknown client {client_key!r}; configured: {_keys(settings)}", EXIT_CONFIG)
+    client = _client(settings, client_key)
     results = services.alerts.send_test(client)
     if not results:
         _fail(f"{client_key}: no alert channels configured (`alerts:`)", EXIT_CONFIG)
@@ -345,16 +330,16 @@ def report(  # noqa: PLR0917 - one parameter per command-line option
     from scopeguard.reports.data import MonthOutsideDataError, ReportError  # noqa: PLC0415
     from scopeguard.reports.mail import email_report  # noqa: PLC0415
     from scopeguard.reports.month import Month  # noqa: PLC0415
-    from scopeguard.reports.service import find_client, generate_report  # noqa: PLC0415
+    from scopeguard.reports.service import generate_report  # noqa: PLC0415
 
     if out is None and not (store or email):
         _fail("say where the report goes: --out FILE.pdf, --store or --email", EXIT_CONFIG)
     services = _services(ctx)
     settings = services.settings
+    client = _client(settings, client_key)
     try:
-        client = find_client(settings, client_key)
         wanted = Month.parse(month)
-    except (ReportError, ValueError) as error:
+    except ValueError as error:
         _fail(str(error), EXIT_CONFIG)
     now = datetime.now(UTC)
     try:
@@ -390,8 +375,18 @@ def report(  # noqa: PLR0917 - one parameter per command-line option
         click.echo(f"emailed to {', '.join(client.contract.report.recipients)}")
 
 
-def _keys(settings: Settings) -> str:
-    return ", ".join(c.key for c in settings.clients) or "(none)"
+def _client(settings: Settings, key: str) -> ClientSettings:
+    """The configured client ``key``; exits with a configuration error naming the others."""
+    try:
+        return settings.client(key)
+    except KeyError:
+        configured = ", ".join(c.key for c in settings.clients) or "(none)"
+        _fail(f"unknown client {key!r}; configured: {configured}", EXIT_CONFIG)
+
+
+def _clients(settings: Settings, key: str | None) -> tuple[ClientSettings, ...]:
+    """Every configured client, or only ``key`` when given."""
+    return settings.clients if key is None else (_client(settings, key),)
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from scopeguard.config import Settings, load_settings
+from scopeguard.jira.sync import SyncReport
 from scopeguard.services import Services
 from scopeguard.serving import serve_forever
 from scopeguard.simulator import Dataset, JiraSimulator, scenarios, serve
@@ -97,7 +98,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         try:
             results = services.sync.sync_all(full=True)
             for result in results:
-                line = result.line() if hasattr(result, "line") else f"FAILED: {result}"
+                line = result.line() if isinstance(result, SyncReport) else f"FAILED: {result}"
                 print(line)
             _print_counts(services)
             if args.no_serve:

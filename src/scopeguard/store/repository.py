@@ -27,7 +27,6 @@ from scopeguard.store.models import (
     CommentRow,
     IssueRow,
     StatusRow,
-    SyncRunRow,
     SyncStateRow,
 )
 
@@ -49,7 +48,9 @@ def save_statuses(session: Session, statuses: Iterable[Status]) -> None:
     for status in statuses:
         row = existing.get(status.id)
         if row is None:
-            session.add(StatusRow(jira_id=status.id, name=status.name, category=status.category))
+            session.add(
+                StatusRow(jira_id=status.id, name=status.name, category=status.category.value)
+            )
         else:
             row.name = status.name
             row.category = status.category.value
@@ -198,10 +199,6 @@ def sync_state(session: Session, client_key: str) -> SyncStateRow:
         session.add(state)
         session.flush()
     return state
-
-
-def record_run(session: Session, run: SyncRunRow) -> None:
-    session.add(run)
 
 
 def issue_count(session: Session, client_key: str, *, include_removed: bool = False) -> int:
