@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARTIFACTS ?= artifacts
 
-.PHONY: demo test test-postgres lint format venv bench clean system-deps
+.PHONY: demo test test-postgres test-clock-matrix lint format venv bench clean system-deps
 
 venv: $(STAMP)
 
@@ -29,6 +29,16 @@ test-postgres: venv
 	@test -n "$$SCOPEGUARD_TEST_DATABASE_URL" || (echo "set SCOPEGUARD_TEST_DATABASE_URL" >&2; exit 2)
 	mkdir -p $(ARTIFACTS)
 	SCOPEGUARD_TEST_DB=postgres $(BIN)/pytest -q -p no:cacheprovider tests/integration tests/e2e
+
+## The suite once per pinned moment of tests/support/clock.py MATRIX (1st, 31st, DST day, 29 Feb).
+CLOCK_MATRIX = 2026-12-01T00:30:00[Europe/Moscow] 2026-12-31T23:30:00[Europe/Moscow] \
+	2026-10-25T03:30:00[Europe/Berlin] 2028-02-29T12:00:00[Europe/Moscow]
+test-clock-matrix: venv
+	mkdir -p $(ARTIFACTS)
+	@set -e; for moment in $(CLOCK_MATRIX); do \
+		echo "== SCOPEGUARD_TEST_NOW=$$moment"; \
+		SCOPEGUARD_TEST_NOW="$$moment" $(BIN)/pytest -q -p no:cacheprovider; \
+	done
 
 ## Debian packages the tests need (Chromium for the browser test, PostgreSQL, poppler…); idempotent.
 system-deps:

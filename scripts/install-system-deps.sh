@@ -8,6 +8,7 @@
 #                     shared libraries and a font that WeasyPrint loads at run time
 #   openssl           self-signed certificates for the SMTP STARTTLS/TLS tests
 #   nodejs (+ npm)    the Forge app's build and Atlassian's manifest validator (plugin_manifest/forge)
+#   libfaketime       processes the tests start run on the tests' pinned clock (tests/support/clock.py)
 #
 # Idempotent: with everything present it changes nothing and touches no network.
 # Needs root (CI and the dev machines run as root) unless nothing is missing.
@@ -23,6 +24,7 @@ PACKAGES=(
     fonts-dejavu-core
     openssl
     nodejs
+    libfaketime
 )
 # npm comes inside the machines' nodejs (NodeSource); Debian's nodejs needs its own npm.
 command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)

@@ -41,7 +41,10 @@ def _settings(ctx: click.Context) -> Settings:
 def _services(ctx: click.Context, *, syncing: bool = False) -> Services:
     obj: dict[str, Any] = ctx.ensure_object(dict)
     if "services" not in obj:
+        # ``obj["clock"]``: what time it is, for callers that pin it (the tests).
         services = Services(_settings(ctx), syncing=syncing)
+        if "clock" in obj:
+            services.clock = obj["clock"]
         obj["services"] = services
         ctx.call_on_close(services.close)
     result: Services = obj["services"]
@@ -323,7 +326,6 @@ def report(  # noqa: PLR0917 - one parameter per command-line option
 ) -> None:
     """Produce one client's monthly PDF report from the stored Jira data."""
     # Imported here: WeasyPrint is only loaded by the commands that render PDFs.
-    from datetime import UTC, datetime  # noqa: PLC0415
     from pathlib import Path  # noqa: PLC0415
 
     from scopeguard.reports.archive import store_report  # noqa: PLC0415
@@ -341,7 +343,7 @@ def report(  # noqa: PLR0917 - one parameter per command-line option
         wanted = Month.parse(month)
     except ValueError as error:
         _fail(str(error), EXIT_CONFIG)
-    now = datetime.now(UTC)
+    now = services.clock()
     try:
         generated = generate_report(services, client, wanted, language=language, now=now)
     except MonthOutsideDataError as error:

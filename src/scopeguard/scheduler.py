@@ -202,7 +202,7 @@ def run_once(
     work: Callable[[], object],
     *,
     holder: str,
-    clock: Callable[[], datetime] = _utcnow,
+    clock: Callable[[], datetime],
 ) -> bool:
     """Run ``work`` unless ``(job, period)`` was claimed before; ``True`` if it ran.
 
@@ -323,7 +323,7 @@ def monthly_reports_job(services: Services, holder: str, now: datetime | None = 
 
     ``True`` if it ran now.
     """
-    moment = now if now is not None else _utcnow()
+    moment = now if now is not None else services.clock()
     period = monthly_due(services, moment)
     if period is None:
         return False
@@ -333,6 +333,7 @@ def monthly_reports_job(services: Services, holder: str, now: datetime | None = 
         period,
         lambda: _run_monthly_reports(services, moment),
         holder=holder,
+        clock=services.clock,
     )
 
 
@@ -345,7 +346,7 @@ def monthly_reports_follow_up(services: Services, holder: str, now: datetime | N
     and month (a stored report is kept, a sent email is not sent again), so
     running it again only completes the missing parts. ``True`` if it ran.
     """
-    moment = now if now is not None else _utcnow()
+    moment = now if now is not None else services.clock()
     period = monthly_due(services, moment)
     if period is None:
         return False
@@ -362,6 +363,7 @@ def monthly_reports_follow_up(services: Services, holder: str, now: datetime | N
         hour,
         lambda: _run_monthly_reports(services, moment),
         holder=holder,
+        clock=services.clock,
     )
 
 
@@ -373,11 +375,12 @@ class WorkerScheduler:
         services: Services,
         *,
         holder: str | None = None,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         settings = services.settings
         self.services = services
         self.holder = holder or default_holder()
+        clock = clock if clock is not None else services.clock
         self.clock = clock
         self.lease = Lease(
             services.database, self.holder, seconds=settings.scheduler.lease_seconds, clock=clock
@@ -388,7 +391,9 @@ class WorkerScheduler:
             timezone=settings.agency.timezone,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
-        now = clock()
+        # APScheduler fires by the wall clock, so "run once now" is in wall-clock time
+        # too; the jobs themselves read ``clock`` (which tests pin to another date).
+        now = datetime.now(UTC)
         sync_seconds = settings.sync.interval_minutes * 60
         dispatch_seconds = settings.alerts.dispatch_interval_seconds
         self._add("heartbeat", self.heartbeat, settings.scheduler.heartbeat_seconds, start=now)
@@ -423,7 +428,9 @@ class WorkerScheduler:
                 return
             period = interval_period(self.clock(), seconds)
             try:
-                run_once(self.services.database, job, period, work, holder=self.holder)
+                run_once(
+                    self.services.database, job, period, work, holder=self.holder, clock=self.clock
+                )
             except Exception:
                 log.exception("job %s period %s failed", job, period)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cached_property
 
 from scopeguard.alerts.listener import AlertingListener
@@ -32,6 +33,8 @@ class Services:
     syncing: bool = False
     """This process runs the periodic sync (worker, ``serve``, ``make demo``): it keeps
     decoded metric facts in memory so each post-sync summary costs only what changed."""
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    """The time every use case reads (tests pin it)."""
     _database: Database | None = field(default=None, init=False, repr=False)
 
     @property
@@ -49,17 +52,21 @@ class Services:
 
     @cached_property
     def analysis(self) -> ScopeAnalysis:
-        return ScopeAnalysis(self.settings, self.database, hold_facts=self.syncing)
+        return ScopeAnalysis(
+            self.settings, self.database, clock=self.clock, hold_facts=self.syncing
+        )
 
     @cached_property
     def alerts(self) -> AlertService:
-        return AlertService(self.settings, self.database)
+        return AlertService(self.settings, self.database, clock=self.clock)
 
     @cached_property
     def sync(self) -> SyncService:
         # After each client's sync: the metrics snapshot, then the alert rules on it.
         listener = AlertingListener(self.analysis, self.alerts)
-        return SyncService(self.settings, self.database, self.jira, listener=listener)
+        return SyncService(
+            self.settings, self.database, self.jira, clock=self.clock, listener=listener
+        )
 
     def close(self) -> None:
         if self._database is not None:

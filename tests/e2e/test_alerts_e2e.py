@@ -17,24 +17,22 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
-import yaml
 from click.testing import CliRunner, Result
 from sqlalchemy import func, select
 
 from scopeguard.cli import cli
-from scopeguard.config import Settings, parse_settings
-from scopeguard.demo import AGENCY_ZONE, DEMO_EMAIL, DEMO_TOKEN, build_config
+from scopeguard.config import Settings
 from scopeguard.services import Services
-from scopeguard.simulator import Dataset, JiraSimulator, ScenarioClient, scenarios, serve
+from scopeguard.simulator import Dataset, ScenarioClient
 from scopeguard.store.models import AlertOutboxRow
-from tests.conftest import fresh_database_url
-from tests.integration.test_alerts_receiver import Receiver, readme_verifier
+from tests.support import clock
+from tests.support.agency import agency_site
+from tests.support.receiver import Receiver, readme_verifier
 
 SECRET = "hook-secret"
 WEBHOOK_FIELDS = {"id", "event", "client", "issue", "value", "limit", "occurred_at", "url", "text"}
@@ -66,26 +64,19 @@ def alerting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AlertingAgenc
     receiver, rounds = Receiver(), Receiver()
     receiver.start()
     rounds.start()
-    dataset = Dataset.with_default_workflow(user_timezone=AGENCY_ZONE)
-    clients = scenarios.agency(dataset, now=datetime.now(UTC), tz=ZoneInfo(AGENCY_ZONE))
-    simulator = JiraSimulator(dataset, flavor="cloud", email=DEMO_EMAIL, api_token=DEMO_TOKEN)
-    with serve(simulator) as url:
-        document = build_config(url, clients, folder / "instance")
-        document["database_url"] = fresh_database_url(folder)
+    with agency_site(folder) as site:
+        document = site.document
         document["web"] = {"public_url": "https://scopeguard.agency.example"}
         document["alerts"] = {"backoff_seconds": 0.2, "claim_seconds": 2.5, "timeout_seconds": 2}
         for client in document["clients"]:
             client["alerts"] = [_webhook(receiver.url + "/hook")]
             if client["key"] == "TOX":
                 client["alerts"].append(_webhook(rounds.url + "/rounds", repeat_each_round=True))
-        text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
-        config_file = folder / "scopeguard.yaml"
-        config_file.write_text(text)
-        settings = parse_settings(text, env={})
-        services = Services(settings, sleep=lambda _seconds: None)
+        config_file, settings = site.write_config(folder)
+        services = Services(settings, sleep=lambda _seconds: None, clock=site.now)
         yield AlertingAgency(
-            dataset,
-            {c.key: c for c in clients},
+            site.dataset,
+            site.clients,
             settings,
             services,
             config_file,
@@ -123,7 +114,7 @@ def _sync_and_dispatch(agency: AlertingAgency) -> None:
 
 def _add_round(dataset: Dataset, key: str) -> None:
     """One more revision round: into review, then back to work."""
-    now = datetime.now(UTC)
+    now = clock.now()
     if dataset.issue(key).status.name != "Client Review":
         dataset.transition(key, "Client Review", now - timedelta(seconds=2))
     dataset.transition(key, "In Progress", now - timedelta(seconds=1))
@@ -206,6 +197,7 @@ def _outbox_count(services: Services) -> int:
 def _run_cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "scopeguard", "--config", str(config), *args],
+        env=clock.subprocess_env(),
         capture_output=True,
         text=True,
         timeout=60,
@@ -235,7 +227,10 @@ def test_sigkill_mid_dispatch_then_restart_delivers_each_alert_exactly_once(
     receiver.gate_at = already + 1
     command = [sys.executable, "-m", "scopeguard", "--config", str(alerting.config_file)]
     process = subprocess.Popen(
-        [*command, "alerts", "dispatch"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        [*command, "alerts", "dispatch"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=clock.subprocess_env(),
     )
     try:
         assert receiver.gate_reached.wait(30), "the dispatcher never reached the receiver"
@@ -286,7 +281,9 @@ def test_sigkill_mid_dispatch_then_restart_delivers_each_alert_exactly_once(
 
 def test_cli_list_and_test(alerting: AlertingAgency) -> None:
     def run(*args: str) -> Result:
-        return CliRunner().invoke(cli, ["--config", str(alerting.config_file), *args])
+        return CliRunner().invoke(
+            cli, ["--config", str(alerting.config_file), *args], obj={"clock": clock.now}
+        )
 
     listed = run("alerts", "list", "--client", "HLT", "--json")
     assert listed.exit_code == 0, listed.output

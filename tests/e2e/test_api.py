@@ -13,7 +13,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from scopeguard.web import create_app
-from tests.e2e.conftest import Agency, build_agency
+from tests.support.agency import Agency, build_agency
 
 
 @pytest.fixture(scope="module")

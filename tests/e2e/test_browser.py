@@ -8,7 +8,7 @@ fails on any console error, page error or failed request. Full-page
 screenshots (English and Russian, desktop and the 800 px Jira iframe width) go
 to the artefacts folder for a person to look at.
 
-The browser is Debian's Chromium (``tests.browser_support``): without it the test
+The browser is Debian's Chromium (``tests.support.browser``): without it the test
 is skipped locally, and fails in CI (``CI=true``), where it must run.
 """
 
@@ -28,8 +28,8 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from scopeguard.web import create_app
 from scopeguard.web.panel import PANEL_LIST_LIMIT, PANEL_TRAILS
-from tests.browser_support import chromium_browser, require_chromium
-from tests.e2e.conftest import build_agency
+from tests.support.agency import build_agency
+from tests.support.browser import chromium_browser, require_chromium
 
 TOKEN = "browser-test-token-42"
 DESKTOP: ViewportSize = {"width": 1280, "height": 900}

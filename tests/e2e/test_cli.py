@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +11,8 @@ from click.testing import CliRunner
 
 from scopeguard.cli import cli
 from scopeguard.web import create_app
-from tests.e2e.conftest import Agency
+from tests.support import clock
+from tests.support.agency import Agency
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -22,7 +22,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, **(env or {})},
+        env={**clock.subprocess_env(), **(env or {})},
         check=False,
     )
 
@@ -49,7 +49,9 @@ def test_check_config_exits_0_when_valid_and_2_listing_problems(
 
 
 def test_sync_prints_one_line_per_client(agency: Agency) -> None:
-    result = CliRunner().invoke(cli, ["--config", str(agency.config_file), "sync"])
+    result = CliRunner().invoke(
+        cli, ["--config", str(agency.config_file), "sync"], obj={"clock": clock.now}
+    )
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
     assert [line.split(":")[0] for line in lines] == ["TOX", "HLT", "RET"]
@@ -57,19 +59,27 @@ def test_sync_prints_one_line_per_client(agency: Agency) -> None:
 
 
 def test_sync_of_an_unknown_client_is_a_usage_error(agency: Agency) -> None:
-    result = CliRunner().invoke(cli, ["--config", str(agency.config_file), "sync", "--client", "X"])
+    result = CliRunner().invoke(
+        cli,
+        ["--config", str(agency.config_file), "sync", "--client", "X"],
+        obj={"clock": clock.now},
+    )
     assert result.exit_code == 2
     assert "unknown client 'X'" in result.output
 
 
 def test_status_json_is_the_api_summary(agency: Agency) -> None:
     result = CliRunner().invoke(
-        cli, ["--config", str(agency.config_file), "status", "--client", "TOX", "--json"]
+        cli,
+        ["--config", str(agency.config_file), "status", "--client", "TOX", "--json"],
+        obj={"clock": clock.now},
     )
     assert result.exit_code == 0, result.output
     api = create_app(services=agency.services).test_client().get("/api/v1/clients/TOX/summary")
     assert json.loads(result.output) == api.get_json()
-    table = CliRunner().invoke(cli, ["--config", str(agency.config_file), "status"])
+    table = CliRunner().invoke(
+        cli, ["--config", str(agency.config_file), "status"], obj={"clock": clock.now}
+    )
     assert table.exit_code == 0
     assert [line.split()[0] for line in table.output.splitlines()[2:]] == ["TOX", "HLT", "RET"]
 

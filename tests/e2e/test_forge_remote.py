@@ -29,9 +29,9 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from scopeguard.config import parse_settings
 from scopeguard.services import Services
 from scopeguard.web import create_app
-from tests.browser_support import chromium_browser
-from tests.e2e.conftest import Agency
-from tests.forge_support import (
+from tests.support.agency import Agency
+from tests.support.browser import chromium_browser
+from tests.support.forge import (
     Fit,
     JwksServer,
     build_forge_ui,
@@ -44,6 +44,7 @@ from tests.forge_support import (
     sign,
     unsigned_token,
 )
+from tests.support.services import pinned_services
 
 if TYPE_CHECKING:  # Playwright is imported only when a browser test runs
     from playwright.sync_api import Browser, Page, Route
@@ -106,7 +107,7 @@ def forge(agency: Agency) -> Iterator[ForgeRemote]:
             if client["key"] == "TOX":
                 client["name"] = HOSTILE_NAME
         settings = parse_settings(yaml.safe_dump(document), env={})
-        services = Services(settings)
+        services = pinned_services(settings)
         httpd, thread = serve_app(services)
         # The sites default to the Jira ScopeGuard reads: the simulator's address.
         fit = Fit(app_id=app_id, site_url=settings.jira.base_url)
@@ -292,7 +293,7 @@ def test_sites_can_be_limited_to_some_clients(forge: ForgeRemote, tmp_path: Path
         "jwks_url": forge.jwks.url,
         "sites": [{"cloud_id": forge.fit.cloud_id, "clients": ["HLT"]}],
     }
-    services = Services(parse_settings(yaml.safe_dump(document), env={}))
+    services = pinned_services(parse_settings(yaml.safe_dump(document), env={}))
     httpd, thread = serve_app(services)
     try:
         url = f"http://127.0.0.1:{httpd.server_port}/forge/v1/project-summary"

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from html.parser import HTMLParser
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -22,80 +19,18 @@ from flask.testing import FlaskClient
 
 from scopeguard.config import ConfigError, parse_settings
 from scopeguard.render.formatting import format_moment
-from scopeguard.services import Services
 from scopeguard.web import create_app, panel
 from scopeguard.web.panel import PANEL_LIST_LIMIT, PANEL_TRAILS
-from tests.e2e.conftest import Agency, build_agency
+from tests.support import clock
+from tests.support.agency import Agency, build_agency
+from tests.support.html import Node, parse
+from tests.support.services import pinned_services
 
 HOSTILE = "<script>alert('pwned')</script> & <b>bold</b>"
 TOKEN = "panel-test-token-0123"
 
 
 # -- a small DOM for reading pages --------------------------------------------------------
-
-VOID = {"meta", "link", "img", "input", "br", "hr", "source"}
-
-
-@dataclass
-class Node:
-    tag: str
-    attrs: dict[str, str]
-    children: list[Node] = field(default_factory=list)
-    parts: list[str | Node] = field(default_factory=list)
-
-    @property
-    def text(self) -> str:
-        out = []
-        for part in self.parts:
-            out.append(part if isinstance(part, str) else part.text)
-        return re.sub(r"\s+", " ", "".join(out)).strip()
-
-    def iter(self) -> Iterator[Node]:
-        yield self
-        for child in self.children:
-            yield from child.iter()
-
-    def find_all(self, tag: str | None = None, **attrs: str) -> list[Node]:
-        return [
-            node
-            for node in self.iter()
-            if (tag is None or node.tag == tag)
-            and all(node.attrs.get(k.replace("_", "-")) == v for k, v in attrs.items())
-        ]
-
-    def find(self, tag: str | None = None, **attrs: str) -> Node:
-        found = self.find_all(tag, **attrs)
-        assert found, f"no <{tag}> with {attrs}"
-        return found[0]
-
-
-class _Builder(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.root = Node("#document", {})
-        self.stack = [self.root]
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        node = Node(tag, {k: v or "" for k, v in attrs})
-        self.stack[-1].children.append(node)
-        self.stack[-1].parts.append(node)
-        if tag not in VOID:
-            self.stack.append(node)
-
-    def handle_endtag(self, tag: str) -> None:
-        for index in range(len(self.stack) - 1, 0, -1):
-            if self.stack[index].tag == tag:
-                del self.stack[index:]
-                return
-
-    def handle_data(self, data: str) -> None:
-        self.stack[-1].parts.append(data)
-
-
-def parse(html: str) -> Node:
-    builder = _Builder()
-    builder.feed(html)
-    return builder.root
 
 
 # -- fixtures ------------------------------------------------------------------------
@@ -105,7 +40,7 @@ def parse(html: str) -> Node:
 def panel_agency(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agency]:
     """The sample agency, with a client-written summary that tries to inject markup."""
     for agency in build_agency(tmp_path_factory.mktemp("panel")):
-        agency.dataset.set_field("TOX-9", "summary", HOSTILE, datetime.now(UTC))
+        agency.dataset.set_field("TOX-9", "summary", HOSTILE, clock.now())
         agency.services.sync.sync_client(agency.settings.client("TOX"))
         yield agency
 
@@ -310,10 +245,10 @@ def test_panel_splits_added_scope_into_approved_and_creep(client: FlaskClient) -
 
 
 def check_trails(client: FlaskClient, doc: Node, keys: list[str]) -> None:
-    """Each issue's rounds on the page are the API's evidence trail, in Moscow time."""
+    """Each issue's rounds on the page are the API's evidence trail, in the agency zone."""
     trails = {d.attrs["data-issue"]: d for d in doc.find_all("details")}
     assert list(trails) == keys
-    zone = ZoneInfo("Europe/Moscow")
+    zone = clock.AGENCY_ZONE
     for key in keys:
         expected = api(client, f"/clients/TOX/issues/{key}")["revisions"]
         rounds = [row for row in trails[key].find_all("tr") if "data-round" in row.attrs]
@@ -322,7 +257,7 @@ def check_trails(client: FlaskClient, doc: Node, keys: list[str]) -> None:
             cells = shown.find_all("td")
             at = datetime.fromisoformat(trail["at"])
             assert datetime.fromisoformat(cells[1].find("time").attrs["datetime"]) == at
-            # Shown in Moscow time (UTC+3), not UTC.
+            # Shown in the agency zone, not UTC.
             assert at.astimezone(zone).strftime("%H:%M") in cells[1].text
             assert cells[1].text == format_moment(at, zone, "en")
             assert cells[2].text == trail["author"]
@@ -501,7 +436,7 @@ def test_charts_are_cached_until_a_sync_changes_the_client(
     # A new revision round in Jira, then a sync: a new snapshot, a new chart.
     before = api(client, "/clients/HLT/summary")["revisions"]["total"]
     issue = panel_agency.dataset.issue("HLT-3")
-    moment = datetime.now(UTC) - timedelta(minutes=2)  # in the past: counted as of now
+    moment = clock.now() - timedelta(minutes=2)  # in the past: counted as of now
     if issue.status.name != "Client Review":
         panel_agency.dataset.transition("HLT-3", "Client Review", moment)
     panel_agency.dataset.transition("HLT-3", "In Progress", moment + timedelta(seconds=30))
@@ -539,7 +474,7 @@ def test_browser_language_is_used_without_a_choice(client: FlaskClient) -> None:
 def test_configured_language_is_the_fallback(panel_agency: Agency) -> None:
     web = panel_agency.settings.web.model_copy(update={"language": "ru"})
     settings = panel_agency.settings.model_copy(update={"web": web})
-    services = Services(settings, migrate=False)
+    services = pinned_services(settings, migrate=False)
     try:
         client = create_app(services=services).test_client()
         doc = page(client, "/", **{"Accept-Language": "de"})
@@ -558,7 +493,7 @@ def test_russian_numbers_and_times_are_localized(client: FlaskClient) -> None:
     trail = api(client, "/clients/TOX/issues/TOX-1")["revisions"][0]
     shown = doc.find("details", data_issue="TOX-1").find("tbody").find("td", **{}).text
     assert shown == "1"
-    moment = datetime.fromisoformat(trail["at"]).astimezone(ZoneInfo("Europe/Moscow"))
+    moment = datetime.fromisoformat(trail["at"]).astimezone(clock.AGENCY_ZONE)
     cell = doc.find("details", data_issue="TOX-1").find("time")
     months = [
         "янв.",

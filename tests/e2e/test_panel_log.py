@@ -11,7 +11,7 @@ import calendar
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -28,9 +28,11 @@ from scopeguard.reports.service import generate_report
 from scopeguard.services import Services
 from scopeguard.simulator import Dataset
 from scopeguard.web import create_app
-from tests.e2e.conftest import Agency, build_agency
-from tests.e2e.test_panel import Node, parse
-from tests.integration.test_alerts_receiver import Receiver
+from tests.support import clock
+from tests.support.agency import Agency, build_agency
+from tests.support.html import Node, parse
+from tests.support.receiver import Receiver
+from tests.support.services import pinned_services
 
 HOSTILE_LOCATION = "/<script>alert('log')</script>"
 
@@ -62,7 +64,9 @@ def alerting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Alerting]:
                     {"type": "webhook", "url": bad.url + "/hook", "allow_private": True},
                 ]
         text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
-        services = Services(parse_settings(text, env={}), migrate=False, sleep=lambda _s: None)
+        services = pinned_services(
+            parse_settings(text, env={}), migrate=False, sleep=lambda _s: None
+        )
         yield Alerting(agency, services, create_app(services=services), good, bad)
         services.close()
     good.stop()
@@ -96,7 +100,7 @@ def shown(text: str) -> str:
 
 def add_round(dataset: Dataset, key: str) -> None:
     """One more revision round: into review, then back to work."""
-    now = datetime.now(UTC)
+    now = clock.now()
     if dataset.issue(key).status.name != "Client Review":
         dataset.transition(key, "Client Review", now - timedelta(seconds=2))
     dataset.transition(key, "In Progress", now - timedelta(seconds=1))
@@ -191,7 +195,7 @@ def test_stored_reports_are_listed_newest_first_with_a_working_download(
     hlt = settings.client("HLT")
     before, _html = page(client, "/clients/HLT")  # the main part is cached from here on
     assert "No reports yet" in section(before, "reports").text
-    now = datetime.now(UTC)
+    now = clock.now()
     current = Month.of(now, settings.agency.zone)
     previous = current.previous()
     for month, language in ((previous, "en"), (current, "ru")):

@@ -14,9 +14,9 @@ from __future__ import annotations
 import io
 import re
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +35,10 @@ from scopeguard.reports.formatting import Formatter
 from scopeguard.reports.month import Month
 from scopeguard.reports.render import FONT_FILES, font_faces, font_folder
 from scopeguard.reports.service import GeneratedReport, generate_report
-from scopeguard.services import Services
 from scopeguard.web import create_app
-from tests.e2e.conftest import Agency
+from tests.support import clock
+from tests.support.agency import Agency
+from tests.support.services import pinned_services
 
 CASES = [("TOX", "en"), ("TOX", "ru"), ("HLT", "en"), ("HLT", "ru")]
 
@@ -68,14 +69,14 @@ def spaces(text: str) -> str:
 
 
 def last_month(agency: Agency) -> Month:
-    return Month.of(datetime.now(UTC), agency.settings.agency.zone).previous()
+    return Month.of(clock.now(), agency.settings.agency.zone).previous()
 
 
 @pytest.fixture(scope="module")
 def rendered(agency: Agency, tmp_path_factory: pytest.TempPathFactory) -> dict[Any, Rendered]:
     """Last month's report of each case, plus the toxic client's month in progress."""
     folder = tmp_path_factory.mktemp("reports")
-    now = datetime.now(UTC)
+    now = clock.now()
     month = last_month(agency)
     out: dict[Any, Rendered] = {}
     jobs: list[tuple[Any, str, str, Month]] = [
@@ -298,9 +299,16 @@ def to_unicode(font: DictionaryObject) -> dict[int, str]:
 
 def shipped_font(base_font: str) -> TTFont:
     """The bundled TTF a PDF font was subset from (``ABCDEF+DejaVu-Sans-Bold``)."""
-    name = base_font.split("+", 1)[-1].replace("DejaVu-Sans", "DejaVuSans")
-    assert f"{name}.ttf" in FONT_FILES.values(), f"not one of the bundled fonts: {base_font}"
-    return TTFont(font_folder() / f"{name}.ttf")
+    # WeasyPrint names a subset after the face it was asked for: "DejaVu-Sans",
+    # "DejaVu-Sans-Bold", "DejaVu-Sans-Italic" (DejaVu's own word is "Oblique").
+    name = base_font.split("+", 1)[-1]
+    assert name.startswith("DejaVu-Sans"), f"not one of the bundled fonts: {base_font}"
+    parts = set(name.removeprefix("DejaVu-Sans").lower().split("-")) - {""}
+    assert parts <= {"bold", "italic", "oblique", "bolditalic", "boldoblique"}, base_font
+    bold = bool(parts & {"bold", "bolditalic", "boldoblique"})
+    slanted = bool(parts & {"italic", "oblique", "bolditalic", "boldoblique"})
+    file = FONT_FILES[("bold" if bold else "normal", "italic" if slanted else "normal")]
+    return TTFont(font_folder() / file)
 
 
 def glyph_problems(pdf: bytes) -> tuple[list[str], set[str]]:
@@ -410,8 +418,10 @@ def test_page_one_pictures_are_kept(
 # --- the command line and the web download -----------------------------------------------
 
 
-def run_cli(agency: Agency, *args: str) -> Any:
-    return CliRunner().invoke(cli, ["--config", str(agency.config_file), "report", *args])
+def run_cli(agency: Agency, *args: str, now: Callable[[], datetime] | None = None) -> Any:
+    return CliRunner().invoke(
+        cli, ["--config", str(agency.config_file), "report", *args], obj={"clock": now or clock.now}
+    )
 
 
 def test_cli_writes_stores_and_the_web_serves_the_report(agency: Agency, tmp_path: Path) -> None:
@@ -443,8 +453,16 @@ def test_cli_writes_stores_and_the_web_serves_the_report(agency: Agency, tmp_pat
     assert web.get("/clients/HLT/reports/2001-01.pdf").status_code == 404
     assert web.get("/clients/NOPE/reports/2026-01.pdf").status_code == 404
 
-    # Regenerating replaces the month's report: still one, with new bytes.
-    replaced = run_cli(agency, "--client", "HLT", "--month", month, "--store")
+    # Regenerating (an hour later) replaces the month's report: still one, with new bytes.
+    replaced = run_cli(
+        agency,
+        "--client",
+        "HLT",
+        "--month",
+        month,
+        "--store",
+        now=lambda: clock.now() + timedelta(hours=1),
+    )
     assert replaced.exit_code == 0, replaced.output
     assert len(web.get("/clients/HLT/reports.json").get_json()) == 1
     assert web.get(f"/clients/HLT/reports/{month}.pdf").data != download.data
@@ -477,7 +495,7 @@ def guarded(agency: Agency) -> Iterator[Any]:
         + "\nweb:\n  api_token: report-token\n  secret_key: report-secret-key-0123456789\n",
         env={},
     )
-    services = Services(settings, migrate=False)
+    services = pinned_services(settings, migrate=False)
     yield create_app(services=services).test_client()
     services.close()
 

@@ -20,25 +20,22 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
-from zoneinfo import ZoneInfo
 
 import pytest
 import urllib3
-import yaml
 from sqlalchemy import select
 
-from scopeguard.config import Settings, parse_settings
-from scopeguard.demo import AGENCY_ZONE, DEMO_EMAIL, DEMO_TOKEN, build_config
+from scopeguard.config import Settings
 from scopeguard.scheduler import lease_holder
 from scopeguard.services import Services
-from scopeguard.simulator import Dataset, JiraSimulator, scenarios, serve
+from scopeguard.simulator import serve
 from scopeguard.store.models import AlertOutboxRow, JobRunRow, SyncRunRow
 from scopeguard.web import create_app
-from tests.conftest import fresh_database_url
-from tests.integration.test_alerts_receiver import Receiver
+from tests.support import clock
+from tests.support.agency import agency_site
+from tests.support.receiver import Receiver
 
 SYNC_SECONDS = 3.0
 DISPATCH_SECONDS = 1.0
@@ -67,6 +64,7 @@ class Worker:
             [sys.executable, "-m", "scopeguard", "--config", str(plant.config_file), "worker"],
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            env=clock.subprocess_env(),
         )
 
     def log(self) -> str:
@@ -94,12 +92,8 @@ def plant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plant]:
     folder = tmp_path_factory.mktemp("worker")
     receiver = Receiver()
     receiver.start()
-    dataset = Dataset.with_default_workflow(user_timezone=AGENCY_ZONE)
-    clients = scenarios.agency(dataset, now=datetime.now(UTC), tz=ZoneInfo(AGENCY_ZONE))
-    simulator = JiraSimulator(dataset, flavor="cloud", email=DEMO_EMAIL, api_token=DEMO_TOKEN)
-    with serve(simulator) as jira_url:
-        document = build_config(jira_url, clients, folder / "instance")
-        document["database_url"] = fresh_database_url(folder)
+    with agency_site(folder) as site:
+        document = site.document
         document["jira"]["webhook_secret"] = HOOK_SECRET
         document["jira"]["webhook_debounce_seconds"] = 0
         document["sync"] = {"interval_minutes": SYNC_SECONDS / 60}
@@ -119,11 +113,8 @@ def plant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plant]:
             client["alerts"] = [
                 {"type": "webhook", "url": receiver.url, "secret": "s", "allow_private": True}
             ]
-        text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
-        config_file = folder / "scopeguard.yaml"
-        config_file.write_text(text)
-        settings = parse_settings(text, env={})
-        services = Services(settings)  # migrates before the workers start
+        config_file, settings = site.write_config(folder)
+        services = Services(settings, clock=site.now)  # migrates before the workers start
         with serve(create_app(services=services)) as web_url:
             yield Plant(settings, services, config_file, folder, receiver, web_url)
         services.close()

@@ -16,14 +16,10 @@ from scopeguard.alerts.service import AlertService
 from scopeguard.config import ConfigError, Settings
 from scopeguard.services import Services
 from scopeguard.store.models import AlertOutboxRow
-from tests.conftest import SettingsFactory
-from tests.integration.test_alerts_engine import NOW, Clock, client_document, summary
-from tests.integration.test_alerts_receiver import (
-    Receiver,
-    closed_port_url,
-    readme_verifier,
-    receiver_running,
-)
+from tests.support.alerts import NOW, Clock, client_document, summary
+from tests.support.receiver import Receiver, closed_port_url, readme_verifier, receiver_running
+from tests.support.services import pinned_services
+from tests.support.settings import SettingsFactory
 
 
 @dataclass
@@ -62,7 +58,7 @@ def desk(make_settings: SettingsFactory) -> Iterator[DeskFactory]:
             alerts={"backoff_seconds": 30, "max_backoff_seconds": 600, "timeout_seconds": 2}
             | alerts,
         )
-        services = Services(settings)
+        services = pinned_services(settings)
         opened.append(services)
         clock = Clock(NOW)
         return Desk(
@@ -174,7 +170,7 @@ def test_two_dispatchers_never_send_the_same_alert(make_settings: SettingsFactor
         client = client_document()
         client["alerts"] = [{"type": "webhook", "url": slow.url, "allow_private": True}]
         settings = make_settings("http://127.0.0.1:9", [client])
-        services = Services(settings)
+        services = pinned_services(settings)
         alerts = AlertService(settings, services.database)
         alerts.evaluate(settings.clients[0], summary({f"ACME-{i}": 3 for i in range(30)}))
         barrier = threading.Barrier(3)

@@ -21,8 +21,8 @@ from scopeguard.alerts.email import send_email
 from scopeguard.alerts.errors import DeliveryError
 from scopeguard.alerts.messages import build_alert
 from scopeguard.config import AlertChannelSettings, Settings, SmtpSettings
-from tests.conftest import settings_for
-from tests.integration.test_alerts_receiver import TlsFiles, make_tls_files
+from tests.support.receiver import TlsFiles, make_tls_files
+from tests.support.settings import settings_for
 
 
 @dataclass

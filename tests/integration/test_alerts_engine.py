@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,60 +16,9 @@ from scopeguard.alerts.service import AlertService
 from scopeguard.config import Settings
 from scopeguard.services import Services
 from scopeguard.store.models import AlertOutboxRow, AlertStateRow
-from tests.conftest import SettingsFactory
-
-NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
-def client_document(**contract: Any) -> dict[str, Any]:
-    return {
-        "key": "ACME",
-        "name": "ACME Corp",
-        "jql": "project = ACME",
-        "contract": {
-            "start": "2026-09-01",
-            "scope": {"issues": 10},
-            "revisions_per_issue": 2,
-            "revisions_total": 6,
-            "reopen_limit": 1,
-            "creep_alert_percent": 10,
-            **contract,
-        },
-        "alerts": [
-            {"type": "webhook", "url": "https://hooks.agency.example/a", "secret": "s"},
-            {"type": "slack", "url": "https://hooks.slack.com/x", "repeat_each_round": True},
-        ],
-    }
-
-
-def summary(
-    by_issue: dict[str, int] | None = None, reopens: int = 0, creep: float | None = 0.0
-) -> dict[str, Any]:
-    """The parts of the API summary the rules read."""
-    counts = by_issue or {}
-    return {
-        "revisions": {
-            "total": sum(counts.values()),
-            "per_issue_limit": 2,
-            "by_issue": counts,
-            "over_limit": [k for k, n in counts.items() if n > 2],
-        },
-        "reopens": {"total": reopens, "by_issue": {}},
-        "scope": {"creep_percent": creep},
-    }
+from tests.support.alerts import NOW, Clock, client_document, summary
+from tests.support.services import pinned_services
+from tests.support.settings import SettingsFactory
 
 
 @dataclass
@@ -91,7 +40,7 @@ class World:
 @pytest.fixture
 def world(make_settings: SettingsFactory) -> Iterator[World]:
     settings = make_settings("http://127.0.0.1:9", [client_document()])
-    services = Services(settings)
+    services = pinned_services(settings)
     clock = Clock(NOW)
     yield World(settings, services, AlertService(settings, services.database, clock=clock), clock)
     services.close()
@@ -181,7 +130,7 @@ def test_no_alerts_outside_a_running_contract(
     make_settings: SettingsFactory, contract: dict[str, Any]
 ) -> None:
     settings = make_settings("http://127.0.0.1:9", [client_document(**contract)])
-    services = Services(settings)
+    services = pinned_services(settings)
     try:
         alerts = AlertService(settings, services.database, clock=Clock(NOW))
         assert alerts.evaluate(settings.clients[0], summary({"ACME-1": 9}, creep=50)) == []
@@ -250,7 +199,7 @@ def test_clients_without_channels_use_the_global_default(make_settings: Settings
         [own, bare],
         alerts={"channels": [{"type": "teams", "url": "https://example.org/workflows/x"}]},
     )
-    services = Services(settings)
+    services = pinned_services(settings)
     try:
         alerts = AlertService(settings, services.database, clock=Clock(NOW))
         for client in settings.clients:

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -18,8 +18,10 @@ from scopeguard.services import Services
 from scopeguard.simulator import serve
 from scopeguard.store.models import SyncRequestRow
 from scopeguard.web import create_app
-from tests.conftest import SettingsFactory
-from tests.integration.test_alerts_engine import client_document
+from tests.support import clock
+from tests.support.alerts import client_document
+from tests.support.services import pinned_services
+from tests.support.settings import SettingsFactory
 
 SECRET = "jira-hook-secret"
 
@@ -63,7 +65,7 @@ def _site(make_settings: SettingsFactory, **jira: Any) -> Iterator[Site]:
     second = client_document()
     second.update(key="OTHER", name="Other", jql="project in (OTH, ACMEX)")
     settings = make_settings("http://127.0.0.1:9", [client_document(), second], jira=jira)
-    services = Services(settings)
+    services = pinned_services(settings)
     with serve(create_app(services=services)) as url:
         yield Site(url, services)
     services.close()
@@ -75,23 +77,19 @@ def site(make_settings: SettingsFactory) -> Iterator[Site]:
 
 
 def test_a_signed_issue_event_requests_one_debounced_sync(site: Site) -> None:
-    before = datetime.now(UTC)
+    before = clock.now()
     body = _event()
     assert site.post(body, _signed(body)) == (202, {"scheduled": ["ACME"]})
     (request,) = site.requests()
     assert request.client_key == "ACME"
     assert request.reason == "jira:issue_updated ACME-12"
-    assert (
-        before + timedelta(seconds=20)
-        <= request.due_at
-        <= datetime.now(UTC) + timedelta(seconds=20)
-    )
+    assert before + timedelta(seconds=20) <= request.due_at <= clock.now() + timedelta(seconds=20)
     # A burst joins the pending request instead of postponing or adding one.
     created = _event("jira:issue_created", key="ACME-13")
     assert site.post(created, _signed(created)) == (202, {"scheduled": ["ACME"]})
     assert [(r.client_key, r.due_at) for r in site.requests()] == [("ACME", request.due_at)]
     # Only once due, and then only once.
-    assert take_due_sync_requests(site.services.database, datetime.now(UTC)) == []
+    assert take_due_sync_requests(site.services.database, clock.now()) == []
     later = request.due_at + timedelta(seconds=1)
     assert take_due_sync_requests(site.services.database, later) == ["ACME"]
     assert take_due_sync_requests(site.services.database, later) == []

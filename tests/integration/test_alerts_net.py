@@ -19,7 +19,7 @@ import urllib3
 
 from scopeguard.alerts.errors import DeliveryError, RefusedAddressError
 from scopeguard.alerts.net import address_forbidden, checked_addresses, post, retry_after_seconds
-from tests.integration.test_alerts_receiver import (
+from tests.support.receiver import (
     Receiver,
     TlsFiles,
     closed_port_url,

@@ -23,8 +23,8 @@ import pytest
 from scopeguard.alerts.channels import deliver
 from scopeguard.alerts.messages import build_alert, slack_payload, teams_payload, webhook_body
 from scopeguard.config import Settings
-from tests.conftest import settings_for
-from tests.integration.test_alerts_receiver import Receiver, receiver_running
+from tests.support.receiver import Receiver, receiver_running
+from tests.support.settings import settings_for
 
 
 @pytest.fixture

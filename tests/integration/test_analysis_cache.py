@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 from scopeguard.analysis import ScopeAnalysis
-from tests.e2e.conftest import build_agency
+from tests.support import clock
+from tests.support.agency import build_agency
 
 
 def test_held_facts_follow_every_change_and_match_a_fresh_process(tmp_path: Path) -> None:
@@ -16,7 +16,7 @@ def test_held_facts_follow_every_change_and_match_a_fresh_process(tmp_path: Path
         analysis = services.analysis
         assert analysis.hold_facts
         dataset = agency.dataset
-        now = datetime.now(UTC)
+        now = clock.now()
         key = next(iter(services.analysis.snapshot(client).summary["revisions"]["by_issue"]))
         status = dataset.issue(key).status.name
         target = "Client Review" if status != "Client Review" else "In Progress"
@@ -27,7 +27,7 @@ def test_held_facts_follow_every_change_and_match_a_fresh_process(tmp_path: Path
         services.sync.sync_client(client)
 
         held = analysis.snapshot(client).summary
-        fresh = ScopeAnalysis(settings, services.database).refresh(client).summary
+        fresh = ScopeAnalysis(settings, services.database, clock=agency.now).refresh(client).summary
         strip = ("as_of",)
         assert {k: v for k, v in held.items() if k not in strip} == {
             k: v for k, v in fresh.items() if k not in strip

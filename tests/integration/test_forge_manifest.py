@@ -23,7 +23,7 @@ import yaml
 
 from scopeguard.config import parse_settings
 from scopeguard.web import create_app
-from tests.forge_support import FORGE_APP_DIR, build_forge_ui, node_tools
+from tests.support.forge import FORGE_APP_DIR, build_forge_ui, node_tools
 
 MANIFEST = FORGE_APP_DIR / "manifest.yml"
 VALIDATOR = FORGE_APP_DIR / "scripts" / "validate-manifest.mjs"

@@ -32,7 +32,7 @@ from scopeguard.jira import (
 )
 from scopeguard.jira.retry import BackoffPolicy, server_delay
 from scopeguard.simulator import Dataset, JiraSimulator, load_real, serve
-from tests.conftest import shared_path
+from tests.support.paths import REAL_JIRA
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 BASE = datetime(2026, 3, 2, 9, 0, tzinfo=MOSCOW)
@@ -398,8 +398,7 @@ def test_cloud_request_count_for_2500_issues_stays_near_the_lower_bound() -> Non
 
 @pytest.mark.parametrize("flavor", FLAVORS)
 def test_real_captured_issues_survive_the_round_trip(flavor: str) -> None:
-    real = shared_path() / "jira" / "real"
-    assert real.is_dir(), f"real Jira data not found at {real} (set SCOPEGUARD_SHARED_DIR)"
+    real = REAL_JIRA
     ds = Dataset(user_timezone="Europe/Moscow")
     loaded = load_real(ds, real)
     projects = sorted(

@@ -1,4 +1,4 @@
-"""Real Jira data (../shared/jira/real) through the simulator, the sync and the metrics.
+"""Real Jira data (tests/data/jira/real) through the simulator, the sync and the metrics.
 
 Stored histories are compared with the raw files, and reopen counts with an
 independent count computed here straight from the raw JSON.
@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from scopeguard.services import Services
 from scopeguard.simulator import Dataset, JiraSimulator, LoadedSource, serve
 from scopeguard.simulator.real import (
     load_patternfly,
@@ -23,7 +22,9 @@ from scopeguard.simulator.real import (
     read_sp_cloud,
 )
 from scopeguard.store.repository import history_count, issue_count
-from tests.conftest import SettingsFactory
+from tests.support.paths import REAL_JIRA
+from tests.support.services import pinned_services
+from tests.support.settings import SettingsFactory
 
 Raw = list[dict[str, Any]]
 
@@ -75,10 +76,10 @@ def independent_reopens(issues: Raw, statuses: Raw) -> dict[str, int]:
 
 @pytest.mark.parametrize("source", sorted(SOURCES))
 def test_real_data_is_synced_completely_and_reopens_match(
-    source: str, shared_dir: Path, make_settings: SettingsFactory
+    source: str, make_settings: SettingsFactory
 ) -> None:
     flavor, load, read_raw = SOURCES[source]
-    root = shared_dir / "jira" / "real"
+    root = REAL_JIRA
     raw_issues, raw_statuses = read_raw(root)
     dataset = Dataset(user_timezone="UTC")
     loaded = load(dataset, root / source)
@@ -107,7 +108,7 @@ def test_real_data_is_synced_completely_and_reopens_match(
             ],
             deployment=flavor,
         )
-        services = Services(settings, sleep=lambda _seconds: None)
+        services = pinned_services(settings, sleep=lambda _seconds: None)
         report = services.sync.sync_client(settings.client("REAL"))
         assert report.issues == len(raw_issues)
         with services.database.session() as session:

@@ -16,11 +16,10 @@ import socket
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -41,9 +40,11 @@ from scopeguard.scheduler import monthly_reports_follow_up, monthly_reports_job
 from scopeguard.services import Services
 from scopeguard.simulator import Dataset, JiraSimulator, ScenarioClient, scenarios, serve
 from scopeguard.store.models import JobRunRow, ReportRow
-from tests.conftest import fresh_database_url
+from tests.support import clock
+from tests.support.database import fresh_database_url
+from tests.support.services import pinned_services
 
-ZONE = ZoneInfo("Europe/Moscow")
+ZONE = clock.AGENCY_ZONE
 
 
 @dataclass
@@ -79,7 +80,7 @@ def smtp() -> Iterator[tuple[Mailbox, int]]:
 def jira() -> Iterator[tuple[str, list[ScenarioClient]]]:
     """The simulator with a toxic and a healthy client, 100 days into their contracts."""
     dataset = Dataset.with_default_workflow(user_timezone=ZONE.key)
-    now = datetime.now(UTC).astimezone(ZONE)
+    now = clock.now().astimezone(ZONE)
     start = datetime.combine(now.date() - timedelta(days=100), datetime.min.time(), tzinfo=ZONE)
     timeline = scenarios.Timeline()
     clients = [
@@ -87,7 +88,9 @@ def jira() -> Iterator[tuple[str, list[ScenarioClient]]]:
         scenarios.healthy_client(dataset, start=start, now=now, timeline=timeline),
     ]
     timeline.run()
-    simulator = JiraSimulator(dataset, flavor="cloud", email=DEMO_EMAIL, api_token=DEMO_TOKEN)
+    simulator = JiraSimulator(
+        dataset, flavor="cloud", email=DEMO_EMAIL, api_token=DEMO_TOKEN, clock=clock.now
+    )
     with serve(simulator) as url:
         yield url, clients
 
@@ -116,7 +119,7 @@ def configure(jira: tuple[str, list[ScenarioClient]], folder: Path, smtp_port: i
     # work: its first months are quiet.
     quiet = dict(document["clients"][1], key="QUIET", name="Quiet Quarters Ltd")
     contract = dict(quiet["contract"])
-    started = datetime.now(UTC).astimezone(ZONE).date() - timedelta(days=200)
+    started = clock.now().astimezone(ZONE).date() - timedelta(days=200)
     contract.update(start=started.isoformat(), baseline=started.isoformat())
     quiet["contract"] = contract
     document["clients"].append(quiet)
@@ -136,7 +139,7 @@ def agency(
     jira: tuple[str, list[ScenarioClient]], tmp_path: Path, smtp: tuple[Mailbox, int]
 ) -> Iterator[Agency]:
     text = configure(jira, tmp_path, smtp[1])
-    services = Services(parse_settings(text, env={}), sleep=lambda _seconds: None)
+    services = pinned_services(parse_settings(text, env={}), sleep=lambda _seconds: None)
     for result in services.sync.sync_all(full=True):
         assert not isinstance(result, Exception), result
     yield Agency(text, services)
@@ -163,7 +166,7 @@ def test_the_run_archives_and_emails_last_month_once(
     agency: Agency, smtp: tuple[Mailbox, int]
 ) -> None:
     mailbox, _port = smtp
-    now = datetime.now(UTC)
+    now = clock.now()
     month = str(Month.of(now, ZONE).previous())
     first = run_monthly_reports(agency.services, now)
     assert by_client(first) == {
@@ -208,7 +211,7 @@ def test_the_run_archives_and_emails_last_month_once(
 
 def _worker(config: str, now: str, queue: Any) -> None:
     """One worker process: its own engine and services on the shared database."""
-    services = Services(parse_settings(config, env={}), migrate=False)
+    services = pinned_services(parse_settings(config, env={}), migrate=False)
     try:
         results = run_monthly_reports(services, datetime.fromisoformat(now))
         queue.put([(r.client_key, r.status, r.email) for r in results])
@@ -222,7 +225,7 @@ def test_two_workers_at_once_keep_one_report_and_send_one_email(
     mailbox, _port = smtp
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    now = datetime.now(UTC).isoformat()
+    now = clock.now().isoformat()
     # The toxic client only (the one with recipients): each worker renders one report.
     document = yaml.safe_load(agency.config)
     document["clients"] = [c for c in document["clients"] if c["key"] == "TOX"]
@@ -248,7 +251,9 @@ def test_a_crash_between_storing_and_sending_is_finished_once(
 ) -> None:
     mailbox, _port = smtp
     services = agency.services
-    now = datetime.now(UTC)
+    # 08:00 on the 1st, when the monthly run starts: the resumed run below is then
+    # still in the same month, whatever day the suite's clock is pinned to.
+    now = Month.of(clock.now(), ZONE).start(ZONE) + timedelta(hours=8)
     month = Month.of(now, ZONE).previous()
     tox = services.settings.client("TOX")
     # The run stored TOX's report, then the process died before the email went out.
@@ -277,7 +282,7 @@ def test_a_crash_between_storing_and_sending_is_finished_once(
 
 def test_a_report_made_mid_month_is_replaced_by_the_complete_one(agency: Agency) -> None:
     services = agency.services
-    month = Month.of(datetime.now(UTC), ZONE).previous()
+    month = Month.of(clock.now(), ZONE).previous()
     hlt = services.settings.client("HLT")
     mid_month = month.start(ZONE) + timedelta(days=14)
     early = store_report(
@@ -287,7 +292,7 @@ def test_a_report_made_mid_month_is_replaced_by_the_complete_one(agency: Agency)
         trigger="manual",
     )
     assert early is not None and early.complete is False
-    results = run_monthly_reports(services, datetime.now(UTC))
+    results = run_monthly_reports(services, clock.now())
     assert by_client(results)["HLT"] == ("generated", "not_configured")
     (row,) = [r for r in rows(services) if r.client_key == "HLT"]
     assert row.pk == early.pk and row.complete is True and row.sha256 != early.sha256
@@ -302,10 +307,10 @@ def test_an_smtp_failure_is_recorded_and_retried_by_the_next_run(
     mailbox, port = smtp
     dead = free_port()  # nothing listens here
     text = configure(jira, tmp_path, dead)
-    services = Services(parse_settings(text, env={}), sleep=lambda _seconds: None)
+    services = pinned_services(parse_settings(text, env={}), sleep=lambda _seconds: None)
     try:
         assert not any(isinstance(r, Exception) for r in services.sync.sync_all(full=True))
-        now = datetime.now(UTC)
+        now = clock.now()
         failed = run_monthly_reports(services, now)
         assert by_client(failed)["TOX"] == ("generated", "failed")
         (tox,) = [r for r in rows(services) if r.client_key == "TOX"]
@@ -313,7 +318,7 @@ def test_an_smtp_failure_is_recorded_and_retried_by_the_next_run(
     finally:
         services.close()
     # The mail server is back (the configuration now names it): the next run sends it.
-    healed = Services(parse_settings(text.replace(f"port: {dead}", f"port: {port}"), env={}))
+    healed = pinned_services(parse_settings(text.replace(f"port: {dead}", f"port: {port}"), env={}))
     try:
         assert by_client(run_monthly_reports(healed, now))["TOX"] == ("kept", "sent")
         assert len(mailbox.messages) == 1
@@ -327,9 +332,9 @@ def test_the_scheduler_follows_up_hourly_on_what_the_monthly_run_could_not_send(
     mailbox, port = smtp
     dead = free_port()  # nothing listens here
     text = configure(jira, tmp_path, dead)
-    local = datetime.now(UTC).astimezone(ZONE)
+    local = clock.now().astimezone(ZONE)
     first_at_nine = local.replace(day=1, hour=9, minute=0, second=0, microsecond=0)
-    services = Services(parse_settings(text, env={}), sleep=lambda _seconds: None)
+    services = pinned_services(parse_settings(text, env={}), sleep=lambda _seconds: None)
     try:
         assert not any(isinstance(r, Exception) for r in services.sync.sync_all(full=True))
         assert not monthly_reports_follow_up(services, "worker-a", first_at_nine)  # no run yet
@@ -337,7 +342,7 @@ def test_the_scheduler_follows_up_hourly_on_what_the_monthly_run_could_not_send(
         assert mailbox.messages == []  # the mail server was down
     finally:
         services.close()
-    healed = Services(parse_settings(text.replace(f"port: {dead}", f"port: {port}"), env={}))
+    healed = pinned_services(parse_settings(text.replace(f"port: {dead}", f"port: {port}"), env={}))
     try:
         later = first_at_nine + timedelta(minutes=30)
         assert monthly_reports_follow_up(healed, "worker-b", later)
@@ -355,15 +360,15 @@ def test_the_scheduled_job_runs_once_per_month_across_workers_and_a_restart(
     agency: Agency, smtp: tuple[Mailbox, int]
 ) -> None:
     mailbox, _port = smtp
-    local = datetime.now(UTC).astimezone(ZONE)
+    local = clock.now().astimezone(ZONE)
     first_at_nine = local.replace(day=1, hour=9, minute=0, second=0, microsecond=0)
-    other = Services(parse_settings(agency.config, env={}), migrate=False)
+    other = pinned_services(parse_settings(agency.config, env={}), migrate=False)
     try:
         assert monthly_reports_job(agency.services, "worker-a", first_at_nine)
         assert not monthly_reports_job(other, "worker-b", first_at_nine + timedelta(seconds=1))
     finally:
         other.close()
-    restarted = Services(parse_settings(agency.config, env={}), migrate=False)
+    restarted = pinned_services(parse_settings(agency.config, env={}), migrate=False)
     try:
         assert not monthly_reports_job(restarted, "worker-a", first_at_nine + timedelta(hours=2))
         with restarted.database.session() as session:
@@ -416,8 +421,8 @@ def test_a_russian_subject_arrives_as_written(agency: Agency) -> None:
                 size_bytes=1,
                 sha256="0" * 64,
                 pages=1,
-                generated_at=datetime.now(UTC),
-                as_of=datetime.now(UTC),
+                generated_at=clock.now(),
+                as_of=clock.now(),
                 complete=True,
                 trigger="manual",
                 recipients=[],
@@ -437,19 +442,21 @@ def test_the_command_line_stores_and_emails_a_report_on_demand(
     mailbox, _port = smtp
     config = tmp_path / "scopeguard.yaml"
     config.write_text(agency.config)
-    month = str(Month.of(datetime.now(UTC), ZONE).previous())
+    month = str(Month.of(clock.now(), ZONE).previous())
     command = ["--config", str(config), "report", "--client", "TOX", "--month", month]
-    sent = CliRunner().invoke(cli, [*command, "--email"])
+    sent = CliRunner().invoke(cli, [*command, "--email"], obj={"clock": clock.now})
     assert sent.exit_code == 0, sent.output
     assert "emailed to pm@client.example, cfo@client.example" in sent.output
     assert len(mailbox.messages) == 1
     # Asked again, it is sent again (a person asked for it), and still one report is kept.
-    again = CliRunner().invoke(cli, [*command, "--email"])
+    again = CliRunner().invoke(cli, [*command, "--email"], obj={"clock": clock.now})
     assert again.exit_code == 0, again.output
     assert len(mailbox.messages) == 2
     assert [(r.client_key, r.trigger) for r in rows(agency.services)] == [("TOX", "manual")]
     # No recipients for HLT: stored, but the command says it could not email it.
     hlt = CliRunner().invoke(
-        cli, ["--config", str(config), "report", "--client", "HLT", "--month", month, "--email"]
+        cli,
+        ["--config", str(config), "report", "--client", "HLT", "--month", month, "--email"],
+        obj={"clock": clock.now},
     )
     assert hlt.exit_code == 1 and "not emailed" in hlt.output

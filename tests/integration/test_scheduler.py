@@ -26,15 +26,16 @@ from scopeguard.scheduler import (
 from scopeguard.services import Services
 from scopeguard.store.db import Database
 from scopeguard.store.models import JobRunRow
-from tests.conftest import SettingsFactory
-from tests.integration.test_alerts_engine import Clock
+from tests.support.alerts import Clock
+from tests.support.services import pinned_services
+from tests.support.settings import SettingsFactory
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def services(make_settings: SettingsFactory) -> Iterator[Services]:
-    built = Services(make_settings("http://127.0.0.1:9", []))
+    built = pinned_services(make_settings("http://127.0.0.1:9", []))
     yield built
     built.close()
 
@@ -90,9 +91,20 @@ def test_run_once_per_period_even_from_two_processes(services: Services) -> None
     other_db = Database(services.database.url)
     calls: list[str] = []
     try:
-        assert run_once(services.database, "sync", "p1", lambda: calls.append("a"), holder="a")
-        assert not run_once(other_db, "sync", "p1", lambda: calls.append("b"), holder="b")
-        assert run_once(other_db, "sync", "p2", lambda: calls.append("b"), holder="b")
+        assert run_once(
+            services.database,
+            "sync",
+            "p1",
+            lambda: calls.append("a"),
+            holder="a",
+            clock=services.clock,
+        )
+        assert not run_once(
+            other_db, "sync", "p1", lambda: calls.append("b"), holder="b", clock=services.clock
+        )
+        assert run_once(
+            other_db, "sync", "p2", lambda: calls.append("b"), holder="b", clock=services.clock
+        )
     finally:
         other_db.dispose()
     assert calls == ["a", "b"]
@@ -106,8 +118,17 @@ def test_a_failed_run_is_recorded_and_not_repeated(services: Services) -> None:
         raise RuntimeError("SMTP down")
 
     with pytest.raises(RuntimeError):
-        run_once(services.database, "monthly_reports", "2026-12", boom, holder="a")
-    assert not run_once(services.database, "monthly_reports", "2026-12", lambda: None, holder="b")
+        run_once(
+            services.database, "monthly_reports", "2026-12", boom, holder="a", clock=services.clock
+        )
+    assert not run_once(
+        services.database,
+        "monthly_reports",
+        "2026-12",
+        lambda: None,
+        holder="b",
+        clock=services.clock,
+    )
     with services.database.session() as session:
         row = session.get(JobRunRow, ("monthly_reports", "2026-12"))
         assert row is not None
@@ -157,7 +178,7 @@ def test_monthly_reports_run_once_per_month_across_workers_and_restarts(
     make_settings: SettingsFactory, reports_module: list[tuple[Any, datetime]]
 ) -> None:
     settings = make_settings("http://127.0.0.1:9", [])
-    first, second = Services(settings), Services(settings)
+    first, second = pinned_services(settings), pinned_services(settings)
     try:
         at_eight = _moscow(2026, 12, 1, 8, 0, 5)
         assert monthly_reports_job(first, "worker-a", at_eight)
@@ -187,7 +208,7 @@ def test_the_in_process_scheduler_runs_its_jobs_and_frees_the_lease(
         alerts={"dispatch_interval_seconds": 0.2},
         scheduler={"lease_seconds": 2, "heartbeat_seconds": 0.2},
     )
-    services = Services(settings)
+    services = pinned_services(settings)
     jobs = build_scheduler(services, holder="serve-1")
     try:
         jobs.start()

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,12 +23,6 @@ EMAIL, TOKEN, PAT = "pm@agency.example", "token", "pat-token"
 DEV = ("712020:dev", "Dev One")
 CLIENT = ("712020:client", "Client One")
 LONG_HISTORY = 120
-
-
-def shared_dir() -> Path:
-    """``shared/`` beside the repository root (``SCOPEGUARD_SHARED_DIR`` overrides)."""
-    override = os.environ.get("SCOPEGUARD_SHARED_DIR")
-    return Path(override) if override else Path(__file__).resolve().parents[2].parent / "shared"
 
 
 def build_dataset(issues: int = 60) -> Dataset:

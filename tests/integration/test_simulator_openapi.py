@@ -4,11 +4,11 @@ Two narrow, documented allowances, and nothing else:
 
 * ``format: date-time`` also accepts Jira's own timestamp form
   ``2026-09-01T00:30:00.000+0300`` (no colon in the offset), which real Jira sends
-  and RFC 3339 rejects (README of shared/jira);
+  and RFC 3339 rejects (``tests/data/jira``; Atlassian's timestamps);
 * ``ChangeDetails.from/fromString/to/toString`` may be ``null``: the spec types them
   as plain strings, yet Jira sends ``null`` for an empty side of a change – the
   spec's own example for ``GET /issue/{key}/changelog`` does, and so does the real
-  Cloud export in shared/jira/real/patternfly-cloud.
+  Cloud export in tests/data/jira/real/patternfly-cloud.
 
 The last tests prove both allowances stay narrow: other malformed timestamps,
 wrong types and nulls elsewhere are still rejected.
@@ -18,11 +18,9 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -37,18 +35,13 @@ from rfc3339_validator import validate_rfc3339
 
 from scopeguard.simulator import Dataset, JiraSimulator, scenarios, serve
 from scopeguard.simulator.real import load_patternfly
+from tests.support.paths import OPENAPI_SPEC, REAL_JIRA
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=MOSCOW)
 AUTH = ("pm@agency.example", "token")
 JIRA_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}[+-]\d{4}$")
 NULLABLE_CHANGE_DETAILS = ("from", "fromString", "to", "toString")
-
-
-def shared_dir() -> Path:
-    """``shared/`` beside the repository root (``SCOPEGUARD_SHARED_DIR`` overrides)."""
-    override = os.environ.get("SCOPEGUARD_SHARED_DIR")
-    return Path(override) if override else Path(__file__).resolve().parents[2].parent / "shared"
 
 
 def jira_date_time(value: Any) -> bool:
@@ -60,7 +53,7 @@ def jira_date_time(value: Any) -> bool:
 
 @pytest.fixture(scope="module")
 def raw_spec() -> dict[str, Any]:
-    path = shared_dir() / "jira" / "openapi" / "jira-platform-v3.json"
+    path = OPENAPI_SPEC
     spec: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return spec
 
@@ -103,7 +96,7 @@ class Checked:
 @pytest.fixture(scope="module")
 def site(raw_spec: dict[str, Any]) -> Iterator[Checked]:
     ds = Dataset.with_default_workflow(user_timezone="Europe/Moscow")
-    load_patternfly(ds, shared_dir() / "jira" / "real" / "patternfly-cloud")
+    load_patternfly(ds, REAL_JIRA / "patternfly-cloud")
     scenarios.agency(ds, NOW, MOSCOW)
     sim = JiraSimulator(ds, flavor="cloud")
     with serve(sim) as url:

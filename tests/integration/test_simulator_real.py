@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,14 +28,13 @@ from scopeguard.simulator.real import (
     infer_category,
     iter_concatenated_json,
 )
+from tests.support.paths import REAL_JIRA
 
 AUTH = ("pm@agency.example", "token")
 
 
 def real_root() -> Path:
-    override = os.environ.get("SCOPEGUARD_SHARED_DIR")
-    shared = Path(override) if override else Path(__file__).resolve().parents[2].parent / "shared"
-    return shared / "jira" / "real"
+    return REAL_JIRA
 
 
 def raw_issues() -> dict[str, list[dict[str, Any]]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select, text
 
@@ -19,6 +19,7 @@ from scopeguard.store.repository import (
     save_issues,
     save_statuses,
 )
+from tests.support import clock
 
 MSK = timezone(timedelta(hours=3))
 DONE = Status("10001", "Принято клиентом", StatusCategory.DONE)
@@ -79,7 +80,7 @@ def test_saving_the_same_issues_twice_stores_them_once_and_overwrites_fields(
 ) -> None:
     database = Database(database_url)
     database.upgrade()
-    now = datetime.now(UTC)
+    now = clock.now()
     with database.session() as session:
         save_statuses(session, [DONE, TODO])
         save_issues(session, "ACME", [_stored(_issue("ACME-1", "101"))], now)
@@ -104,7 +105,7 @@ def test_saving_the_same_issues_twice_stores_them_once_and_overwrites_fields(
 def test_issues_missing_from_jira_are_marked_removed_not_deleted(database_url: str) -> None:
     database = Database(database_url)
     database.upgrade()
-    now = datetime.now(UTC)
+    now = clock.now()
     with database.session() as session:
         save_issues(
             session,

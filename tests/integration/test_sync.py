@@ -21,7 +21,8 @@ from scopeguard.simulator import Dataset, JiraSimulator, serve
 from scopeguard.store import Database
 from scopeguard.store.models import ChangeItemRow, IssueRow, SyncStateRow
 from scopeguard.store.repository import history_count, issue_count, load_issues
-from tests.conftest import SettingsFactory
+from tests.support import clock
+from tests.support.settings import SettingsFactory
 
 MSK = timezone(timedelta(hours=3))
 PM = ("712020:pm", "Olga PM")
@@ -87,7 +88,12 @@ def harness(request: pytest.FixtureRequest, make_settings: SettingsFactory) -> I
     flavor: str = request.param
     dataset = acme_dataset()
     simulator = JiraSimulator(
-        dataset, flavor=flavor, email="pm@agency.example", api_token="token", pat="pat-token"
+        dataset,
+        flavor=flavor,
+        email="pm@agency.example",
+        api_token="token",
+        pat="pat-token",
+        clock=clock.now,
     )
     with serve(simulator) as url:
         settings = make_settings(
@@ -101,7 +107,11 @@ def harness(request: pytest.FixtureRequest, make_settings: SettingsFactory) -> I
         sleeps: list[float] = []
         client = JiraClient(settings.jira, sleep=sleeps.append)
         yield Harness(
-            simulator, settings, database, sleeps, SyncService(settings, database, client)
+            simulator,
+            settings,
+            database,
+            sleeps,
+            SyncService(settings, database, client, clock=clock.now),
         )
         database.dispose()
 
@@ -152,7 +162,7 @@ def test_incremental_sync_picks_up_changes_and_new_issues(harness: Harness) -> N
     client = harness.settings.client("ACME")
     harness.sync.sync_client(client)
     dataset = harness.simulator.dataset
-    now = datetime.now(UTC)
+    now = clock.now()
     dataset.transition("ACME-1", "Client Review", at=now, author=PM)
     dataset.add_issue("ACME", "One more small thing", created=now)
     report = harness.sync.sync_client(client)
@@ -179,7 +189,7 @@ def test_jira_down_mid_sync_keeps_stored_data_and_the_next_run_completes(
     cursor = harness.cursor()
     assert cursor is not None
     dataset = harness.simulator.dataset
-    now = datetime.now(UTC)
+    now = clock.now()
     for key in ("ACME-1", "ACME-2"):
         dataset.transition(key, "Client Review", at=now, author=PM)
     stored_rows = harness.rows()
@@ -219,7 +229,7 @@ def test_deleted_and_moved_issues_are_marked_removed(harness: Harness) -> None:
     harness.sync.sync_client(client)
     dataset = harness.simulator.dataset
     dataset.delete_issue("ACME-2")
-    dataset.move_issue("ACME-3", "OTHER", at=datetime.now(UTC), author=PM)
+    dataset.move_issue("ACME-3", "OTHER", at=clock.now(), author=PM)
     report = harness.sync.sync_client(client, full=True)
     assert report.removed == ["ACME-2", "ACME-3"]
     assert harness.issues() == 4

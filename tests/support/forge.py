@@ -33,8 +33,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from tests.support.paths import REPO_ROOT
+
 FIT_ISSUER = "forge/invocation-token"
-FORGE_APP_DIR = Path(__file__).resolve().parents[1] / "plugin_manifest" / "forge"
+FORGE_APP_DIR = REPO_ROOT / "plugin_manifest" / "forge"
 NPM_TIMEOUT_SECONDS = 600
 
 

@@ -20,7 +20,7 @@ from scopeguard.forge import (
     normalize_site,
 )
 from scopeguard.forge.access import site_matches
-from tests.forge_support import (
+from tests.support.forge import (
     Fit,
     JwksServer,
     hs256_token,

@@ -1,7 +1,8 @@
 """Parsing raw Jira JSON into domain issues, checked against data captured from real Jira sites.
 
-The real files live in the sibling ``shared/jira/real/`` folder (never copied into
-the repository); ``SCOPEGUARD_SHARED_DIR`` points elsewhere when needed.
+The real files are in ``tests/data/jira/real/`` with their licences
+(``tests/data/README.md``). Reading them is the only I/O of this module, and it
+reads the repository's own files, not the network or anything outside it.
 """
 
 from __future__ import annotations
@@ -20,11 +21,7 @@ from scopeguard.jira import (
     parse_description,
     parse_issue,
 )
-from tests.conftest import shared_path
-
-# The real data must be there (CI has it beside the clone): a missing folder fails
-# these tests with a clear message instead of skipping them.
-REAL = shared_path() / "jira" / "real"
+from tests.support.paths import REAL_JIRA as REAL
 
 
 def _puppet() -> list[dict[str, Any]]:

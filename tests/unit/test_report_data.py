@@ -27,7 +27,7 @@ from scopeguard.reports.data import (
 )
 from scopeguard.reports.formatting import Formatter
 from scopeguard.reports.month import Month
-from tests.unit.test_metrics import MSK, IssueBuilder, facts_of, make_contract, msk
+from tests.support.issues import MSK, IssueBuilder, facts_of, make_contract, msk
 
 CONTRACT = make_contract(
     scope={ScopeUnit.ISSUES: 4.0, ScopeUnit.STORY_POINTS: 10.0},

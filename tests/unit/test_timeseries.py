@@ -23,7 +23,7 @@ from scopeguard.domain.metrics import (
     summarize,
 )
 from scopeguard.domain.model import ChangeItem, Issue, Status, StatusCategory
-from tests.unit.test_metrics import MSK, msk
+from tests.support.issues import MSK, msk
 
 RULES = WorkflowRules()
 SITE = (

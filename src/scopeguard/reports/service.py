@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -94,7 +94,7 @@ def generate_report(
     now: datetime | None = None,
 ) -> GeneratedReport:
     """Render the report of ``month`` for ``client`` (in its configured language by default)."""
-    moment = now if now is not None else datetime.now(UTC)
+    moment = now if now is not None else services.clock()
     lang = normalize_language(language or client.contract.report.language)
     data = load_report_data(services, client, month, now=moment)
     rendered = render_pdf(data, lang, max_rows=services.settings.reports.max_table_rows)

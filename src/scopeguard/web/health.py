@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint
@@ -32,5 +31,5 @@ def readyz() -> tuple[dict[str, Any], int]:
         return {"status": "unavailable", "database": f"error: {type(exc).__name__}"}, 503
     age = None
     if last is not None:
-        age = round((datetime.now(UTC) - last).total_seconds())
+        age = round((services().clock() - last).total_seconds())
     return {"status": "ok", "database": "ok", "oldest_last_sync_seconds": age}, 200

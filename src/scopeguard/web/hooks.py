@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -85,7 +84,7 @@ def jira() -> tuple[Response, int]:
     if project is None:
         return _answer(202, scheduled=[], ignored="no project in the payload")
     matching = [c for c in settings.clients if c.covers_project(project)]
-    now = datetime.now(UTC)
+    now = services().clock()
     scheduled: list[str] = []
     for client in matching:
         request_sync(
