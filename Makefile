@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 
 ## Start the embedded Jira simulator with a sample agency, sync it, serve the dashboard.
 demo: venv
-	$(BIN)/python -m scopeguard.demo
+	$(BIN)/python -m scopeguard_demo
 
 ## Lint, then the whole test suite (SQLite; PostgreSQL too when SCOPEGUARD_TEST_DATABASE_URL is set).
 test: system-deps lint

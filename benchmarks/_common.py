@@ -38,7 +38,7 @@ def simulator(issues: int, histories: int, latency: float = 0.0) -> Iterator[str
         [
             sys.executable,
             "-m",
-            "scopeguard.simulator",
+            "jira_simulator",
             "--scenario",
             "bulk",
             "--port",
@@ -117,7 +117,7 @@ def gunicorn(config: Path, workers: int, port: int) -> Iterator[str]:
             str(workers),
             "--log-level",
             "warning",
-            "scopeguard.web:create_app()",
+            "scopeguard.entrypoints.web:create_app()",
         ],
         env={**os.environ, "SCOPEGUARD_CONFIG": str(config)},
     )

@@ -32,11 +32,11 @@ import yaml
 from sqlalchemy import delete
 
 from _common import bulk_config
-from scopeguard.alerts.service import AlertService
+from scopeguard.adapters.store.models import AlertOutboxRow, AlertStateRow
+from scopeguard.bootstrap import Services
 from scopeguard.config import Settings, parse_settings
-from scopeguard.scheduler import Lease
-from scopeguard.services import Services
-from scopeguard.store.models import AlertOutboxRow, AlertStateRow
+from scopeguard.entrypoints.worker import Lease
+from scopeguard.usecases.alerts import AlertService
 
 
 @contextmanager

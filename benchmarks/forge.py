@@ -37,9 +37,9 @@ from _common import (
     write_config,
     wrk_percentiles,
 )
+from scopeguard.adapters.forge_token import ForgeTokenError, ForgeTokenVerifier
+from scopeguard.bootstrap import Services
 from scopeguard.config import ForgeSettings, load_settings
-from scopeguard.forge import ForgeTokenError, ForgeTokenVerifier
-from scopeguard.services import Services
 
 # Atlassian's side (signing key, JWKS server, token claims): the tests' stand-in (dev deps).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

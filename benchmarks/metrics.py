@@ -30,10 +30,10 @@ from _common import (
     write_config,
     wrk_percentiles,
 )
-from scopeguard.analysis import ScopeAnalysis
+from scopeguard.adapters.store.models import ChangeItemRow
+from scopeguard.bootstrap import Services
 from scopeguard.config import load_settings
-from scopeguard.services import Services
-from scopeguard.store.models import ChangeItemRow
+from scopeguard.usecases.snapshots import ScopeAnalysis
 
 PORT = 18765
 

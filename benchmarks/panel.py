@@ -37,10 +37,10 @@ from _common import (
     write_config,
     wrk_percentiles,
 )
+from scopeguard.adapters.charts import ChartFormat, portfolio_chart, render_chart
+from scopeguard.bootstrap import Services
 from scopeguard.config import Settings, load_settings
-from scopeguard.render.charts import ChartFormat, portfolio_chart, render_chart
-from scopeguard.services import Services
-from scopeguard.web import create_app
+from scopeguard.entrypoints.web import create_app
 
 TOKEN = "bench-panel-token"
 PORT = 18766

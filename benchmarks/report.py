@@ -38,11 +38,11 @@ NOW = datetime(2025, 10, 1, 8, 0, tzinfo=UTC)
 
 def measure(config: Path, runs: int) -> None:
     """Produce the report ``runs + 1`` times in this process and print the figures."""
+    from scopeguard.adapters.pdf import renderer as render  # noqa: PLC0415
+    from scopeguard.bootstrap import Services  # noqa: PLC0415
     from scopeguard.config import load_settings  # noqa: PLC0415 - measured process only
-    from scopeguard.reports import render  # noqa: PLC0415
-    from scopeguard.reports.month import Month  # noqa: PLC0415
-    from scopeguard.reports.service import generate_report, load_report_data  # noqa: PLC0415
-    from scopeguard.services import Services  # noqa: PLC0415
+    from scopeguard.domain.month import Month  # noqa: PLC0415
+    from scopeguard.usecases.reporting import generate_report, load_report_data  # noqa: PLC0415
 
     settings = load_settings(config)
     services = Services(settings, migrate=False)
@@ -110,8 +110,8 @@ def main() -> None:
         measure(args.measure, args.runs)
         return
 
+    from scopeguard.bootstrap import Services  # noqa: PLC0415
     from scopeguard.config import load_settings  # noqa: PLC0415 - not needed by --measure
-    from scopeguard.services import Services  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory(prefix="scopeguard-report-bench-") as tmp:
         folder = Path(tmp)

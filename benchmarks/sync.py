@@ -20,8 +20,8 @@ from pathlib import Path
 import yaml
 
 from _common import BULK, bulk_config, simulator
+from scopeguard.bootstrap import Services
 from scopeguard.config import parse_settings
-from scopeguard.services import Services
 
 SEARCH_PAGE = 100  # /search/jql answers at most 100 issues a page when fields are asked for
 BULKFETCH_PAGE = 10_000  # histories per /changelog/bulkfetch page

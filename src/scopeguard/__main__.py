@@ -1,3 +1,3 @@
-from scopeguard.cli import main
+from scopeguard.entrypoints.cli import main
 
 main()

@@ -25,11 +25,11 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import func, select
 
-from scopeguard.cli import cli
+from jira_simulator import Dataset, ScenarioClient
+from scopeguard.adapters.store.models import AlertOutboxRow
+from scopeguard.bootstrap import Services
 from scopeguard.config import Settings
-from scopeguard.services import Services
-from scopeguard.simulator import Dataset, ScenarioClient
-from scopeguard.store.models import AlertOutboxRow
+from scopeguard.entrypoints.cli import cli
 from tests.support import clock
 from tests.support.agency import agency_site
 from tests.support.receiver import Receiver, readme_verifier

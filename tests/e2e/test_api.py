@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from scopeguard.web import create_app
+from scopeguard.entrypoints.web import create_app
 from tests.support.agency import Agency, build_agency
 
 

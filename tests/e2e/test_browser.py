@@ -26,8 +26,8 @@ import requests
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Response, ViewportSize
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from scopeguard.web import create_app
-from scopeguard.web.panel import PANEL_LIST_LIMIT, PANEL_TRAILS
+from scopeguard.entrypoints.web import create_app
+from scopeguard.entrypoints.web.panel import PANEL_LIST_LIMIT, PANEL_TRAILS
 from tests.support.agency import build_agency
 from tests.support.browser import chromium_browser, require_chromium
 

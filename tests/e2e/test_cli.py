@@ -9,8 +9,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from scopeguard.cli import cli
-from scopeguard.web import create_app
+from scopeguard.entrypoints.cli import cli
+from scopeguard.entrypoints.web import create_app
 from tests.support import clock
 from tests.support.agency import Agency
 

@@ -26,9 +26,9 @@ import requests
 import yaml
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from scopeguard.bootstrap import Services
 from scopeguard.config import parse_settings
-from scopeguard.services import Services
-from scopeguard.web import create_app
+from scopeguard.entrypoints.web import create_app
 from tests.support.agency import Agency
 from tests.support.browser import chromium_browser
 from tests.support.forge import (

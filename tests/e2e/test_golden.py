@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from scopeguard.reports.month import Month
-from scopeguard.reports.service import generate_report
-from scopeguard.web import create_app
+from scopeguard.domain.month import Month
+from scopeguard.entrypoints.web import create_app
+from scopeguard.usecases.reporting import generate_report
 from tests.support.agency import Agency, build_agency
 from tests.support.paths import DATA_DIR
 

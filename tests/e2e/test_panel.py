@@ -18,9 +18,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from scopeguard.config import ConfigError, parse_settings
-from scopeguard.render.formatting import format_moment
-from scopeguard.web import create_app, panel
-from scopeguard.web.panel import PANEL_LIST_LIMIT, PANEL_TRAILS
+from scopeguard.entrypoints.web import create_app, panel
+from scopeguard.entrypoints.web.panel import PANEL_LIST_LIMIT, PANEL_TRAILS
+from scopeguard.presentation.formatting import format_moment
 from tests.support import clock
 from tests.support.agency import Agency, build_agency
 from tests.support.html import Node, parse

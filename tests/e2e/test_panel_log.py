@@ -19,15 +19,15 @@ import yaml
 from flask import Flask
 from flask.testing import FlaskClient
 
-from scopeguard.alerts.log import delivery_log
+from jira_simulator import Dataset
+from scopeguard.adapters.store.alert_log import delivery_log
+from scopeguard.adapters.store.report_archive import find_report, read_report, store_report
+from scopeguard.bootstrap import Services
 from scopeguard.config import parse_settings
-from scopeguard.render.formatting import format_moment
-from scopeguard.reports.archive import find_report, read_report, store_report
-from scopeguard.reports.month import Month
-from scopeguard.reports.service import generate_report
-from scopeguard.services import Services
-from scopeguard.simulator import Dataset
-from scopeguard.web import create_app
+from scopeguard.domain.month import Month
+from scopeguard.entrypoints.web import create_app
+from scopeguard.presentation.formatting import format_moment
+from scopeguard.usecases.reporting import generate_report
 from tests.support import clock
 from tests.support.agency import Agency, build_agency
 from tests.support.html import Node, parse

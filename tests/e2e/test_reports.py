@@ -28,14 +28,14 @@ from pypdf.generic import DictionaryObject
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
-from scopeguard.cli import cli
+from scopeguard.adapters.pdf.renderer import FONT_FILES, font_faces, font_folder
 from scopeguard.config import parse_settings
-from scopeguard.i18n import gettext_for
-from scopeguard.reports.formatting import Formatter
-from scopeguard.reports.month import Month
-from scopeguard.reports.render import FONT_FILES, font_faces, font_folder
-from scopeguard.reports.service import GeneratedReport, generate_report
-from scopeguard.web import create_app
+from scopeguard.domain.month import Month
+from scopeguard.entrypoints.cli import cli
+from scopeguard.entrypoints.web import create_app
+from scopeguard.presentation.i18n import gettext_for
+from scopeguard.presentation.report_formatting import Formatter
+from scopeguard.usecases.reporting import GeneratedReport, generate_report
 from tests.support import clock
 from tests.support.agency import Agency
 from tests.support.services import pinned_services

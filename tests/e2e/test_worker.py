@@ -27,12 +27,12 @@ import pytest
 import urllib3
 from sqlalchemy import select
 
+from jira_simulator import serve
+from scopeguard.adapters.store.models import AlertOutboxRow, JobRunRow, SyncRunRow
+from scopeguard.bootstrap import Services
 from scopeguard.config import Settings
-from scopeguard.scheduler import lease_holder
-from scopeguard.services import Services
-from scopeguard.simulator import serve
-from scopeguard.store.models import AlertOutboxRow, JobRunRow, SyncRunRow
-from scopeguard.web import create_app
+from scopeguard.entrypoints.web import create_app
+from scopeguard.entrypoints.worker import lease_holder
 from tests.support import clock
 from tests.support.agency import agency_site
 from tests.support.receiver import Receiver

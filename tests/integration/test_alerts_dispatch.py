@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from scopeguard.alerts.log import delivery_log
-from scopeguard.alerts.service import AlertService
+from scopeguard.adapters.store.alert_log import delivery_log
+from scopeguard.adapters.store.models import AlertOutboxRow
+from scopeguard.bootstrap import Services
 from scopeguard.config import ConfigError, Settings
-from scopeguard.services import Services
-from scopeguard.store.models import AlertOutboxRow
+from scopeguard.usecases.alerts import AlertService
 from tests.support.alerts import NOW, Clock, client_document, summary
 from tests.support.receiver import Receiver, closed_port_url, readme_verifier, receiver_running
 from tests.support.services import pinned_services

@@ -16,11 +16,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from scopeguard.alerts.channels import deliver
-from scopeguard.alerts.email import send_email
-from scopeguard.alerts.errors import DeliveryError
-from scopeguard.alerts.messages import build_alert
+from scopeguard.adapters.delivery.channels import deliver
+from scopeguard.adapters.delivery.email import send_email
+from scopeguard.adapters.delivery.errors import DeliveryError
 from scopeguard.config import AlertChannelSettings, Settings, SmtpSettings
+from scopeguard.presentation.alert_messages import build_alert
 from tests.support.receiver import TlsFiles, make_tls_files
 from tests.support.settings import settings_for
 

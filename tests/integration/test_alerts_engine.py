@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-import scopeguard.alerts.engine as engine_module
-from scopeguard.alerts.service import AlertService
+import scopeguard.usecases.alert_engine as engine_module
+from scopeguard.adapters.store.models import AlertOutboxRow, AlertStateRow
+from scopeguard.bootstrap import Services
 from scopeguard.config import Settings
-from scopeguard.services import Services
-from scopeguard.store.models import AlertOutboxRow, AlertStateRow
+from scopeguard.usecases.alerts import AlertService
 from tests.support.alerts import NOW, Clock, client_document, summary
 from tests.support.services import pinned_services
 from tests.support.settings import SettingsFactory

@@ -13,11 +13,11 @@ import pytest
 import urllib3
 from sqlalchemy import select
 
-from scopeguard.scheduler import take_due_sync_requests
-from scopeguard.services import Services
-from scopeguard.simulator import serve
-from scopeguard.store.models import SyncRequestRow
-from scopeguard.web import create_app
+from jira_simulator import serve
+from scopeguard.adapters.store.models import SyncRequestRow
+from scopeguard.bootstrap import Services
+from scopeguard.entrypoints.web import create_app
+from scopeguard.entrypoints.worker import take_due_sync_requests
 from tests.support import clock
 from tests.support.alerts import client_document
 from tests.support.services import pinned_services

@@ -17,8 +17,13 @@ from typing import Any
 import pytest
 import urllib3
 
-from scopeguard.alerts.errors import DeliveryError, RefusedAddressError
-from scopeguard.alerts.net import address_forbidden, checked_addresses, post, retry_after_seconds
+from scopeguard.adapters.delivery.errors import DeliveryError, RefusedAddressError
+from scopeguard.adapters.delivery.http import (
+    address_forbidden,
+    checked_addresses,
+    post,
+    retry_after_seconds,
+)
 from tests.support.receiver import (
     Receiver,
     TlsFiles,

@@ -20,9 +20,14 @@ from typing import Any
 import jsonschema
 import pytest
 
-from scopeguard.alerts.channels import deliver
-from scopeguard.alerts.messages import build_alert, slack_payload, teams_payload, webhook_body
+from scopeguard.adapters.delivery.channels import deliver
 from scopeguard.config import Settings
+from scopeguard.presentation.alert_messages import (
+    build_alert,
+    slack_payload,
+    teams_payload,
+    webhook_body,
+)
 from tests.support.receiver import Receiver, receiver_running
 from tests.support.settings import settings_for
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 import urllib3
 
-from scopeguard.alerts.channels import sign
+from scopeguard.adapters.delivery.channels import sign
 from tests.support.receiver import Receiver, readme_verifier, receiver_running
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scopeguard.analysis import ScopeAnalysis
+from scopeguard.usecases.snapshots import ScopeAnalysis
 from tests.support import clock
 from tests.support.agency import build_agency
 

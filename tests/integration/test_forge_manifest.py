@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from scopeguard.config import parse_settings
-from scopeguard.web import create_app
+from scopeguard.entrypoints.web import create_app
 from tests.support.forge import FORGE_APP_DIR, build_forge_ui, node_tools
 
 MANIFEST = FORGE_APP_DIR / "manifest.yml"

@@ -20,9 +20,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
-from scopeguard.config import JiraSettings
-from scopeguard.domain.model import Issue, StatusCategory
-from scopeguard.jira import (
+from jira_simulator import Dataset, JiraSimulator, load_real, serve
+from scopeguard.adapters.jira import (
     ISSUE_FIELDS,
     JiraAuthError,
     JiraClient,
@@ -30,8 +29,9 @@ from scopeguard.jira import (
     JiraUnavailable,
     parse_issue,
 )
-from scopeguard.jira.retry import BackoffPolicy, server_delay
-from scopeguard.simulator import Dataset, JiraSimulator, load_real, serve
+from scopeguard.adapters.jira.retry import BackoffPolicy, server_delay
+from scopeguard.config import JiraSettings
+from scopeguard.domain.model import Issue, StatusCategory
 from tests.support.paths import REAL_JIRA
 
 MOSCOW = ZoneInfo("Europe/Moscow")

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from scopeguard.simulator import Dataset, JiraSimulator, LoadedSource, serve
-from scopeguard.simulator.real import (
+from jira_simulator import Dataset, JiraSimulator, LoadedSource, serve
+from jira_simulator.real import (
     load_patternfly,
     load_puppet,
     load_sp_cloud,
@@ -21,7 +21,7 @@ from scopeguard.simulator.real import (
     read_puppet,
     read_sp_cloud,
 )
-from scopeguard.store.repository import history_count, issue_count
+from scopeguard.adapters.store.repository import history_count, issue_count
 from tests.support.paths import REAL_JIRA
 from tests.support.services import pinned_services
 from tests.support.settings import SettingsFactory

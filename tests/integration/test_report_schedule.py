@@ -28,18 +28,18 @@ from click.testing import CliRunner
 from pypdf import PdfReader
 from sqlalchemy import select, update
 
-from scopeguard.cli import cli
+from jira_simulator import Dataset, JiraSimulator, ScenarioClient, scenarios, serve
+from scopeguard.adapters.store.models import JobRunRow, ReportRow
+from scopeguard.adapters.store.report_archive import list_reports, report_folder, store_report
+from scopeguard.bootstrap import Services
 from scopeguard.config import parse_settings
-from scopeguard.demo import DEMO_EMAIL, DEMO_TOKEN, build_config
-from scopeguard.reports.archive import list_reports, report_folder, store_report
-from scopeguard.reports.mail import CLAIM, compose
-from scopeguard.reports.month import Month
-from scopeguard.reports.scheduled import MonthlyReportResult, run_monthly_reports
-from scopeguard.reports.service import generate_report
-from scopeguard.scheduler import monthly_reports_follow_up, monthly_reports_job
-from scopeguard.services import Services
-from scopeguard.simulator import Dataset, JiraSimulator, ScenarioClient, scenarios, serve
-from scopeguard.store.models import JobRunRow, ReportRow
+from scopeguard.domain.month import Month
+from scopeguard.entrypoints.cli import cli
+from scopeguard.entrypoints.worker import monthly_reports_follow_up, monthly_reports_job
+from scopeguard.usecases.monthly_reports import MonthlyReportResult, run_monthly_reports
+from scopeguard.usecases.report_mail import CLAIM, compose
+from scopeguard.usecases.reporting import generate_report
+from scopeguard_demo import DEMO_EMAIL, DEMO_TOKEN, build_config
 from tests.support import clock
 from tests.support.database import fresh_database_url
 from tests.support.services import pinned_services
@@ -407,7 +407,7 @@ def test_a_month_without_activity_gives_a_short_report_saying_so(
 
 
 def test_a_russian_subject_arrives_as_written(agency: Agency) -> None:
-    from scopeguard.alerts.email import build_message  # noqa: PLC0415
+    from scopeguard.adapters.delivery.email import build_message  # noqa: PLC0415
 
     smtp = agency.settings.smtp
     client = agency.settings.client("TOX")

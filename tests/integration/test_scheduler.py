@@ -14,7 +14,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from scopeguard.scheduler import (
+from scopeguard.adapters.store.db import Database
+from scopeguard.adapters.store.models import JobRunRow
+from scopeguard.bootstrap import Services
+from scopeguard.entrypoints.worker import (
     Lease,
     build_scheduler,
     interval_period,
@@ -23,9 +26,6 @@ from scopeguard.scheduler import (
     monthly_reports_job,
     run_once,
 )
-from scopeguard.services import Services
-from scopeguard.store.db import Database
-from scopeguard.store.models import JobRunRow
 from tests.support.alerts import Clock
 from tests.support.services import pinned_services
 from tests.support.settings import SettingsFactory
@@ -161,16 +161,16 @@ def test_monthly_due_window(services: Services) -> None:
 
 @pytest.fixture
 def reports_module(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, datetime]]:
-    """Stands in for :mod:`scopeguard.reports.scheduled` at its documented entry point."""
+    """Stands in for :mod:`scopeguard.usecases.monthly_reports` at its documented entry point."""
     calls: list[tuple[Any, datetime]] = []
-    module = types.ModuleType("scopeguard.reports.scheduled")
+    module = types.ModuleType("scopeguard.usecases.monthly_reports")
 
     def run_monthly_reports(services: Any, now: datetime) -> list[str]:
         calls.append((services, now))
         return []
 
     setattr(module, "run_monthly_reports", run_monthly_reports)  # noqa: B010
-    monkeypatch.setitem(sys.modules, "scopeguard.reports.scheduled", module)
+    monkeypatch.setitem(sys.modules, "scopeguard.usecases.monthly_reports", module)
     return calls
 
 

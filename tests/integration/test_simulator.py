@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
+from jira_simulator import Dataset, JiraSimulator, serve
 from scopeguard.domain.timeparse import parse_jira_datetime
-from scopeguard.simulator import Dataset, JiraSimulator, serve
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 T0 = datetime(2026, 9, 1, 10, 0, tzinfo=MOSCOW)

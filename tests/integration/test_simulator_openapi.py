@@ -33,8 +33,8 @@ from openapi_core.testing import MockResponse
 from openapi_core.validation.response.exceptions import InvalidData
 from rfc3339_validator import validate_rfc3339
 
-from scopeguard.simulator import Dataset, JiraSimulator, scenarios, serve
-from scopeguard.simulator.real import load_patternfly
+from jira_simulator import Dataset, JiraSimulator, scenarios, serve
+from jira_simulator.real import load_patternfly
 from tests.support.paths import OPENAPI_SPEC, REAL_JIRA
 
 MOSCOW = ZoneInfo("Europe/Moscow")

@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from scopeguard.domain.timeparse import parse_jira_datetime
-from scopeguard.simulator import (
+from jira_simulator import (
     Dataset,
     JiraSimulator,
     RealLoad,
@@ -21,13 +20,14 @@ from scopeguard.simulator import (
     load_sp_cloud,
     serve,
 )
-from scopeguard.simulator.real import (
+from jira_simulator.real import (
     PATTERNFLY,
     PUPPET,
     SP_CLOUD,
     infer_category,
     iter_concatenated_json,
 )
+from scopeguard.domain.timeparse import parse_jira_datetime
 from tests.support.paths import REAL_JIRA
 
 AUTH = ("pm@agency.example", "token")

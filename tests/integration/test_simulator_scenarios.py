@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
+from jira_simulator import Dataset, JiraSimulator, ScenarioClient, SimIssue, scenarios, serve
 from scopeguard.domain.model import StatusCategory
-from scopeguard.simulator import Dataset, JiraSimulator, ScenarioClient, SimIssue, scenarios, serve
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=MOSCOW)

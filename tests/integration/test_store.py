@@ -6,10 +6,9 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select, text
 
-from scopeguard.domain.model import ChangeItem, Comment, Issue, Status, StatusCategory
-from scopeguard.store import Database
-from scopeguard.store.models import ChangeItemRow, IssueRow
-from scopeguard.store.repository import (
+from scopeguard.adapters.store import Database
+from scopeguard.adapters.store.models import ChangeItemRow, IssueRow
+from scopeguard.adapters.store.repository import (
     StoredIssue,
     history_count,
     issue_count,
@@ -19,6 +18,7 @@ from scopeguard.store.repository import (
     save_issues,
     save_statuses,
 )
+from scopeguard.domain.model import ChangeItem, Comment, Issue, Status, StatusCategory
 from tests.support import clock
 
 MSK = timezone(timedelta(hours=3))

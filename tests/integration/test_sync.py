@@ -13,14 +13,14 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
+from jira_simulator import Dataset, JiraSimulator, serve
+from scopeguard.adapters.jira import JiraClient
+from scopeguard.adapters.store import Database
+from scopeguard.adapters.store.models import ChangeItemRow, IssueRow, SyncStateRow
+from scopeguard.adapters.store.repository import history_count, issue_count, load_issues
 from scopeguard.config import Settings
 from scopeguard.domain.model import StatusCategory
-from scopeguard.jira import JiraClient
-from scopeguard.jira.sync import SyncError, SyncService
-from scopeguard.simulator import Dataset, JiraSimulator, serve
-from scopeguard.store import Database
-from scopeguard.store.models import ChangeItemRow, IssueRow, SyncStateRow
-from scopeguard.store.repository import history_count, issue_count, load_issues
+from scopeguard.usecases.sync import SyncError, SyncService
 from tests.support import clock
 from tests.support.settings import SettingsFactory
 

@@ -20,10 +20,10 @@ from typing import Any
 
 import yaml
 
+from jira_simulator import Dataset, JiraSimulator, ScenarioClient, scenarios, serve
+from scopeguard.bootstrap import Services
 from scopeguard.config import Settings, parse_settings
-from scopeguard.demo import DEMO_EMAIL, DEMO_TOKEN, build_config
-from scopeguard.services import Services
-from scopeguard.simulator import Dataset, JiraSimulator, ScenarioClient, scenarios, serve
+from scopeguard_demo import DEMO_EMAIL, DEMO_TOKEN, build_config
 from tests.support import clock
 from tests.support.database import fresh_database_url
 

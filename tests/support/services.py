@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from scopeguard.bootstrap import Services
 from scopeguard.config import Settings
-from scopeguard.services import Services
 from tests.support import clock
 
 

@@ -7,7 +7,8 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scopeguard.alerts.rules import (
+from scopeguard.config import ContractSettings
+from scopeguard.usecases.alert_rules import (
     CLIENT_SUBJECT,
     Action,
     Observation,
@@ -17,7 +18,6 @@ from scopeguard.alerts.rules import (
     gone,
     observe,
 )
-from scopeguard.config import ContractSettings
 
 
 def contract(**values: Any) -> ContractSettings:

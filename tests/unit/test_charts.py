@@ -18,8 +18,7 @@ from typing import Any
 
 import pytest
 
-from scopeguard.render.cache import RenderCache, RenderKey
-from scopeguard.render.charts import (
+from scopeguard.adapters.charts import (
     LAYERS,
     MAX_BARS,
     activity_chart,
@@ -31,6 +30,7 @@ from scopeguard.render.charts import (
     revisions_chart,
     weekly_activity,
 )
+from scopeguard.entrypoints.web.render_cache import RenderCache, RenderKey
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -10,16 +10,15 @@ import jwt
 import pytest
 import yaml
 
-from scopeguard.config import ConfigError, ForgeSettings, ForgeSiteSettings, parse_settings
-from scopeguard.forge import (
+from scopeguard.adapters.forge_token import (
     ForgeTokenError,
     ForgeTokenVerifier,
     InvocationContext,
     JwksCache,
     JwksUnavailableError,
-    normalize_site,
 )
-from scopeguard.forge.access import site_matches
+from scopeguard.config import ConfigError, ForgeSettings, ForgeSiteSettings, parse_settings
+from scopeguard.usecases.forge_access import normalize_site, site_matches
 from tests.support.forge import (
     Fit,
     JwksServer,

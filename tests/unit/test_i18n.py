@@ -21,7 +21,7 @@ from babel.messages.checkers import python_format
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import PoFileError, read_po
 
-from scopeguard.i18n import CATALOGS, gettext_for, ngettext_for, translations
+from scopeguard.presentation.i18n import CATALOGS, gettext_for, ngettext_for, translations
 
 SOURCE = Path(__file__).resolve().parents[2] / "src" / "scopeguard"
 RU = CATALOGS / "ru" / "LC_MESSAGES"

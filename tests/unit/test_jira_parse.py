@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from scopeguard.domain.model import Status, StatusCategory
-from scopeguard.jira import (
+from scopeguard.adapters.jira import (
     JiraMalformedResponse,
     parse_description,
     parse_issue,
 )
+from scopeguard.domain.model import Status, StatusCategory
 from tests.support.paths import REAL_JIRA as REAL
 
 

@@ -13,10 +13,12 @@ from typing import Any
 
 import pytest
 
-from scopeguard.documents import summary_document
 from scopeguard.domain.contract import ScopeUnit
 from scopeguard.domain.metrics import IssueFacts, end_of_day, summarize
-from scopeguard.reports.data import (
+from scopeguard.domain.month import Month
+from scopeguard.presentation.documents import summary_document
+from scopeguard.presentation.report_formatting import Formatter
+from scopeguard.usecases.report_data import (
     ClientInfo,
     Comparison,
     MonthOutsideDataError,
@@ -25,8 +27,6 @@ from scopeguard.reports.data import (
     check_month,
     report_months,
 )
-from scopeguard.reports.formatting import Formatter
-from scopeguard.reports.month import Month
 from tests.support.issues import MSK, IssueBuilder, facts_of, make_contract, msk
 
 CONTRACT = make_contract(

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from scopeguard.simulator import Dataset
-from scopeguard.simulator.jql import (
+from jira_simulator import Dataset
+from jira_simulator.jql import (
     BoolOp,
     Clause,
     JqlError,

@@ -1,0 +1,1 @@
+"""Adapters: Jira, the database, delivery channels, PDF and charts, behind small interfaces."""

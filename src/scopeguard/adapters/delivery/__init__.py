@@ -1,0 +1,1 @@
+"""Delivery channels for alerts and reports: signed webhooks, Slack, Teams and email."""

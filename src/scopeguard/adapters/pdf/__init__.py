@@ -1,0 +1,1 @@
+"""PDF reports: Jinja templates to HTML, WeasyPrint to PDF, fonts embedded."""

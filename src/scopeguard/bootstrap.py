@@ -1,0 +1,73 @@
+"""The composition root: the one place that wires real adapters together.
+
+The CLI, the web app, the worker and the tests all build their services here,
+from a :class:`~scopeguard.config.Settings`; tests pass test settings (a
+simulator URL, a temporary database), never monkeypatched internals.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+
+from scopeguard.adapters.jira.client import JiraClient
+from scopeguard.adapters.store.db import Database
+from scopeguard.config import Settings
+from scopeguard.usecases.after_sync import AlertingListener
+from scopeguard.usecases.alerts import AlertService
+from scopeguard.usecases.snapshots import ScopeAnalysis
+from scopeguard.usecases.sync import SyncService
+
+
+@dataclass
+class Services:
+    """Lazily built adapters for one configuration."""
+
+    settings: Settings
+    migrate: bool = True
+    sleep: Callable[[float], None] = time.sleep
+    """How Jira retries wait (tests pass one that records instead of sleeping)."""
+    syncing: bool = False
+    """This process runs the periodic sync (worker, ``serve``, ``make demo``): it keeps
+    decoded metric facts in memory so each post-sync summary costs only what changed."""
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    """The time every use case reads (tests pin it)."""
+    _database: Database | None = field(default=None, init=False, repr=False)
+
+    @property
+    def database(self) -> Database:
+        if self._database is None:
+            database = Database(self.settings.resolved_database_url)
+            if self.migrate:
+                database.upgrade()
+            self._database = database
+        return self._database
+
+    @cached_property
+    def jira(self) -> JiraClient:
+        return JiraClient(self.settings.jira, sleep=self.sleep)
+
+    @cached_property
+    def analysis(self) -> ScopeAnalysis:
+        return ScopeAnalysis(
+            self.settings, self.database, clock=self.clock, hold_facts=self.syncing
+        )
+
+    @cached_property
+    def alerts(self) -> AlertService:
+        return AlertService(self.settings, self.database, clock=self.clock)
+
+    @cached_property
+    def sync(self) -> SyncService:
+        # After each client's sync: the metrics snapshot, then the alert rules on it.
+        listener = AlertingListener(self.analysis, self.alerts)
+        return SyncService(
+            self.settings, self.database, self.jira, clock=self.clock, listener=listener
+        )
+
+    def close(self) -> None:
+        if self._database is not None:
+            self._database.dispose()

@@ -1,0 +1,34 @@
+"""The web application: JSON API, health checks, the scope panel and portfolio."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from scopeguard.bootstrap import Services
+from scopeguard.config import Settings, load_settings
+from scopeguard.entrypoints.web import api, forge, health, hooks, panel, reports
+
+
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Flask:
+    """Build the Flask app.
+
+    With no arguments (as gunicorn calls ``scopeguard.entrypoints.web:create_app()``) the
+    configuration is read from ``$SCOPEGUARD_CONFIG`` or ``./scopeguard.yaml``.
+    """
+    if services is None:
+        services = Services(settings if settings is not None else load_settings())
+    app = Flask(__name__)
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the documented order
+    app.extensions["scopeguard"] = services
+    # Migrations run here, before the first request, so a fresh database works.
+    services.database  # noqa: B018
+
+    app.register_blueprint(health.blueprint)
+    app.register_blueprint(api.blueprint)
+    app.register_blueprint(forge.blueprint)
+    app.register_blueprint(hooks.blueprint)
+    # The scope panel and portfolio (HTML, charts), with sign-in and Flask-Babel.
+    panel.init_app(app)
+    # Archived monthly PDF reports (behind the panel's sign-in).
+    app.register_blueprint(reports.blueprint)
+    return app

@@ -1,0 +1,85 @@
+"""The JSON API (``/api/v1``): clients, summaries, daily series, evidence trails."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Response, abort, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from scopeguard.entrypoints.web.auth import bearer_ok
+from scopeguard.entrypoints.web.context import client_or_404, services
+
+blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+@blueprint.before_request
+def require_token() -> Response | None:
+    """With ``web.api_token`` set, every API call needs ``Authorization: Bearer <token>``."""
+    expected = services().settings.web.api_token
+    if not expected:
+        return None
+    if not bearer_ok(expected):
+        response = jsonify(error="unauthorized", message="missing or wrong API token")
+        response.status_code = 401
+        response.headers["WWW-Authenticate"] = 'Bearer realm="scopeguard"'
+        return response
+    return None
+
+
+@blueprint.errorhandler(HTTPException)
+def json_error(error: HTTPException) -> tuple[Response, int]:
+    """API errors are JSON too, never an HTML page."""
+    code = error.code or 500
+    return jsonify(error=error.name.lower().replace(" ", "_"), message=error.description), code
+
+
+def _json_bytes(plain: bytes, compressed: Callable[[], bytes]) -> Response:
+    """A JSON body encoded ahead of time, gzip-compressed when the client accepts it.
+
+    A 20,000-issue summary is about a megabyte of JSON; compressing it once per
+    snapshot instead of per response keeps the endpoint cheap under load.
+    """
+    response = Response(mimetype="application/json")
+    response.vary.add("Accept-Encoding")
+    if request.accept_encodings.quality("gzip") > 0:
+        response.set_data(compressed())
+        response.headers["Content-Encoding"] = "gzip"
+    else:
+        response.set_data(plain)
+    return response
+
+
+@blueprint.get("/clients")
+def clients() -> Response:
+    """Every configured client with its health."""
+    analysis = services().analysis
+    body: list[dict[str, Any]] = []
+    for client in services().settings.clients:
+        summary = analysis.snapshot(client).summary
+        body.append({"key": client.key, "name": client.name, "health": summary["health"]})
+    return jsonify(body)
+
+
+@blueprint.get("/clients/<key>/summary")
+def summary(key: str) -> Response:
+    """Where the client's contract stands now."""
+    snapshot = services().analysis.snapshot(client_or_404(key))
+    return _json_bytes(snapshot.summary_json, lambda: snapshot.summary_json_gzip)
+
+
+@blueprint.get("/clients/<key>/timeseries")
+def timeseries(key: str) -> Response:
+    """The daily series from contract start to today (or contract end)."""
+    snapshot = services().analysis.snapshot(client_or_404(key))
+    return _json_bytes(snapshot.series_json, lambda: snapshot.series_json_gzip)
+
+
+@blueprint.get("/clients/<key>/issues/<issue_key>")
+def issue(key: str, issue_key: str) -> Response:
+    """One issue's revision rounds and reopens: the evidence trail."""
+    trail = services().analysis.issue_trail(client_or_404(key), issue_key)
+    if trail is None:
+        abort(404, description=f"unknown issue {issue_key!r} for client {key!r}")
+    return jsonify(trail)

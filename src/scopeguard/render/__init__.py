@@ -1,1 +1,0 @@
-"""Rendering of ScopeGuard's figures for people: charts and localized formatting."""

@@ -1,0 +1,248 @@
+"""Turning a client's new summary into alert state changes and outbox rows, atomically.
+
+Every state change is a compare-and-set (``INSERT … ON CONFLICT DO NOTHING`` or
+``UPDATE … WHERE active = …``), and the outbox rows of an alert are added only
+when this evaluation won that change, in the same transaction. Two evaluations
+of one client running at once (a scheduled sync and a webhook sync) therefore
+cannot both send the same alert, and an evaluation that fails halfway leaves
+neither a state change without its alert nor an alert without its state.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from scopeguard.adapters.delivery.channels import channels_for
+from scopeguard.adapters.store.db import Database
+from scopeguard.adapters.store.models import AlertOutboxRow, AlertStateRow
+from scopeguard.adapters.store.sql import insert_ignore, rowcount
+from scopeguard.config import AlertChannelSettings, ClientSettings, Settings
+from scopeguard.presentation.alert_messages import build_alert
+from scopeguard.usecases.alert_rules import (
+    Action,
+    Observation,
+    Rule,
+    StateView,
+    decide,
+    gone,
+    observe,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class FiredAlert:
+    """An alert this evaluation enqueued."""
+
+    alert_id: str
+    event: str
+    issue: str | None
+    value: float
+    limit: float
+    further_round: bool
+    deliveries: int
+    """Outbox rows written (one per channel that takes this alert)."""
+
+
+class AlertEngine:
+    """Evaluates the rules of one client after a sync."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.settings = settings
+        self.database = database
+        self.clock = clock
+
+    def contract_running(self, client: ClientSettings, now: datetime) -> bool:
+        """Alerts are for running contracts: from the start to the end (if any)."""
+        contract = client.contract.to_contract(self.settings.agency.zone)
+        return contract.start <= now and (contract.end is None or now <= contract.end)
+
+    def evaluate(self, client: ClientSettings, summary: Mapping[str, Any]) -> list[FiredAlert]:
+        """Apply the summary's figures to the client's stored alert states.
+
+        Returns the alerts enqueued. Nothing happens outside a running contract.
+        """
+        now = self.clock()
+        if not self.contract_running(client, now):
+            return []
+        observations = observe(summary, client.contract)
+        fired: list[FiredAlert] = []
+        with self.database.session() as session:
+            stored = {
+                (row.rule, row.subject): StateView(
+                    row.active, row.value, row.limit, row.notified_value
+                )
+                for row in session.scalars(
+                    select(AlertStateRow).where(AlertStateRow.client_key == client.key)
+                )
+            }
+            seen: set[tuple[str, str]] = set()
+            for observation in observations:
+                seen.add((observation.rule.value, observation.subject))
+                state = stored.get((observation.rule.value, observation.subject))
+                alert = self._apply(session, client, observation, state, now)
+                if alert is not None:
+                    fired.append(alert)
+            for (rule_name, subject), state in stored.items():
+                if (rule_name, subject) in seen:
+                    continue
+                try:
+                    rule = Rule(rule_name)
+                except ValueError:
+                    continue  # a rule this version no longer has
+                self._apply(session, client, gone(rule, subject, state), state, now)
+        for alert in fired:
+            log.info(
+                "alert %s %s %s (%s of %s) → %d deliveries",
+                client.key,
+                alert.event,
+                alert.issue or "",
+                alert.value,
+                alert.limit,
+                alert.deliveries,
+            )
+        return fired
+
+    def _apply(
+        self,
+        session: Session,
+        client: ClientSettings,
+        observation: Observation,
+        state: StateView | None,
+        now: datetime,
+    ) -> FiredAlert | None:
+        action = decide(state, observation)
+        if action is Action.NOTHING:
+            return None
+        key = (
+            AlertStateRow.client_key == client.key,
+            AlertStateRow.rule == observation.rule.value,
+            AlertStateRow.subject == observation.subject,
+        )
+        figures = {"value": observation.value, "limit": observation.limit, "updated_at": now}
+        won = False
+        if action is Action.FIRE and state is None:
+            won = insert_ignore(
+                session,
+                AlertStateRow,
+                {
+                    "client_key": client.key,
+                    "rule": observation.rule.value,
+                    "subject": observation.subject,
+                    "active": True,
+                    "notified_value": observation.value,
+                    "fired_at": now,
+                    **figures,
+                },
+            )
+        elif action is Action.FIRE:
+            won = self._cas(
+                session,
+                (*key, AlertStateRow.active.is_(False)),
+                {**figures, "active": True, "notified_value": observation.value, "fired_at": now},
+            )
+        elif action is Action.ROUND:
+            assert state is not None and state.notified_value is not None
+            won = self._cas(
+                session,
+                (
+                    *key,
+                    AlertStateRow.active.is_(True),
+                    AlertStateRow.notified_value == state.notified_value,
+                ),
+                {**figures, "notified_value": observation.value, "fired_at": now},
+            )
+        elif action is Action.RESET:
+            self._cas(session, (*key, AlertStateRow.active.is_(True)), {**figures, "active": False})
+        else:
+            self._cas(session, key, figures)
+        if not won:
+            return None
+        further = action is Action.ROUND
+        channels = [
+            (index, channel)
+            for index, channel in enumerate(channels_for(self.settings, client))
+            if not further or channel.repeat_each_round
+        ]
+        return self._enqueue(session, client, observation, channels, now, further_round=further)
+
+    @staticmethod
+    def _cas(session: Session, where: tuple[Any, ...], values: dict[str, Any]) -> bool:
+        statement = (
+            update(AlertStateRow)
+            .where(*where)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return rowcount(session.execute(statement)) == 1
+
+    def _enqueue(
+        self,
+        session: Session,
+        client: ClientSettings,
+        observation: Observation,
+        channels: list[tuple[int, AlertChannelSettings]],
+        now: datetime,
+        *,
+        further_round: bool,
+    ) -> FiredAlert:
+        alert_id = str(uuid.uuid4())
+        document = build_alert(
+            self.settings,
+            client,
+            alert_id=alert_id,
+            event=observation.rule.value,
+            issue=observation.issue,
+            value=observation.value,
+            limit=observation.limit,
+            occurred_at=now,
+            further_round=further_round,
+        )
+        give_up = now + timedelta(hours=self.settings.alerts.retry_hours)
+        for index, channel in channels:
+            session.add(
+                AlertOutboxRow(
+                    id=str(uuid.uuid4()),
+                    alert_id=alert_id,
+                    client_key=client.key,
+                    event=observation.rule.value,
+                    subject=observation.subject,
+                    issue=observation.issue,
+                    channel_index=index,
+                    channel_type=channel.type,
+                    payload=document,
+                    status="pending",
+                    attempts=0,
+                    created_at=now,
+                    next_attempt_at=now,
+                    give_up_at=give_up,
+                )
+            )
+        return FiredAlert(
+            alert_id=alert_id,
+            event=observation.rule.value,
+            issue=observation.issue,
+            value=observation.value,
+            limit=observation.limit,
+            further_round=further_round,
+            deliveries=len(channels),
+        )

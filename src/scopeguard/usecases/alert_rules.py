@@ -1,0 +1,143 @@
+"""Alert rules: what a client's summary says about each limit, and what to do about it.
+
+Pure functions over the summary JSON (the document the API serves) and the
+contract settings; the database side is :mod:`scopeguard.usecases.alert_engine`.
+
+An alert fires when a value *crosses* its limit, not while it stays past it:
+each (client, rule, subject) has a stored state, and only a change of state
+(or, for per-issue revisions with ``repeat_each_round``, a further round)
+produces an alert. That is what makes re-running a sync send nothing new, and
+what makes the first sync of a running contract alert once per limit already
+passed instead of once per historical revision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from scopeguard.config import ContractSettings
+
+
+class Rule(StrEnum):
+    """The alert rules; the value is the event name sent to channels."""
+
+    REVISION_LIMIT = "revision_limit_exceeded"
+    REVISION_TOTAL = "revision_total_exceeded"
+    REOPEN_LIMIT = "reopen_limit_exceeded"
+    SCOPE_CREEP = "scope_creep_threshold"
+
+
+CLIENT_SUBJECT = "*"
+"""The subject of rules about the whole client (everything but per-issue revisions)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One rule's figure for one subject in the latest summary."""
+
+    rule: Rule
+    subject: str
+    value: float
+    limit: float
+    past: bool
+    """The value is past the limit (what the health check calls a breach)."""
+
+    @property
+    def issue(self) -> str | None:
+        """The issue key of a per-issue rule, else ``None``."""
+        return None if self.subject == CLIENT_SUBJECT else self.subject
+
+
+@dataclass(frozen=True, slots=True)
+class StateView:
+    """The stored state of one (client, rule, subject)."""
+
+    active: bool
+    value: float
+    limit: float | None
+    notified_value: float | None
+
+
+class Action(StrEnum):
+    """What one observation does to its state."""
+
+    NOTHING = "nothing"
+    """No state and nothing past its limit: store nothing."""
+    FIRE = "fire"
+    """Crossed the limit: alert every channel."""
+    ROUND = "round"
+    """Still past the limit, one more revision round: alert ``repeat_each_round`` channels."""
+    RESET = "reset"
+    """Back under the limit: the next crossing alerts again."""
+    UPDATE = "update"
+    """Same side of the limit: remember the new figures quietly."""
+
+
+def observe(summary: Mapping[str, Any], contract: ContractSettings) -> list[Observation]:
+    """Every rule's figure in ``summary`` under ``contract``'s limits.
+
+    The thresholds are those of the health check (``docs/metrics.md``): an issue
+    past ``revisions_per_issue``, total revisions past ``revisions_total``,
+    reopens past ``reopen_limit``, creep percent (as displayed) at or above
+    ``creep_alert_percent`` (and above zero). Limits that are not set give no
+    observation.
+    """
+    found: list[Observation] = []
+    revisions = summary["revisions"]
+    per_issue = contract.revisions_per_issue
+    for key, count in revisions["by_issue"].items():
+        found.append(Observation(Rule.REVISION_LIMIT, key, count, per_issue, count > per_issue))
+    if contract.revisions_total is not None:
+        total = revisions["total"]
+        limit = contract.revisions_total
+        found.append(Observation(Rule.REVISION_TOTAL, CLIENT_SUBJECT, total, limit, total > limit))
+    if contract.reopen_limit is not None:
+        reopens = summary["reopens"]["total"]
+        limit = contract.reopen_limit
+        found.append(
+            Observation(Rule.REOPEN_LIMIT, CLIENT_SUBJECT, reopens, limit, reopens > limit)
+        )
+    percent = summary["scope"]["creep_percent"]
+    if percent is not None:
+        limit_percent = contract.creep_alert_percent
+        past = percent > 0 and percent >= limit_percent
+        found.append(Observation(Rule.SCOPE_CREEP, CLIENT_SUBJECT, percent, limit_percent, past))
+    return found
+
+
+def decide(state: StateView | None, observation: Observation) -> Action:
+    """What ``observation`` does to the stored ``state`` (``None``: never seen)."""
+    if state is None:
+        return Action.FIRE if observation.past else Action.NOTHING
+    if not state.active:
+        if observation.past:
+            return Action.FIRE
+        return _quiet(state, observation)
+    if not observation.past:
+        return Action.RESET
+    if (
+        observation.rule is Rule.REVISION_LIMIT
+        and state.notified_value is not None
+        and observation.value > state.notified_value
+    ):
+        return Action.ROUND
+    return _quiet(state, observation)
+
+
+def _quiet(state: StateView, observation: Observation) -> Action:
+    if state.value == observation.value and state.limit == observation.limit:
+        return Action.NOTHING
+    return Action.UPDATE
+
+
+def gone(rule: Rule, subject: str, state: StateView) -> Observation:
+    """The observation of a subject that no longer appears (e.g. an issue left the scope).
+
+    Its value is zero: an active state resets, so the issue alerts again if it
+    comes back over the limit.
+    """
+    limit = state.limit if state.limit is not None else 0.0
+    return Observation(rule, subject, 0, limit, past=False)

@@ -1,0 +1,394 @@
+"""What a monthly report says, assembled from the metric facts with the domain functions.
+
+Every figure comes from :func:`~scopeguard.domain.metrics.summarize` (the state at
+the end of the month and at the end of the month before) and
+:func:`~scopeguard.domain.metrics.issue_evidence`; what happened *during* the
+month is the difference between the two states. Nothing here redefines a
+metric, so the report always agrees with the API and the panel.
+
+:func:`build_report_data` is pure (facts in, :class:`ReportData` out); the
+service layer (:mod:`scopeguard.usecases.reporting`) loads the facts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from scopeguard.domain.contract import Contract, ScopeUnit
+from scopeguard.domain.metrics import (
+    IssueFacts,
+    RevisionRound,
+    daily_series,
+    issue_evidence,
+    natural_key,
+    summarize,
+)
+from scopeguard.domain.month import Month
+from scopeguard.presentation.documents import series_document, summary_document
+from scopeguard.presentation.formatting import parse_moment
+
+
+class ReportError(Exception):
+    """A report cannot be produced; the message says why, for the person who asked."""
+
+
+class MonthOutsideDataError(ReportError):
+    """The month is before the contract started or after the data ends."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClientInfo:
+    """Who the report is about and for."""
+
+    key: str
+    name: str
+    agency: str
+    notes: str | None = None
+    """The client's own notes block text (``contract.report.notes``)."""
+    jira_url: str | None = None
+    """The Jira site: issue keys link to ``<jira_url>/browse/<key>``."""
+    panel_url: str | None = None
+    """The client's ScopeGuard panel, for the complete evidence trails."""
+
+
+@dataclass(frozen=True, slots=True)
+class UnitRow:
+    """Contracted against actual scope in one unit."""
+
+    unit: ScopeUnit
+    contracted: float
+    baseline: float
+    """Scope in the contract at the baseline, as estimated then."""
+    approved: float
+    creep: float
+    actual: float
+    """``baseline + approved + creep``: the scope being delivered now."""
+    creep_percent: float | None
+    creep_month: float
+    """Creep added during the month."""
+    creep_percent_month: float | None
+    """Change of the creep percent during the month, in percentage points."""
+
+
+@dataclass(frozen=True, slots=True)
+class AddedIssue:
+    """An issue that entered the client's scope during the month."""
+
+    key: str
+    summary: str
+    issue_type: str
+    entered_at: datetime
+    created: datetime
+    reporter: str | None
+    approved: bool
+    """An approved change request (as of the month's end); otherwise creep."""
+    removed: bool
+    story_points: float | None
+    hours: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceRow:
+    """A revision round past the issue's allowance, from the issue's changelog."""
+
+    key: str
+    summary: str
+    round: RevisionRound
+
+
+@dataclass(frozen=True, slots=True)
+class OverLimitIssue:
+    """An issue with more revision rounds than the contract includes (at the month's end)."""
+
+    key: str
+    summary: str
+    revisions: int
+    beyond: int
+    """Rounds past the allowance (billable)."""
+    in_month: int
+    """Rounds during the month."""
+    reopens: int
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """One figure at the end of the previous month and of this one."""
+
+    metric: str
+    """``creep``, ``creep_percent``, ``revisions``, ``over_limit``, ``reopens``,
+    ``overage_rounds``, ``overage_hours``, ``overage_amount`` or ``health``."""
+    previous: Any
+    current: Any
+
+    @property
+    def delta(self) -> float | None:
+        """``current - previous`` for numbers (rounded like the figures); ``None`` otherwise."""
+        if isinstance(self.previous, int | float) and isinstance(self.current, int | float):
+            return round(self.current - self.previous, 2) + 0.0
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportData:
+    """Everything one monthly report shows."""
+
+    client: ClientInfo
+    month: Month
+    zone: ZoneInfo
+    contract: Contract
+    as_of: datetime
+    complete: bool
+    """The month is over: the figures are final for it."""
+    generated_at: datetime
+    version: str
+    last_sync: datetime | None
+    summary: dict[str, Any]
+    """The API's summary document as of :attr:`as_of`."""
+    previous: dict[str, Any]
+    """The same document as of the end of the previous month."""
+    previous_in_contract: bool
+    """The previous month's end is inside the contract (so a comparison means something)."""
+    series: dict[str, Any]
+    """The API's series document up to the report's last day."""
+    units: tuple[UnitRow, ...]
+    added: tuple[AddedIssue, ...]
+    evidence: tuple[EvidenceRow, ...]
+    over_limit: tuple[OverLimitIssue, ...]
+    """Most rounds this month first, then most rounds beyond the allowance."""
+    comparison: tuple[Comparison, ...]
+    revisions_in_month: int
+    reopens_in_month: int
+    removed_in_month: tuple[str, ...]
+    approved_in_month: tuple[str, ...]
+    """Issues that became approved change requests during the month (added earlier or now)."""
+    has_activity: bool
+
+    @property
+    def headline(self) -> UnitRow:
+        """The row of the contract's headline unit."""
+        unit = ScopeUnit(self.summary["scope"]["unit"])
+        return next(row for row in self.units if row.unit is unit)
+
+    @property
+    def overage_month(self) -> float:
+        """Overage estimate added during the month, in the contract's currency."""
+        change = float(self.summary["overage"]["amount"]) - float(
+            self.previous["overage"]["amount"]
+        )
+        return round(change, 2) + 0.0
+
+    @property
+    def rounds_beyond_in_month(self) -> int:
+        """Billable revision rounds (past the allowance) during the month."""
+        return int(self.summary["overage"]["rounds"] - self.previous["overage"]["rounds"])
+
+
+def report_months(contract: Contract, zone: ZoneInfo, now: datetime) -> tuple[Month, Month] | None:
+    """The first and last month a report can be made for, or ``None`` before the contract.
+
+    From the month the contract starts to the month of ``now`` or of the contract's
+    end, whichever is earlier (after the end nothing changes any more).
+    """
+    first = Month.of(contract.start, zone)
+    last_moment = now if contract.end is None else min(now, contract.end)
+    last = Month.of(last_moment, zone)
+    if now < contract.start or last < first:
+        return None
+    return first, last
+
+
+def check_month(contract: Contract, zone: ZoneInfo, now: datetime, month: Month) -> None:
+    """Raise :class:`MonthOutsideDataError` unless a report of ``month`` can be made now."""
+    months = report_months(contract, zone, now)
+    if months is None:
+        raise MonthOutsideDataError(
+            f"the contract starts on {contract.start.astimezone(zone).date().isoformat()}: "
+            "there is no month to report yet"
+        )
+    first, last = months
+    if not first <= month <= last:
+        raise MonthOutsideDataError(
+            f"{month} is outside the data: reports can be made for {first} to {last}"
+        )
+
+
+def _unit_rows(
+    contract: Contract,
+    current: dict[str, Any],
+    previous: dict[str, Any],
+    series: dict[str, Any],
+) -> tuple[UnitRow, ...]:
+    last_day = series["days"][-1]["units"] if series["days"] else {}
+    rows: list[UnitRow] = []
+    for unit in contract.scope:
+        now = current["scope"]["by_unit"][unit.value]
+        before = previous["scope"]["by_unit"][unit.value]
+        # The baseline amount is in the daily series (its last point is the state at
+        # the end of the report's last day, the same moment as the summary).
+        baseline = float(last_day.get(unit.value, {}).get("baseline", 0.0))
+        percent, percent_before = now["creep_percent"], before["creep_percent"]
+        rows.append(
+            UnitRow(
+                unit=unit,
+                contracted=now["contracted"],
+                baseline=baseline,
+                approved=now["approved"],
+                creep=now["creep"],
+                actual=round(baseline + now["approved"] + now["creep"], 3) + 0.0,
+                creep_percent=percent,
+                creep_month=round(now["creep"] - before["creep"], 3) + 0.0,
+                creep_percent_month=(
+                    None
+                    if percent is None or percent_before is None
+                    else round(percent - percent_before, 1) + 0.0
+                ),
+            )
+        )
+    return tuple(rows)
+
+
+def _comparison(previous: dict[str, Any], current: dict[str, Any]) -> tuple[Comparison, ...]:
+    def figures(doc: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "creep": doc["scope"]["creep"],
+            "creep_percent": doc["scope"]["creep_percent"],
+            "revisions": doc["revisions"]["total"],
+            "over_limit": len(doc["revisions"]["over_limit"]),
+            "reopens": doc["reopens"]["total"],
+            "overage_rounds": doc["overage"]["rounds"],
+            "overage_hours": doc["overage"]["hours"],
+            "overage_amount": doc["overage"]["amount"],
+            "health": doc["health"],
+        }
+
+    before, after = figures(previous), figures(current)
+    return tuple(Comparison(metric, before[metric], after[metric]) for metric in after)
+
+
+def _same_state(previous: dict[str, Any], current: dict[str, Any]) -> bool:
+    keys = ("scope", "revisions", "reopens", "overage")
+    return all(previous[key] == current[key] for key in keys)
+
+
+def build_report_data(
+    facts: Sequence[IssueFacts],
+    contract: Contract,
+    client: ClientInfo,
+    month: Month,
+    *,
+    zone: ZoneInfo,
+    now: datetime,
+    reporters: Mapping[str, str | None],
+    sync: Mapping[str, Any],
+    version: str,
+) -> ReportData:
+    """The report of ``month`` from every issue's facts.
+
+    ``now`` is when the report is made: a month still in progress is reported
+    as of ``now``. ``reporters`` maps issue keys to who reported them (shown
+    for added scope). ``sync`` is the summary's ``sync`` block (last success,
+    issue count). Raises :class:`MonthOutsideDataError` for a month outside the
+    contract's data.
+    """
+    check_month(contract, zone, now, month)
+    last_success = sync.get("last_success")
+    month_start = month.start(zone)
+    as_of = min(month.end(zone), now)
+    complete = now > month.end(zone)
+    previous_end = month_start - timedelta(microseconds=1)
+
+    current_summary = summarize(facts, contract, as_of)
+    previous_summary = summarize(facts, contract, previous_end)
+    current = summary_document(current_summary, client.key, client.name, dict(sync))
+    previous = summary_document(previous_summary, client.key, client.name, dict(sync))
+    points = daily_series(facts, contract, zone, as_of.astimezone(zone).date())
+    series = series_document(points, contract, zone, client.key)
+
+    by_key = {item.key: item for item in facts}
+    allowance = contract.revisions_per_issue
+
+    # Scope added this month: keys newly in the summary's added or approved lists.
+    before_keys = set(previous["scope"]["added"]) | set(previous["scope"]["approved_changes"])
+    approved_now = set(current["scope"]["approved_changes"])
+    removed_now = set(current["scope"]["removed"])
+    added_keys = [
+        key
+        for key in (*current["scope"]["added"], *current["scope"]["approved_changes"])
+        if key not in before_keys
+    ]
+    added = tuple(
+        AddedIssue(
+            key=key,
+            summary=by_key[key].summary,
+            issue_type=by_key[key].issue_type,
+            entered_at=by_key[key].entered_at,
+            created=by_key[key].created,
+            reporter=reporters.get(key),
+            approved=key in approved_now,
+            removed=key in removed_now,
+            story_points=by_key[key].story_points,
+            hours=by_key[key].hours,
+        )
+        for key in sorted(added_keys, key=natural_key)
+    )
+    approved_in_month = tuple(
+        key
+        for key in current["scope"]["approved_changes"]
+        if key not in previous["scope"]["approved_changes"]
+    )
+    removed_in_month = tuple(
+        key for key in current["scope"]["removed"] if key not in previous["scope"]["removed"]
+    )
+
+    # The evidence: every round past the allowance that happened during the month.
+    evidence: list[EvidenceRow] = []
+    over_limit: list[OverLimitIssue] = []
+    reopens_by_issue: dict[str, int] = current["reopens"]["by_issue"]
+    for key in current["revisions"]["over_limit"]:
+        issue = by_key[key]
+        rounds = issue_evidence(issue, allowance=allowance, as_of=as_of)
+        in_month = [r for r in rounds if r.at >= month_start]
+        evidence.extend(EvidenceRow(key, issue.summary, r) for r in in_month if r.beyond_allowance)
+        over_limit.append(
+            OverLimitIssue(
+                key=key,
+                summary=issue.summary,
+                revisions=len(rounds),
+                beyond=len(rounds) - allowance,
+                in_month=len(in_month),
+                reopens=reopens_by_issue.get(key, 0),
+            )
+        )
+    evidence.sort(key=lambda row: (row.round.at, natural_key(row.key)))
+    # The month's most revised first: when the table is cut short, these are what matter.
+    over_limit.sort(key=lambda item: (-item.in_month, -item.beyond, natural_key(item.key)))
+
+    return ReportData(
+        client=client,
+        month=month,
+        zone=zone,
+        contract=contract,
+        as_of=as_of,
+        complete=complete,
+        generated_at=now,
+        version=version,
+        last_sync=None if last_success is None else parse_moment(last_success),
+        summary=current,
+        previous=previous,
+        previous_in_contract=previous_end >= contract.start,
+        series=series,
+        units=_unit_rows(contract, current, previous, series),
+        added=added,
+        evidence=tuple(evidence),
+        over_limit=tuple(over_limit),
+        comparison=_comparison(previous, current),
+        revisions_in_month=current["revisions"]["total"] - previous["revisions"]["total"],
+        reopens_in_month=current["reopens"]["total"] - previous["reopens"]["total"],
+        removed_in_month=removed_in_month,
+        approved_in_month=approved_in_month,
+        has_activity=not _same_state(previous, current),
+    )

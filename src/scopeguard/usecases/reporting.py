@@ -1,0 +1,101 @@
+"""Producing one client's monthly report from the stored data: facts in, PDF out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from scopeguard import __version__
+from scopeguard.adapters.pdf.renderer import RenderedReport, render_pdf
+from scopeguard.adapters.store.models import IssueRow
+from scopeguard.config import ClientSettings, Settings
+from scopeguard.domain.month import Month
+from scopeguard.presentation.documents import sync_block
+from scopeguard.presentation.i18n import normalize_language
+from scopeguard.usecases.report_data import ClientInfo, ReportData, ReportError, build_report_data
+
+if TYPE_CHECKING:
+    from scopeguard.bootstrap import Services
+
+
+@dataclass(frozen=True, slots=True)
+class GeneratedReport:
+    """A rendered report and the data it shows."""
+
+    client_key: str
+    month: Month
+    language: str
+    data: ReportData
+    rendered: RenderedReport
+
+    @property
+    def pdf(self) -> bytes:
+        return self.rendered.pdf
+
+
+def client_info(settings: Settings, client: ClientSettings) -> ClientInfo:
+    """Who the report is about, with links to Jira and to the client's panel."""
+    return ClientInfo(
+        key=client.key,
+        name=client.name,
+        agency=settings.agency.name,
+        notes=client.contract.report.notes,
+        jira_url=settings.jira.base_url,
+        panel_url=f"{settings.web.public_url.rstrip('/')}/clients/{client.key}",
+    )
+
+
+def load_report_data(
+    services: Services, client: ClientSettings, month: Month, *, now: datetime
+) -> ReportData:
+    """The figures of ``month`` from the stored issues (no Jira request is made).
+
+    Raises :class:`ReportError` when the client was never synced, and
+    :class:`~scopeguard.usecases.report_data.MonthOutsideDataError` for a month outside the data.
+    """
+    settings = services.settings
+    with services.database.session() as session:
+        sync = sync_block(session, client.key, settings.agency.zone)
+        if sync["last_success"] is None:
+            raise ReportError(
+                f"no Jira data for client {client.key!r} yet: run `scopeguard sync` first"
+            )
+        reporters: dict[str, str | None] = {
+            key: name or account
+            for key, name, account in session.execute(
+                select(IssueRow.key, IssueRow.reporter_name, IssueRow.reporter_account).where(
+                    IssueRow.client_key == client.key
+                )
+            )
+        }
+    context, facts = services.analysis.current_facts(client)
+    return build_report_data(
+        facts,
+        context.contract,
+        client_info(settings, client),
+        month,
+        zone=settings.agency.zone,
+        now=now,
+        reporters=reporters,
+        sync=sync,
+        version=__version__,
+    )
+
+
+def generate_report(
+    services: Services,
+    client: ClientSettings,
+    month: Month,
+    *,
+    language: str | None = None,
+    now: datetime | None = None,
+) -> GeneratedReport:
+    """Render the report of ``month`` for ``client`` (in its configured language by default)."""
+    moment = now if now is not None else services.clock()
+    lang = normalize_language(language or client.contract.report.language)
+    data = load_report_data(services, client, month, now=moment)
+    rendered = render_pdf(data, lang, max_rows=services.settings.reports.max_table_rows)
+    return GeneratedReport(client.key, month, lang, data, rendered)

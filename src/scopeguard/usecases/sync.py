@@ -1,0 +1,265 @@
+"""Complete and incremental sync of each client's issues into storage.
+
+The cursor rule that keeps data safe: a client's cursor is the start time of
+its last *successful* sync and moves only after everything that sync read has
+been committed. Batches are committed as they arrive, so a failure halfway
+keeps what was stored; the next run reads again from the old cursor, and
+because storing is idempotent nothing is duplicated.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from scopeguard.adapters.jira.errors import JiraError, JiraMalformedResponse
+from scopeguard.adapters.jira.parse import ISSUE_FIELDS, parse_description, parse_issue
+from scopeguard.adapters.store.db import Database
+from scopeguard.adapters.store.models import SyncRunRow
+from scopeguard.adapters.store.repository import (
+    StoredIssue,
+    mark_removed,
+    save_issues,
+    save_statuses,
+    sync_state,
+)
+from scopeguard.config import ClientSettings, Settings
+from scopeguard.domain.model import Issue, Status
+
+
+class JiraSource(Protocol):
+    """What the sync needs from Jira (:class:`scopeguard.adapters.jira.JiraClient` has it)."""
+
+    @property
+    def requests_made(self) -> int: ...
+
+    def statuses(self) -> dict[str, Status]: ...
+
+    def story_points_field_id(self) -> str | None: ...
+
+    def user_timezone(self) -> ZoneInfo: ...
+
+    def jql_datetime(self, moment: datetime) -> str: ...
+
+    def iter_issue_batches(
+        self, jql: str, *, fields: Iterable[str], batch_size: int = 1000
+    ) -> Iterable[list[dict[str, Any]]]: ...
+
+    def iter_issue_ids(self, jql: str) -> Iterable[list[tuple[str, str]]]: ...
+
+
+class SyncError(Exception):
+    """A client's sync failed; what was committed before the failure stays."""
+
+    def __init__(self, client_key: str, cause: Exception) -> None:
+        self.client_key = client_key
+        self.cause = cause
+        super().__init__(f"sync of {client_key} failed: {cause}")
+
+
+@dataclass
+class SyncReport:
+    """What one client's sync did."""
+
+    client_key: str
+    full: bool
+    issues: int = 0
+    histories: int = 0
+    removed: list[str] = field(default_factory=list)
+    requests: int = 0
+    seconds: float = 0.0
+    changed_issue_pks: list[int] = field(default_factory=list)
+    removed_pks: list[int] = field(default_factory=list)
+    reconciled: bool = False
+
+    def line(self) -> str:
+        """One line of progress for the CLI."""
+        kind = "full" if self.full else "incremental"
+        removed = f", {len(self.removed)} removed" if self.removed else ""
+        return (
+            f"{self.client_key}: {self.issues} issues, {self.histories} histories{removed}, "
+            f"{self.requests} Jira requests, {self.seconds:.1f}s ({kind})"
+        )
+
+
+class SyncListener(Protocol):
+    """Told what a sync stored, so derived data (the metrics) can follow."""
+
+    def issues_stored(self, client: ClientSettings, stored: Sequence[tuple[int, Issue]]) -> None:
+        """A batch was committed: its issues' primary keys with the parsed issues."""
+
+    def sync_finished(self, client: ClientSettings, report: SyncReport) -> None:
+        """The sync succeeded and its cursor has moved."""
+
+
+_ORDER_BY = re.compile(r"\border\s+by\b.*$", re.IGNORECASE | re.DOTALL)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class SyncService:
+    """Brings stored issues of each configured client up to date with Jira."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        jira: JiraSource,
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+        listener: SyncListener | None = None,
+    ) -> None:
+        self.settings = settings
+        self.database = database
+        self.jira = jira
+        self.clock = clock
+        self.listener = listener
+
+    def sync_all(self, *, full: bool = False) -> list[SyncReport | SyncError]:
+        """Sync every client; one client's failure does not stop the others."""
+        results: list[SyncReport | SyncError] = []
+        for client in self.settings.clients:
+            try:
+                results.append(self.sync_client(client, full=full))
+            except SyncError as error:
+                results.append(error)
+        return results
+
+    def sync_client(self, client: ClientSettings, *, full: bool = False) -> SyncReport:
+        """Sync one client. Raises :class:`SyncError` after recording the failure."""
+        started = self.clock()
+        t0 = time.perf_counter()
+        requests_before = self.jira.requests_made
+        with self.database.session() as session:
+            state = sync_state(session, client.key)
+            cursor = state.cursor
+            last_reconcile = state.last_reconcile
+            state.last_attempt = started
+        full = full or cursor is None
+        report = SyncReport(client_key=client.key, full=full)
+        try:
+            self._sync(client, report, started, cursor, last_reconcile)
+        except (JiraError, ValueError, KeyError, TypeError) as exc:
+            if not isinstance(exc, JiraError):
+                # A page we could not make sense of: never skip it silently.
+                exc = JiraMalformedResponse(f"unexpected data from Jira: {exc!r}")
+            report.requests = self.jira.requests_made - requests_before
+            self._record(report, started, error=str(exc))
+            raise SyncError(client.key, exc) from exc
+        report.requests = self.jira.requests_made - requests_before
+        report.seconds = time.perf_counter() - t0
+        self._record(report, started, error=None)
+        if self.listener is not None:
+            self.listener.sync_finished(client, report)
+        return report
+
+    def _sync(
+        self,
+        client: ClientSettings,
+        report: SyncReport,
+        started: datetime,
+        cursor: datetime | None,
+        last_reconcile: datetime | None,
+    ) -> None:
+        statuses = self.jira.statuses()
+        points_field = self.jira.story_points_field_id()
+        with self.database.session() as session:
+            save_statuses(session, statuses.values())
+            sync_state(session, client.key).story_points_field = points_field
+
+        base_jql = _ORDER_BY.sub("", client.jql).strip()
+        if report.full or cursor is None:
+            jql = base_jql
+        else:
+            since = cursor - timedelta(minutes=self.settings.sync.overlap_minutes)
+            jql = f"({base_jql}) AND updated >= {self.jira.jql_datetime(since)}"
+        jql += " ORDER BY key ASC"
+
+        fields = list(ISSUE_FIELDS)
+        if points_field:
+            fields.append(points_field)
+        seen_ids: set[str] = set()
+        for raw_batch in self.jira.iter_issue_batches(
+            jql, fields=fields, batch_size=self.settings.sync.batch_issues
+        ):
+            batch = [self._prepare(raw, statuses, points_field) for raw in raw_batch]
+            with self.database.session() as session:
+                pks = save_issues(session, client.key, batch, started)
+            seen_ids.update(item.issue.id for item in batch)
+            report.issues += len(batch)
+            report.histories += sum(item.histories_total for item in batch)
+            report.changed_issue_pks.extend(pks)
+            if self.listener is not None:
+                self.listener.issues_stored(
+                    client, list(zip(pks, (item.issue for item in batch), strict=True))
+                )
+
+        reconcile_due = last_reconcile is None or started - last_reconcile >= timedelta(
+            hours=self.settings.sync.reconcile_hours
+        )
+        if report.full:
+            # A full read has just listed every issue in scope: no extra requests.
+            present = seen_ids
+        elif reconcile_due:
+            present = {
+                issue_id for page in self.jira.iter_issue_ids(base_jql) for issue_id, _ in page
+            }
+        else:
+            present = None
+        if present is not None:
+            with self.database.session() as session:
+                removed = mark_removed(session, client.key, present, started)
+            report.removed = [key for _, key in removed]
+            report.removed_pks = [pk for pk, _ in removed]
+            report.reconciled = True
+
+    @staticmethod
+    def _prepare(
+        raw: dict[str, Any], statuses: dict[str, Status], points_field: str | None
+    ) -> StoredIssue:
+        issue = parse_issue(raw, statuses=statuses, story_points_field=points_field)
+        changelog = raw.get("changelog") or {}
+        histories = changelog.get("histories") or []
+        fields = raw.get("fields") or {}
+        stripped = {k: v for k, v in raw.items() if k != "changelog"}
+        return StoredIssue(
+            issue=issue,
+            raw=stripped,
+            description=parse_description(fields.get("description")),
+            histories_total=len(histories),
+        )
+
+    def _record(self, report: SyncReport, started: datetime, *, error: str | None) -> None:
+        finished = self.clock()
+        with self.database.session() as session:
+            state = sync_state(session, report.client_key)
+            if error is None:
+                # Only now, with every batch committed, may the cursor move.
+                state.cursor = started
+                state.last_success = finished
+                state.last_error = None
+                if report.reconciled:
+                    state.last_reconcile = started
+            else:
+                state.last_error = error
+            session.add(
+                SyncRunRow(
+                    client_key=report.client_key,
+                    started=started,
+                    finished=finished,
+                    full=report.full,
+                    ok=error is None,
+                    issues=report.issues,
+                    histories=report.histories,
+                    removed=len(report.removed),
+                    requests=report.requests,
+                    error=error,
+                )
+            )
