@@ -1,0 +1,184 @@
+"""Jira's JSON, decoded compactly and checked: pages, issues, histories.
+
+Everything here is about the shape of what Jira sends; a shape we cannot
+read is a :class:`~scopeguard.adapters.jira.errors.JiraMalformedResponse`,
+never a ``KeyError`` deep inside the sync.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
+from typing import Any, TypeGuard
+
+import requests
+
+from scopeguard.adapters.jira.errors import JiraMalformedResponse
+from scopeguard.domain.timeparse import parse_jira_datetime
+
+JsonObject = dict[str, Any]
+"""A decoded JSON object as Jira sent it (the adapter's edge; parsed into domain types)."""
+
+
+def rebatch(pages: Iterable[list[JsonObject]], size: int) -> Iterator[list[JsonObject]]:
+    """The issues of ``pages`` regrouped into lists of ``size`` (the last may be shorter)."""
+    pending: list[JsonObject] = []
+    for issues in pages:
+        pending.extend(issues)
+        while len(pending) >= size:
+            batch, pending = pending[:size], pending[size:]
+            yield batch
+    if pending:
+        yield pending
+
+
+_DROPPED_KEYS = frozenset({"avatarUrls", "self", "iconUrl"})
+"""Keys ScopeGuard never reads whose values are a large share of every history."""
+
+
+class _CompactDecoder:
+    """Decodes Jira JSON into fewer objects: the key to keeping a sync's memory flat.
+
+    A bulkfetch page holds 10,000 histories, and decoded naively each costs ~8 KB
+    of Python objects, mostly the author (with four avatar URLs) and the items,
+    which repeat from one history to the next. Flat objects (no nested values)
+    are shared between equal occurrences, and URL-only keys are dropped. The
+    result is read-only by contract: nothing downstream mutates decoded JSON.
+    """
+
+    def __init__(self) -> None:
+        self._shared: dict[tuple[tuple[str, Any], ...], JsonObject] = {}
+
+    def __call__(self, pairs: list[tuple[str, Any]]) -> JsonObject:
+        flat = True
+        kept = []
+        for key, value in pairs:
+            if key in _DROPPED_KEYS:
+                continue
+            if isinstance(value, dict | list):
+                flat = False
+            kept.append((key, value))
+        if not flat:
+            return dict(kept)
+        signature = tuple(kept)
+        shared = self._shared.get(signature)
+        if shared is None:
+            shared = self._shared[signature] = dict(kept)
+        return shared
+
+
+def decode_body(response: requests.Response, what: str) -> Any:
+    """The JSON body, decoded compactly; a body that is not JSON says what it was instead."""
+    try:
+        return json.loads(response.text, object_pairs_hook=_CompactDecoder())
+    except ValueError:
+        content_type = response.headers.get("Content-Type", "")
+        hint = (
+            " (an HTML page: a login or proxy page? check jira.url)"
+            if "html" in content_type.lower()
+            else ""
+        )
+        raise JiraMalformedResponse(
+            f"{what}: Jira answered HTTP {response.status_code} with a body that is not JSON"
+            f"{hint}: {response.text[:200]!r}"
+        ) from None
+
+
+def expect_object(value: Any, what: str) -> JsonObject:
+    """``value`` if it is a JSON object, else a malformed-response error naming ``what``."""
+    if not isinstance(value, dict):
+        raise JiraMalformedResponse(f"{what} is not a JSON object but {kind(value)}")
+    return value
+
+
+def issues_of(page: JsonObject, what: str) -> list[JsonObject]:
+    """The issues of a search page, each an object with an id."""
+    issues = page.get("issues")
+    if not isinstance(issues, list):
+        raise JiraMalformedResponse(f"{what} page has no issues list ({kind(issues)})")
+    for issue in issues:
+        if not isinstance(issue, dict):
+            raise JiraMalformedResponse(f"{what} page holds an issue that is {kind(issue)}")
+        issue_id_of(issue)
+    return issues
+
+
+def issue_id_of(issue: Mapping[str, Any]) -> str:
+    """The issue's id as text (Jira sends a string; some proxies an integer)."""
+    value = issue.get("id")
+    if is_int(value):
+        return str(value)
+    if not isinstance(value, str) or not value:
+        raise JiraMalformedResponse(f"an issue has no id: {snippet(issue)}")
+    return value
+
+
+def issue_key_of(issue: Mapping[str, Any]) -> str:
+    """The issue's key (``ACME-12``)."""
+    value = issue.get("key")
+    if not isinstance(value, str) or not value:
+        raise JiraMalformedResponse(f"issue {issue.get('id')!r} has no key")
+    return value
+
+
+def history_id_of(history: Any, issue_label: str) -> str:
+    """A changelog history's id as text."""
+    if not isinstance(history, Mapping):
+        raise JiraMalformedResponse(f"a history of issue {issue_label} is {kind(history)}")
+    value = history.get("id")
+    if is_int(value):
+        return str(value)
+    if not isinstance(value, str) or not value:
+        raise JiraMalformedResponse(f"a history of issue {issue_label} has no id")
+    return value
+
+
+def set_changelog(issue: JsonObject, histories: list[JsonObject]) -> None:
+    """Store the complete history on the issue, oldest first, with total == len(histories)."""
+    label = str(issue.get("key") or issue.get("id"))
+
+    def order(history: JsonObject) -> tuple[datetime, int, str]:
+        ident = history_id_of(history, label)
+        created = history.get("created")
+        try:
+            moment = parse_jira_datetime(created) if isinstance(created, str) else None
+        except ValueError:
+            moment = None
+        if moment is None:
+            raise JiraMalformedResponse(
+                f"issue {label}: history {ident} has no valid created timestamp ({created!r})"
+            )
+        return (moment, int(ident) if ident.isdigit() else 0, ident)
+
+    ordered = sorted(histories, key=order)
+    issue["changelog"] = {
+        "startAt": 0,
+        "maxResults": len(ordered),
+        "total": len(ordered),
+        "histories": ordered,
+    }
+
+
+def field_order(field_id: str) -> tuple[int, str]:
+    """Custom fields oldest first (``customfield_10016`` before ``customfield_10200``)."""
+    digits = field_id.rsplit("_", 1)[-1]
+    return (int(digits) if digits.isdigit() else 1 << 62, field_id)
+
+
+def is_int(value: Any) -> TypeGuard[int]:
+    """A JSON integer (not a boolean)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def kind(value: Any) -> str:
+    """What a JSON value is, for messages (``null``, ``list``, ``str``…)."""
+    if value is None:
+        return "null"
+    return type(value).__name__
+
+
+def snippet(value: Any) -> str:
+    """A short JSON rendering of ``value`` for an error message."""
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 200 else text[:197] + "..."

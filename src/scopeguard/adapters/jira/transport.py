@@ -1,0 +1,326 @@
+"""One Jira site's HTTP: authentication, timeouts, retries, errors and the request count.
+
+Every request to Jira goes through :meth:`JiraTransport.request`, which is the
+one place that
+
+* counts requests (``requests_made``, retries included),
+* applies the timeout,
+* retries 429/5xx (and network errors) honouring ``Retry-After`` /
+  ``X-RateLimit-Reset``, otherwise with jittered exponential backoff, and
+* turns every failure into a :mod:`scopeguard.adapters.jira.errors` exception.
+
+The session comes from the ``jira`` package (``JIRA`` builds it with the
+default headers and TLS verification); credentials are put on it with
+requests' own auth classes once the deployment is known: basic auth with email
++ API token on Cloud, a Personal Access Token as ``Authorization: Bearer`` on
+Data Center. The ``jira`` package's retry loop is switched off
+(``max_retries=0``): it sleeps with ``time.sleep`` for up to minutes, which
+tests cannot control and which would hide attempts from the request count.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+import requests
+from jira import JIRA
+from jira.resilientsession import parse_errors
+from requests.auth import AuthBase, HTTPBasicAuth
+
+from scopeguard.adapters.jira.decoding import decode_body, expect_object
+from scopeguard.adapters.jira.errors import (
+    JiraAuthError,
+    JiraError,
+    JiraRequestError,
+    JiraUnavailable,
+)
+from scopeguard.adapters.jira.retry import RETRYABLE_STATUSES, BackoffPolicy, server_delay
+from scopeguard.config import Deployment, JiraSettings
+
+LOG = logging.getLogger(__name__)
+
+DeploymentName = Literal["cloud", "datacenter"]
+
+
+class _BearerAuth(AuthBase):
+    """``Authorization: Bearer <token>``: Data Center's Personal Access Tokens."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+
+def _session_of(jira: JIRA) -> requests.Session:
+    # The jira package has no public accessor for the session it builds, and no
+    # helper for what ScopeGuard needs from it (/search/jql paging with our own
+    # retries, changelog bulkfetch): this is the one place that reaches inside.
+    session: requests.Session = jira._session
+    return session
+
+
+class JiraTransport:
+    """Sends requests to one Jira site and returns their decoded JSON bodies.
+
+    ``sleep`` and ``clock`` (POSIX seconds) are injectable so tests of rate
+    limiting neither wait nor depend on the wall clock; ``session`` replaces the
+    HTTP session the ``jira`` package would create (its adapters, proxies and
+    certificates are used; the transport installs authentication on it).
+    """
+
+    def __init__(
+        self,
+        settings: JiraSettings,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+        session: requests.Session | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._settings = settings
+        self.base_url = settings.base_url
+        self._sleep = sleep
+        self._clock = clock
+        self._policy = BackoffPolicy(
+            max_attempts=settings.max_attempts,
+            max_backoff_seconds=settings.max_backoff_seconds,
+            rng=rng or random.Random(),
+        )
+        self._requests_made = 0
+        self._deployment: DeploymentName | None = (
+            None if settings.deployment == Deployment.AUTO else _name(settings.deployment)
+        )
+        self._has_basic = bool(settings.email and settings.api_token)
+        self._auth_kind: Literal["basic", "pat"] | None = None
+        # No server-info call and no retries of its own: see the module docstring.
+        jira = JIRA(
+            server=self.base_url,
+            options={"verify": settings.verify_tls, "check_update": False},
+            get_server_info=False,
+            max_retries=0,
+            timeout=settings.timeout_seconds,
+        )
+        built = _session_of(jira)
+        self._owns_session = session is None
+        if session is None:
+            self._http = built
+        else:
+            session.headers.update(built.headers)
+            if not isinstance(session.verify, str):  # keep a caller's CA bundle path
+                session.verify = settings.verify_tls
+            built.close()
+            self._http = session
+
+    @property
+    def requests_made(self) -> int:
+        """HTTP requests sent so far, every retry and every failed attempt included."""
+        return self._requests_made
+
+    @property
+    def deployment(self) -> DeploymentName:
+        """``cloud`` or ``datacenter``: from settings, else from ``serverInfo`` (asked once)."""
+        if self._deployment is None:
+            # With both kinds of credentials configured we cannot know which to
+            # send before knowing the deployment: serverInfo is readable anonymously.
+            anonymous = not self._auth_kind and self._has_basic and bool(self._settings.pat)
+            raw = self.request("GET", "/rest/api/2/serverInfo", anonymous=anonymous)
+            kind = expect_object(raw, "serverInfo").get("deploymentType")
+            self._deployment = "cloud" if kind == "Cloud" else "datacenter"
+            LOG.info("Jira at %s is %s (deploymentType %r)", self.base_url, self._deployment, kind)
+        return self._deployment
+
+    @property
+    def api(self) -> str:
+        """The platform API's path prefix: ``/rest/api/3`` on Cloud, ``/rest/api/2`` on DC."""
+        return "/rest/api/3" if self.deployment == "cloud" else "/rest/api/2"
+
+    def close(self) -> None:
+        """Release the HTTP connections (not those of a session passed in by the caller)."""
+        if self._owns_session:
+            self._http.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+        anonymous: bool = False,
+    ) -> Any:
+        """Send one logical request, retrying as needed; return the decoded JSON body."""
+        if not anonymous:
+            self._ensure_auth()
+        url = self.base_url + path
+        what = f"{method} {path}"
+        data = json.dumps(body) if body is not None else None
+        failures = 0
+        while True:
+            self._requests_made += 1
+            try:
+                # The plain requests method of the jira package's session: the
+                # session's auth, headers and adapters, without ResilientSession's
+                # retry loop (we own retries) or its exception wrapping.
+                response = requests.Session.request(
+                    self._http,
+                    method,
+                    url,
+                    params=params,
+                    data=data,
+                    headers={"Content-Type": "application/json"} if data is not None else None,
+                    timeout=self._settings.timeout_seconds,
+                )
+            except requests.exceptions.SSLError as exc:
+                raise JiraError(
+                    f"{what}: TLS verification with {self.base_url} failed ({exc}); "
+                    "check jira.url, or set jira.verify_tls: false for a self-signed server"
+                ) from exc
+            except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as exc:
+                raise JiraError(f"jira.url {self.base_url!r} is not usable: {exc}") from exc
+            except (
+                requests.exceptions.ConnectionError,
+                requests.exceptions.Timeout,
+                requests.exceptions.ChunkedEncodingError,
+            ) as exc:
+                failures += 1
+                problem = f"{type(exc).__name__}: {exc}"
+                if failures >= self._policy.max_attempts:
+                    raise JiraUnavailable(
+                        f"{what}: Jira at {self.base_url} could not be reached after "
+                        f"{failures} attempts ({problem})",
+                        status=None,
+                        attempts=failures,
+                    ) from exc
+                self._wait(self._policy.backoff(failures), what, problem, failures)
+                continue
+
+            status = response.status_code
+            if status in RETRYABLE_STATUSES:
+                failures += 1
+                reason = response.headers.get("RateLimit-Reason")
+                problem = f"HTTP {status}" + (f" ({reason})" if reason else "")
+                if failures >= self._policy.max_attempts:
+                    raise JiraUnavailable(
+                        f"{what}: Jira still answered {problem} after {failures} attempts; "
+                        "try again later (jira.max_attempts sets how often to retry)",
+                        status=status,
+                        attempts=failures,
+                    )
+                advised = server_delay(response.headers, self._clock())
+                if advised is not None and advised > self._policy.max_backoff_seconds:
+                    # Sleeping for an hour inside a sync would block every other
+                    # client; retrying sooner is futile. Fail now, the next run retries.
+                    raise JiraUnavailable(
+                        f"{what}: Jira answered {problem} and asks to wait {advised:.0f} s, "
+                        "longer than jira.max_backoff_seconds "
+                        f"({self._policy.max_backoff_seconds:g})",
+                        status=status,
+                        attempts=failures,
+                    )
+                delay = advised if advised is not None else self._policy.backoff(failures)
+                self._wait(delay, what, problem, failures)
+                continue
+            if status >= 400:
+                raise self._error_for(response, what)
+            return decode_body(response, what)
+
+    def _ensure_auth(self) -> None:
+        """Put the credentials that fit the deployment on the session (once)."""
+        if self._auth_kind is not None:
+            return
+        settings = self._settings
+        if self._deployment is not None:
+            deployment = self._deployment
+        elif self._has_basic and settings.pat:
+            deployment = self.deployment  # an anonymous serverInfo request
+        else:
+            # One kind of credential: use it, and learn the deployment with it.
+            deployment = "cloud" if self._has_basic else "datacenter"
+        if deployment == "datacenter" and settings.pat:
+            self._http.auth = _BearerAuth(settings.pat)
+            self._auth_kind = "pat"
+        elif settings.email and settings.api_token:
+            self._http.auth = HTTPBasicAuth(settings.email, settings.api_token)
+            self._auth_kind = "basic"
+        else:
+            raise JiraAuthError(
+                f"Jira at {self.base_url} is Cloud, which accepts an email address with an "
+                "API token, not a Personal Access Token: set jira.email and jira.api_token",
+                status=None,
+                config_keys=("jira.email", "jira.api_token"),
+            )
+
+    def _credential_keys(self) -> tuple[str, ...]:
+        if self._auth_kind == "pat":
+            return ("jira.pat",)
+        if self._auth_kind == "basic":
+            return ("jira.email", "jira.api_token")
+        return ("jira.deployment",)
+
+    def _wait(self, delay: float, what: str, problem: str, failures: int) -> None:
+        LOG.warning(
+            "%s: %s; retrying in %.1f s (attempt %d of %d)",
+            what,
+            problem,
+            delay,
+            failures + 1,
+            self._policy.max_attempts,
+        )
+        self._sleep(delay)
+
+    def _error_for(self, response: requests.Response, what: str) -> JiraError:
+        status = response.status_code
+        messages = tuple(parse_errors(response))
+        detail = f": {'; '.join(messages)}" if messages else ""
+        if status in (401, 403) and self._auth_kind is None:
+            return JiraAuthError(
+                f"{what}: Jira refused an anonymous request (HTTP {status}){detail}; it was "
+                "made to tell Cloud from Data Center because both jira.api_token and jira.pat "
+                "are set: set jira.deployment to cloud or datacenter",
+                status=status,
+                config_keys=("jira.deployment",),
+            )
+        if status in (401, 403):
+            keys = self._credential_keys()
+            names = " and ".join(keys)
+            if status == 401:
+                hint = (
+                    "a Personal Access Token from the Jira user's profile; it may have expired"
+                    if keys == ("jira.pat",)
+                    else "the account's email address with an API token, not the password"
+                )
+                message = (
+                    f"{what}: Jira rejected the credentials (HTTP 401){detail}. "
+                    f"Check {names} ({hint})"
+                )
+            else:
+                denied = response.headers.get("X-Authentication-Denied-Reason")
+                captcha = (
+                    " Jira asks for a CAPTCHA after failed logins: sign in once in a browser."
+                    if denied and "CAPTCHA" in denied.upper()
+                    else ""
+                )
+                message = (
+                    f"{what}: Jira refused access (HTTP 403){detail}. The user of {names} "
+                    f"needs permission to browse the client projects.{captcha}"
+                )
+            return JiraAuthError(message, status=status, config_keys=keys)
+        hint = ""
+        if status == 410:
+            hint = " (this endpoint was removed from Jira Cloud: check jira.deployment)"
+        return JiraRequestError(
+            f"{what}: Jira answered HTTP {status}{detail}{hint}",
+            status=status,
+            error_messages=messages,
+        )
+
+
+def _name(deployment: Deployment) -> DeploymentName:
+    return "cloud" if deployment == Deployment.CLOUD else "datacenter"
