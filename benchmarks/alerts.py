@@ -32,10 +32,10 @@ import yaml
 from sqlalchemy import delete
 
 from _common import bulk_config
+from scopeguard.adapters.store.lease import Lease
 from scopeguard.adapters.store.models import AlertOutboxRow, AlertStateRow
 from scopeguard.bootstrap import Services
 from scopeguard.config import Settings, parse_settings
-from scopeguard.entrypoints.worker import Lease
 from scopeguard.usecases.alerts import AlertService
 
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import cached_property
 
 from scopeguard.adapters.jira.client import JiraClient
 from scopeguard.adapters.store.db import Database
 from scopeguard.config import Settings
+from scopeguard.domain.clock import Clock, utcnow
 from scopeguard.usecases.after_sync import AlertingListener
 from scopeguard.usecases.alerts import AlertService
 from scopeguard.usecases.snapshots import ScopeAnalysis
@@ -33,7 +33,7 @@ class Services:
     syncing: bool = False
     """This process runs the periodic sync (worker, ``serve``, ``make demo``): it keeps
     decoded metric facts in memory so each post-sync summary costs only what changed."""
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    clock: Clock = utcnow
     """The time every use case reads (tests pin it)."""
     _database: Database | None = field(default=None, init=False, repr=False)
 

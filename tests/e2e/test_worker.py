@@ -28,11 +28,11 @@ import urllib3
 from sqlalchemy import select
 
 from jira_simulator import serve
+from scopeguard.adapters.store.lease import lease_holder
 from scopeguard.adapters.store.models import AlertOutboxRow, JobRunRow, SyncRunRow
 from scopeguard.bootstrap import Services
 from scopeguard.config import Settings
 from scopeguard.entrypoints.web import create_app
-from scopeguard.entrypoints.worker import lease_holder
 from tests.support import clock
 from tests.support.agency import agency_site
 from tests.support.receiver import Receiver

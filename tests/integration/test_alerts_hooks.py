@@ -15,9 +15,9 @@ from sqlalchemy import select
 
 from jira_simulator import serve
 from scopeguard.adapters.store.models import SyncRequestRow
+from scopeguard.adapters.store.sync_requests import take_due_sync_requests
 from scopeguard.bootstrap import Services
 from scopeguard.entrypoints.web import create_app
-from scopeguard.entrypoints.worker import take_due_sync_requests
 from tests.support import clock
 from tests.support.alerts import client_document
 from tests.support.services import pinned_services

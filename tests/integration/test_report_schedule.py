@@ -35,7 +35,7 @@ from scopeguard.bootstrap import Services
 from scopeguard.config import parse_settings
 from scopeguard.domain.month import Month
 from scopeguard.entrypoints.cli import cli
-from scopeguard.entrypoints.worker import monthly_reports_follow_up, monthly_reports_job
+from scopeguard.usecases.jobs import monthly_reports_follow_up, monthly_reports_job
 from scopeguard.usecases.monthly_reports import MonthlyReportResult, run_monthly_reports
 from scopeguard.usecases.report_mail import CLAIM, compose
 from scopeguard.usecases.reporting import generate_report

@@ -15,17 +15,12 @@ import pytest
 from sqlalchemy import select
 
 from scopeguard.adapters.store.db import Database
+from scopeguard.adapters.store.job_runs import run_once
+from scopeguard.adapters.store.lease import Lease, lease_holder
 from scopeguard.adapters.store.models import JobRunRow
 from scopeguard.bootstrap import Services
-from scopeguard.entrypoints.worker import (
-    Lease,
-    build_scheduler,
-    interval_period,
-    lease_holder,
-    monthly_due,
-    monthly_reports_job,
-    run_once,
-)
+from scopeguard.entrypoints.worker import build_scheduler
+from scopeguard.usecases.jobs import interval_period, monthly_due, monthly_reports_job
 from tests.support.alerts import Clock
 from tests.support.services import pinned_services
 from tests.support.settings import SettingsFactory

@@ -27,344 +27,44 @@ against one database; one of them at a time runs the jobs:
 from __future__ import annotations
 
 import logging
-import math
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import delete, or_, select, update
-from sqlalchemy.orm import Session
 
-from scopeguard.adapters.store.db import Database
-from scopeguard.adapters.store.models import JobRunRow, SchedulerLeaseRow, SyncRequestRow
-from scopeguard.adapters.store.sql import insert_ignore, rowcount
+from scopeguard.adapters.store.job_runs import prune_job_runs, run_once
+from scopeguard.adapters.store.lease import Lease
+from scopeguard.adapters.store.sync_requests import take_due_sync_requests
 from scopeguard.bootstrap import Services
 from scopeguard.usecases.dispatch import default_holder
+from scopeguard.usecases.jobs import (
+    GRID_ORIGIN,
+    INTERVAL_JOBS,
+    JOB_RUNS_KEPT,
+    interval_period,
+    monthly_reports_follow_up,
+    monthly_reports_job,
+    sync_job,
+)
 from scopeguard.usecases.sync import SyncError
 
 log = logging.getLogger(__name__)
-
-LEASE_NAME = "scheduler"
-GRID_ORIGIN = datetime(2000, 1, 1, tzinfo=UTC)
-"""Interval jobs fire at ``GRID_ORIGIN + k × interval`` in every process."""
-_NEVER = GRID_ORIGIN
-JOB_RUNS_KEPT = timedelta(days=7)
-"""``job_runs`` rows of interval jobs are pruned after this; monthly ones are kept."""
-INTERVAL_JOBS = ("sync", "dispatch")
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 # --- the lease ---------------------------------------------------------------
 
 
-class Lease:
-    """This process's claim to run the jobs, renewed by a heartbeat."""
-
-    def __init__(
-        self,
-        database: Database,
-        holder: str,
-        *,
-        seconds: float,
-        name: str = LEASE_NAME,
-        clock: Callable[[], datetime] = _utcnow,
-    ) -> None:
-        self.database = database
-        self.holder = holder
-        self.seconds = seconds
-        self.name = name
-        self.clock = clock
-        self._held = False
-        self._lock = threading.Lock()
-
-    @property
-    def held(self) -> bool:
-        """Whether the last acquire succeeded (the database may know better by now)."""
-        return self._held
-
-    def acquire(self) -> bool:
-        """Take or renew the lease; ``True`` if this process holds it now."""
-        with self._lock:
-            now = self.clock()
-            with self.database.session() as session:
-                insert_ignore(
-                    session,
-                    SchedulerLeaseRow,
-                    {"name": self.name, "holder": None, "expires_at": _NEVER},
-                )
-                taken = rowcount(
-                    session.execute(
-                        update(SchedulerLeaseRow)
-                        .where(
-                            SchedulerLeaseRow.name == self.name,
-                            or_(
-                                SchedulerLeaseRow.holder == self.holder,
-                                SchedulerLeaseRow.holder.is_(None),
-                                SchedulerLeaseRow.expires_at < now,
-                            ),
-                        )
-                        .values(
-                            holder=self.holder,
-                            expires_at=now + timedelta(seconds=self.seconds),
-                            renewed_at=now,
-                        )
-                        .execution_options(synchronize_session=False)
-                    )
-                )
-                held = taken == 1
-                if held and not self._held:
-                    session.execute(
-                        update(SchedulerLeaseRow)
-                        .where(SchedulerLeaseRow.name == self.name)
-                        .values(acquired_at=now)
-                        .execution_options(synchronize_session=False)
-                    )
-            if held != self._held:
-                if held:
-                    log.info("scheduler lease acquired by %s", self.holder)
-                else:
-                    log.warning("scheduler lease lost by %s", self.holder)
-            self._held = held
-            return held
-
-    def release(self) -> None:
-        """Give the lease up (on a clean shutdown) so a standby takes over at once."""
-        with self._lock, self.database.session() as session:
-            session.execute(
-                update(SchedulerLeaseRow)
-                .where(SchedulerLeaseRow.name == self.name, SchedulerLeaseRow.holder == self.holder)
-                .values(holder=None, expires_at=_NEVER)
-                .execution_options(synchronize_session=False)
-            )
-            self._held = False
-
-
-def lease_holder(database: Database, name: str = LEASE_NAME) -> tuple[str | None, datetime | None]:
-    """Who holds the scheduler lease and until when (``None``: nobody yet)."""
-    with database.session() as session:
-        row = session.get(SchedulerLeaseRow, name)
-        if row is None:
-            return None, None
-        return row.holder, row.expires_at
-
-
 # --- once per period -----------------------------------------------------------
-
-
-def claim_period(session: Session, job: str, period: str, holder: str, now: datetime) -> bool:
-    """Record that ``job`` runs for ``period``; ``False`` if it already did (or does).
-
-    Call it in the transaction that does the work to make the work and its
-    record one commit, or commit it first (see :func:`run_once`).
-    """
-    return insert_ignore(
-        session,
-        JobRunRow,
-        {
-            "job": job,
-            "period": period,
-            "holder": holder,
-            "status": "running",
-            "started_at": now,
-            "attempts": 1,
-        },
-    )
-
-
-def finish_period(
-    database: Database, job: str, period: str, now: datetime, error: str | None = None
-) -> None:
-    """Mark a claimed run ``done`` (or ``failed`` with its error)."""
-    with database.session() as session:
-        session.execute(
-            update(JobRunRow)
-            .where(JobRunRow.job == job, JobRunRow.period == period)
-            .values(
-                status="failed" if error else "done",
-                finished_at=now,
-                error=error[:4000] if error else None,
-            )
-            .execution_options(synchronize_session=False)
-        )
-
-
-def run_once(
-    database: Database,
-    job: str,
-    period: str,
-    work: Callable[[], object],
-    *,
-    holder: str,
-    clock: Callable[[], datetime],
-) -> bool:
-    """Run ``work`` unless ``(job, period)`` was claimed before; ``True`` if it ran.
-
-    The claim is committed before the work starts, so the work runs at most
-    once per period even if this process dies halfway; an exception marks the
-    run ``failed`` and propagates.
-    """
-    with database.session() as session:
-        if not claim_period(session, job, period, holder, clock()):
-            log.info("job %s period %s already ran; skipped", job, period)
-            return False
-    log.info("job %s period %s started by %s", job, period, holder)
-    try:
-        work()
-    except Exception as exc:
-        finish_period(database, job, period, clock(), f"{type(exc).__name__}: {exc}")
-        raise
-    finish_period(database, job, period, clock())
-    log.info("job %s period %s done", job, period)
-    return True
-
-
-def interval_period(now: datetime, seconds: float) -> str:
-    """The grid slot ``now`` falls in, as its UTC start time (the same in every process)."""
-    elapsed = (now - GRID_ORIGIN).total_seconds()
-    # A millisecond of slack: a run fires at (not before) its slot start, and float
-    # division must not drop it into the slot before.
-    slot = math.floor((elapsed + 0.001) / seconds)
-    start = GRID_ORIGIN + timedelta(seconds=slot * seconds)
-    return start.replace(tzinfo=None).isoformat(timespec="milliseconds")
 
 
 # --- webhook-requested syncs -------------------------------------------------
 
 
-def request_sync(
-    database: Database, client_key: str, *, now: datetime, debounce_seconds: float, reason: str
-) -> bool:
-    """Ask for a sync of one client soon; ``False`` if one is already pending.
-
-    Debounced: the first request of a burst sets the due time
-    (``now + debounce_seconds``); further requests before that sync starts join
-    it. A request made after the sync has started asks for another.
-    """
-    with database.session() as session:
-        return insert_ignore(
-            session,
-            SyncRequestRow,
-            {
-                "client_key": client_key,
-                "requested_at": now,
-                "due_at": now + timedelta(seconds=debounce_seconds),
-                "reason": reason[:255],
-            },
-        )
-
-
-def take_due_sync_requests(database: Database, now: datetime) -> list[str]:
-    """Remove and return the client keys whose requested sync is due."""
-    taken: list[str] = []
-    with database.session() as session:
-        due = session.execute(
-            select(SyncRequestRow.client_key, SyncRequestRow.requested_at).where(
-                SyncRequestRow.due_at <= now
-            )
-        ).all()
-    for client_key, requested_at in due:
-        with database.session() as session:
-            # Deleting is the claim: only one scheduler gets each request.
-            gone = rowcount(
-                session.execute(
-                    delete(SyncRequestRow).where(
-                        SyncRequestRow.client_key == client_key,
-                        SyncRequestRow.requested_at == requested_at,
-                    )
-                )
-            )
-        if gone == 1:
-            taken.append(client_key)
-    return taken
-
-
 # --- the jobs ------------------------------------------------------------------
-
-
-def sync_job(services: Services) -> None:
-    """Sync every client; failures are logged and retried at the next tick."""
-    for result in services.sync.sync_all():
-        if isinstance(result, SyncError):
-            log.warning("%s", result)
-        else:
-            log.info("%s", result.line())
-
-
-def monthly_due(services: Services, now: datetime) -> str | None:
-    """The month (``YYYY-MM``, agency time) whose monthly run is due now, if any.
-
-    Due from 08:00 on the 1st for ``scheduler.monthly_catch_up_hours``, so a
-    worker that was down at 08:00 still runs it when it comes back that day.
-    """
-    local = now.astimezone(services.settings.agency.zone)
-    starts = local.replace(day=1, hour=8, minute=0, second=0, microsecond=0)
-    catch_up = timedelta(hours=services.settings.scheduler.monthly_catch_up_hours)
-    if local < starts or local - starts > catch_up:
-        return None
-    return local.strftime("%Y-%m")
-
-
-def _run_monthly_reports(services: Services, now: datetime) -> object:
-    # Imported when a run is due, not with the scheduler: the reports load WeasyPrint.
-    from scopeguard.usecases.monthly_reports import run_monthly_reports  # noqa: PLC0415
-
-    return run_monthly_reports(services, now)
-
-
-def monthly_reports_job(services: Services, holder: str, now: datetime | None = None) -> bool:
-    """Run :func:`scopeguard.usecases.monthly_reports.run_monthly_reports` once for this month.
-
-    ``True`` if it ran now.
-    """
-    moment = now if now is not None else services.clock()
-    period = monthly_due(services, moment)
-    if period is None:
-        return False
-    return run_once(
-        services.database,
-        "monthly_reports",
-        period,
-        lambda: _run_monthly_reports(services, moment),
-        holder=holder,
-        clock=services.clock,
-    )
-
-
-def monthly_reports_follow_up(services: Services, holder: str, now: datetime | None = None) -> bool:
-    """Finish what this month's run could not, at most once an hour while it is due.
-
-    The monthly run happens once; an email that failed (the mail server was
-    down) or a client whose report failed would otherwise wait for someone to
-    notice. Every step of :func:`run_monthly_reports` is idempotent per client
-    and month (a stored report is kept, a sent email is not sent again), so
-    running it again only completes the missing parts. ``True`` if it ran.
-    """
-    moment = now if now is not None else services.clock()
-    period = monthly_due(services, moment)
-    if period is None:
-        return False
-    with services.database.session() as session:
-        main_run = session.get(JobRunRow, ("monthly_reports", period))
-        if main_run is None:
-            return False
-        if main_run.status == "running" and moment - main_run.started_at < timedelta(hours=1):
-            return False  # still running; an hour-old "running" run died with its process
-    hour = moment.astimezone(services.settings.agency.zone).strftime("%Y-%m-%dT%H")
-    return run_once(
-        services.database,
-        "monthly_reports_follow_up",
-        hour,
-        lambda: _run_monthly_reports(services, moment),
-        holder=holder,
-        clock=services.clock,
-    )
 
 
 class WorkerScheduler:
@@ -453,13 +153,7 @@ class WorkerScheduler:
     def dispatch(self) -> None:
         """Deliver due alerts; prune old ``job_runs`` rows of interval jobs."""
         self.services.alerts.dispatch(self.holder)
-        with self.services.database.session() as session:
-            session.execute(
-                delete(JobRunRow).where(
-                    JobRunRow.job.in_(INTERVAL_JOBS),
-                    JobRunRow.started_at < self.clock() - JOB_RUNS_KEPT,
-                )
-            )
+        prune_job_runs(self.services.database, INTERVAL_JOBS, self.clock() - JOB_RUNS_KEPT)
 
     def hook_syncs(self) -> None:
         """Sync the clients a Jira webhook asked for, then deliver their alerts."""

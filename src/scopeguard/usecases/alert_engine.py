@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -25,6 +25,7 @@ from scopeguard.adapters.store.db import Database
 from scopeguard.adapters.store.models import AlertOutboxRow, AlertStateRow
 from scopeguard.adapters.store.sql import insert_ignore, rowcount
 from scopeguard.config import AlertChannelSettings, ClientSettings, Settings
+from scopeguard.domain.clock import Clock, utcnow
 from scopeguard.presentation.alert_messages import build_alert
 from scopeguard.usecases.alert_rules import (
     Action,
@@ -37,10 +38,6 @@ from scopeguard.usecases.alert_rules import (
 )
 
 log = logging.getLogger(__name__)
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +62,7 @@ class AlertEngine:
         settings: Settings,
         database: Database,
         *,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Clock = utcnow,
     ) -> None:
         self.settings = settings
         self.database = database

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from scopeguard.adapters.delivery.channels import channels_for, deliver
 from scopeguard.adapters.delivery.errors import DeliveryError
 from scopeguard.adapters.store.db import Database
 from scopeguard.config import AlertChannelSettings, ClientSettings, Settings
+from scopeguard.domain.clock import Clock, utcnow
 from scopeguard.presentation.alert_messages import TEST_EVENT, build_alert
 from scopeguard.usecases.alert_engine import AlertEngine, FiredAlert
 from scopeguard.usecases.dispatch import Dispatcher, DispatchReport
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -43,7 +39,7 @@ class AlertService:
         settings: Settings,
         database: Database,
         *,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Clock = utcnow,
     ) -> None:
         self.settings = settings
         self.database = database

@@ -31,7 +31,7 @@ import socket
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
@@ -42,14 +42,11 @@ from scopeguard.adapters.store.db import Database
 from scopeguard.adapters.store.models import AlertOutboxRow
 from scopeguard.adapters.store.sql import rowcount
 from scopeguard.config import AlertChannelSettings, Settings
+from scopeguard.domain.clock import Clock, utcnow
 
 log = logging.getLogger(__name__)
 
 Deliver = Callable[[Settings, AlertChannelSettings, Mapping[str, Any]], None]
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def default_holder() -> str:
@@ -82,7 +79,7 @@ class Dispatcher:
         database: Database,
         *,
         holder: str | None = None,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Clock = utcnow,
         deliver: Deliver = deliver,
         jitter: Callable[[], float] = random.random,
     ) -> None:

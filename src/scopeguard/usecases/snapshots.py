@@ -15,9 +15,9 @@ import gzip
 import hashlib
 import json
 import secrets
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import cached_property
 from typing import Any
 
@@ -33,6 +33,7 @@ from scopeguard.adapters.store.models import (
 )
 from scopeguard.adapters.store.repository import load_issues, load_statuses
 from scopeguard.config import ClientSettings, Settings
+from scopeguard.domain.clock import Clock, utcnow
 from scopeguard.domain.contract import Contract, WorkflowRules
 from scopeguard.domain.facts import facts_from_row, facts_to_row
 from scopeguard.domain.history import StatusIndex
@@ -115,10 +116,6 @@ def _encode(document: dict[str, Any]) -> bytes:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class ScopeAnalysis:
     """Computes, caches and serves each client's scope metrics."""
 
@@ -127,7 +124,7 @@ class ScopeAnalysis:
         settings: Settings,
         database: Database,
         *,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Clock = utcnow,
         hold_facts: bool = False,
     ) -> None:
         """``hold_facts`` keeps every client's decoded facts in memory between refreshes

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -29,6 +29,7 @@ from scopeguard.adapters.store.repository import (
     sync_state,
 )
 from scopeguard.config import ClientSettings, Settings
+from scopeguard.domain.clock import Clock, utcnow
 from scopeguard.domain.model import Issue, Status
 
 
@@ -100,10 +101,6 @@ class SyncListener(Protocol):
 _ORDER_BY = re.compile(r"\border\s+by\b.*$", re.IGNORECASE | re.DOTALL)
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class SyncService:
     """Brings stored issues of each configured client up to date with Jira."""
 
@@ -113,7 +110,7 @@ class SyncService:
         database: Database,
         jira: JiraSource,
         *,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Clock = utcnow,
         listener: SyncListener | None = None,
     ) -> None:
         self.settings = settings

@@ -16,8 +16,8 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+from scopeguard.adapters.store.sync_requests import request_sync
 from scopeguard.entrypoints.web.context import services
-from scopeguard.entrypoints.worker import request_sync
 
 blueprint = Blueprint("hooks", __name__, url_prefix="/hooks")
 
