@@ -48,6 +48,7 @@ lint: venv
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
+	MYPYPATH=src:benchmarks:. $(BIN)/mypy benchmarks
 	$(BIN)/hadolint Dockerfile
 
 format: venv

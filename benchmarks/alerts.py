@@ -24,6 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,17 @@ from scopeguard.adapters.store.lease import Lease
 from scopeguard.adapters.store.models import AlertOutboxRow, AlertStateRow
 from scopeguard.bootstrap import Services
 from scopeguard.config import Settings, parse_settings
+from scopeguard.domain.contract import ScopeUnit
+from scopeguard.domain.health import assess_health
+from scopeguard.domain.metrics import (
+    ContractWindow,
+    Overage,
+    ReopenFigures,
+    RevisionFigures,
+    ScopeFigures,
+    ScopeSummary,
+    UnitFigures,
+)
 from scopeguard.usecases.alerts import AlertService
 
 
@@ -100,13 +112,33 @@ def settings_for(database_url: str, hook_url: str, folder: Path) -> Settings:
     return parse_settings(yaml.safe_dump(document), env={})
 
 
-def summary(issues: int) -> dict[str, Any]:
+def summary(issues: int, settings: Settings) -> ScopeSummary:
+    """A summary with ``issues`` issues over their allowance, graded as the metrics grade."""
+    contract = settings.clients[0].contract.to_contract(settings.agency.zone)
     by_issue = {f"BENCH-{i}": 3 + i % 4 for i in range(1, issues + 1)}
-    return {
-        "revisions": {"total": sum(by_issue.values()), "by_issue": by_issue},
-        "reopens": {"total": 5},
-        "scope": {"creep_percent": 25.0},
-    }
+    unit = UnitFigures(100.0, 25, 0, 0, 25, 25.0)
+    scope = ScopeFigures(
+        ScopeUnit.ISSUES, 100.0, 100, (), (), (), 25, 25.0, {ScopeUnit.ISSUES: unit}
+    )
+    allowance = contract.revisions_per_issue
+    revisions = RevisionFigures(
+        sum(by_issue.values()),
+        allowance,
+        by_issue,
+        tuple(key for key, n in by_issue.items() if n > allowance),
+    )
+    reopens = ReopenFigures(5, {})
+    report = assess_health(scope, revisions, reopens, contract)
+    return ScopeSummary(
+        as_of=datetime.now(UTC),
+        contract=ContractWindow(contract.start, contract.end, contract.baseline),
+        scope=scope,
+        revisions=revisions,
+        reopens=reopens,
+        overage=Overage(0.0, contract.currency, 0, 0.0),
+        health=report.level,
+        checks=report.checks,
+    )
 
 
 def reset(services: Services) -> None:
@@ -154,7 +186,7 @@ def main() -> None:
         reset(services)
         client = settings.clients[0]
         alerts = AlertService(settings, services.database)
-        document = summary(args.issues)
+        document = summary(args.issues, settings)
         backend = services.database.engine.dialect.name
         print(f"alerts benchmark: {args.issues} issues over their limit, {backend}")
 

@@ -43,7 +43,7 @@ from scopeguard.config import ForgeSettings, load_settings
 
 # Atlassian's side (signing key, JWKS server, token claims): the tests' stand-in (dev deps).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.forge_support import Fit, JwksServer, new_app_id, public_jwk, rsa_key, serve_jwks, sign
+from tests.support.forge import Fit, JwksServer, new_app_id, public_jwk, rsa_key, serve_jwks, sign
 
 KID = "bench-key"
 PORT = 18767
@@ -120,11 +120,11 @@ def main() -> None:
             services = Services(settings)
             client = settings.client(BULK)
             services.sync.sync_client(client)
-            summary = services.analysis.snapshot(client).summary
-            revisions = summary["revisions"]
-            issue = (revisions["over_limit"] or list(revisions["by_issue"]))[0]
+            figures = services.analysis.snapshot(client).figures
+            revisions = figures.summary.revisions
+            issue = (revisions.over_limit or list(revisions.by_issue))[0]
             services.close()
-            print(f"\nsynced {summary['sync']['issues']} issues; issue panel on {issue}")
+            print(f"\nsynced {figures.sync.issues} issues; issue panel on {issue}")
             # The sites default to the Jira ScopeGuard reads: the simulator's address.
             fit = Fit(app_id=app_id, site_url=settings.jira.base_url)
             with gunicorn(config, args.workers, PORT) as base:

@@ -78,7 +78,7 @@ def main() -> None:
             start = time.perf_counter()
             snapshot = services.analysis.refresh(client)
             timings.append(time.perf_counter() - start)
-        days = len(snapshot.series["days"])
+        days = len(snapshot.series.days)
         print(
             f"summary + daily series ({days} days) after a sync, in the syncing process "
             f"(facts held): best {min(timings):.2f}s, median {statistics.median(timings):.2f}s"

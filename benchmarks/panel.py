@@ -40,6 +40,7 @@ from _common import (
 from scopeguard.adapters.charts import ChartFormat, portfolio_chart, render_chart
 from scopeguard.bootstrap import Services
 from scopeguard.config import Settings, load_settings
+from scopeguard.domain.contract import ScopeUnit
 from scopeguard.entrypoints.web import create_app
 
 TOKEN = "bench-panel-token"
@@ -111,34 +112,31 @@ def measure_in_process(settings: Settings) -> None:
     start = time.perf_counter()
     services.sync.sync_client(client_settings)
     snapshot = services.analysis.snapshot(client_settings)
-    summary, series = snapshot.summary, snapshot.series
+    figures = snapshot.figures
+    summary, series = figures.summary, figures.series
     print(
-        f"synced {summary['sync']['issues']} issues in {time.perf_counter() - start:.1f}s: "
-        f"{summary['revisions']['total']} revision rounds, "
-        f"{len(summary['revisions']['over_limit'])} issues over the allowance, "
-        f"{len(series['days'])} days of series"
+        f"synced {figures.sync.issues} issues in {time.perf_counter() - start:.1f}s: "
+        f"{summary.revisions.total} revision rounds, "
+        f"{len(summary.revisions.over_limit)} issues over the allowance, "
+        f"{len(series.days)} days of series"
     )
 
     # Warm matplotlib (font cache, first figure) so "cold" measures drawing only.
-    render_chart("activity", summary, series, language="en", fmt="png")
+    render_chart("activity", figures, language="en", fmt="png")
 
     print("\nchart render, cold (matplotlib, no cache) — median of 3:")
     formats: tuple[ChartFormat, ...] = ("png", "svg")
-    charts = [("creep", unit) for unit in series["units"]]
+    charts: list[tuple[str, ScopeUnit | None]] = [("creep", unit) for unit in series.units]
     charts += [("revisions", None), ("activity", None)]
     jobs: list[tuple[str, Callable[[], bytes]]] = [
         (
             f"{name}[{unit}].{fmt}" if unit else f"{name}.{fmt}",
-            functools.partial(
-                render_chart, name, summary, series, language="en", fmt=fmt, unit=unit
-            ),
+            functools.partial(render_chart, name, figures, language="en", fmt=fmt, unit=unit),
         )
         for name, unit in charts
         for fmt in formats
     ]
-    jobs.append(
-        ("portfolio.png", lambda: portfolio_chart(summary, series, language="en", fmt="png"))
-    )
+    jobs.append(("portfolio.png", lambda: portfolio_chart(figures, language="en", fmt="png")))
     for name, job in jobs:
         times = timed(job, 3)
         print(f"  {name:<24} {statistics.median(times):7.1f} ms  ({len(job()) / 1024:.0f} KiB)")
@@ -146,7 +144,7 @@ def measure_in_process(settings: Settings) -> None:
     app = create_app(services=services)
     client = app.test_client()
     print("\nthrough the app (Flask test client): first request (cold) / cached median of 50:")
-    paths = [f"/clients/BULK/charts/creep.png?unit={unit}" for unit in series["units"]]
+    paths = [f"/clients/BULK/charts/creep.png?unit={unit}" for unit in series.units]
     paths += [
         "/clients/BULK/charts/revisions.png",
         "/clients/BULK/charts/activity.png",

@@ -54,7 +54,7 @@ def measure(config: Path, runs: int) -> None:
     cold = time.perf_counter() - start
     data = report.data
     print(
-        f"report {MONTH}: {data.summary['sync']['issues']} issues, "
+        f"report {MONTH}: {data.figures.sync.issues} issues, "
         f"{len(data.added)} added this month, {len(data.over_limit)} over the allowance, "
         f"{len(data.evidence)} billable rounds this month; {report.rendered.pages} pages, "
         f"{len(report.pdf) / 1024:.0f} KiB"

@@ -135,7 +135,7 @@ def test_first_sync_sends_exactly_the_expected_alerts_signed(alerting: AlertingA
         assert body["text"]
         got.setdefault(body["client"], set()).add((body["event"], body["issue"]))
     for client in alerting.settings.clients:
-        summary = alerting.services.analysis.snapshot(client).summary
+        summary = alerting.services.analysis.snapshot(client).summary_document
         assert got.get(client.key, set()) == _expected(summary, client.contract), client.key
     # The sample agency: TOX is past every limit, HLT and RET are within theirs.
     assert {event for event, _ in got["TOX"]} == {
@@ -151,7 +151,7 @@ def test_first_sync_sends_exactly_the_expected_alerts_signed(alerting: AlertingA
     rounds = {(r.json()["event"], r.json()["issue"]) for r in alerting.rounds.requests}
     assert rounds == got["TOX"]
     # A revision alert carries the figures of the summary.
-    tox = alerting.services.analysis.snapshot(alerting.settings.client("TOX")).summary
+    tox = alerting.services.analysis.snapshot(alerting.settings.client("TOX")).summary_document
     by_issue = tox["revisions"]["by_issue"]
     for request in alerting.receiver.requests:
         body = request.json()
@@ -168,9 +168,9 @@ def test_sync_and_dispatch_three_more_times_send_nothing(alerting: AlertingAgenc
 
 def test_further_round_and_new_crossing(alerting: AlertingAgency) -> None:
     """A further round goes only to repeat_each_round channels; a new crossing to all."""
-    tox = alerting.services.analysis.snapshot(alerting.settings.client("TOX")).summary
+    tox = alerting.services.analysis.snapshot(alerting.settings.client("TOX")).summary_document
     over = tox["revisions"]["over_limit"][0]
-    hlt = alerting.services.analysis.snapshot(alerting.settings.client("HLT")).summary
+    hlt = alerting.services.analysis.snapshot(alerting.settings.client("HLT")).summary_document
     # An HLT issue with one round: two more take it past its allowance of two.
     quiet = next(key for key, count in hlt["revisions"]["by_issue"].items() if count == 1)
     main_before = len(alerting.receiver.requests)
@@ -212,7 +212,7 @@ def test_sigkill_mid_dispatch_then_restart_delivers_each_alert_exactly_once(
     receiver = alerting.receiver
     already = len(receiver.requests)
     # Push every TOX issue with one round over the limit: several new alerts at once.
-    tox = alerting.services.analysis.snapshot(alerting.settings.client("TOX")).summary
+    tox = alerting.services.analysis.snapshot(alerting.settings.client("TOX")).summary_document
     pushed = sorted(k for k, n in tox["revisions"]["by_issue"].items() if n == 2)[:4]
     assert len(pushed) >= 3
     for key in pushed:

@@ -125,7 +125,7 @@ def test_the_delivery_log_follows_the_outbox_without_a_new_snapshot(
     assert not section(doc, "deliveries").find_all("tr", data_status="delivered")
 
     # An HLT issue with one round: two more take it past its allowance of two.
-    summary = services.analysis.snapshot(hlt).summary
+    summary = services.analysis.snapshot(hlt).summary_document
     quiet = next(key for key, count in summary["revisions"]["by_issue"].items() if count == 1)
     add_round(alerting.agency.dataset, quiet)
     add_round(alerting.agency.dataset, quiet)

@@ -390,7 +390,7 @@ def test_the_pdf_is_a4_with_metadata_and_the_complete_lists_attached(
     name = next(n for n in attached if n.endswith("-issues-over-allowance.csv"))
     table = attached[name][0].decode("utf-8-sig").splitlines()
     assert table[0].startswith("Задача,")
-    over = document.report.data.summary["revisions"]["over_limit"]
+    over = document.report.data.summary.revisions.over_limit
     assert sorted(line.split(",", 1)[0] for line in table[1:]) == sorted(over)
 
 

@@ -115,12 +115,16 @@ def test_raising_a_limit_in_the_config_resets_quietly(
     world.evaluate(summary(reopens=2))
     relaxed = make_settings("http://127.0.0.1:9", [client_document(reopen_limit=5)])
     alerts = AlertService(relaxed, world.services.database, clock=world.clock)
-    assert alerts.evaluate(relaxed.clients[0], summary(reopens=2)) == []
+    assert (
+        alerts.evaluate(relaxed.clients[0], summary(reopens=2, limits=relaxed.clients[0].contract))
+        == []
+    )
     tightened = make_settings("http://127.0.0.1:9", [client_document(reopen_limit=1)])
     again = AlertService(tightened, world.services.database, clock=world.clock)
-    assert [a.event for a in again.evaluate(tightened.clients[0], summary(reopens=2))] == [
-        "reopen_limit_exceeded"
-    ]
+    limits = tightened.clients[0].contract
+    assert [
+        a.event for a in again.evaluate(tightened.clients[0], summary(reopens=2, limits=limits))
+    ] == ["reopen_limit_exceeded"]
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,9 @@ def test_held_facts_follow_every_change_and_match_a_fresh_process(tmp_path: Path
         assert analysis.hold_facts
         dataset = agency.dataset
         now = clock.now()
-        key = next(iter(services.analysis.snapshot(client).summary["revisions"]["by_issue"]))
+        key = next(
+            iter(services.analysis.snapshot(client).summary_document["revisions"]["by_issue"])
+        )
         status = dataset.issue(key).status.name
         target = "Client Review" if status != "Client Review" else "In Progress"
         dataset.transition(key, target, at=now, author=("712020:pm", "PM"))
@@ -26,8 +28,12 @@ def test_held_facts_follow_every_change_and_match_a_fresh_process(tmp_path: Path
         added = dataset.add_issue("TOX", "Just one more banner", created=now)
         services.sync.sync_client(client)
 
-        held = analysis.snapshot(client).summary
-        fresh = ScopeAnalysis(settings, services.database, clock=agency.now).refresh(client).summary
+        held = analysis.snapshot(client).summary_document
+        fresh = (
+            ScopeAnalysis(settings, services.database, clock=agency.now)
+            .refresh(client)
+            .summary_document
+        )
         strip = ("as_of",)
         assert {k: v for k, v in held.items() if k not in strip} == {
             k: v for k, v in fresh.items() if k not in strip

@@ -114,7 +114,7 @@ def test_real_data_is_synced_completely_and_reopens_match(
         with services.database.session() as session:
             assert issue_count(session, "REAL") == len(raw_issues)
             assert history_count(session, "REAL") == raw_histories
-        summary = services.analysis.snapshot(settings.client("REAL")).summary
+        summary = services.analysis.snapshot(settings.client("REAL")).summary_document
         services.close()
 
     expected = independent_reopens(raw_issues, raw_statuses)

@@ -5,6 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from scopeguard.config import ContractSettings
+from scopeguard.domain.contract import ScopeUnit
+from scopeguard.domain.health import assess_health
+from scopeguard.domain.metrics import (
+    ContractWindow,
+    Overage,
+    ReopenFigures,
+    RevisionFigures,
+    ScopeFigures,
+    ScopeSummary,
+    UnitFigures,
+)
+
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
 
@@ -42,18 +55,37 @@ def client_document(**contract: Any) -> dict[str, Any]:
     }
 
 
+DEFAULT_LIMITS = ContractSettings.model_validate(client_document()["contract"])
+"""The limits of :func:`client_document`'s contract."""
+
+
 def summary(
-    by_issue: dict[str, int] | None = None, reopens: int = 0, creep: float | None = 0.0
-) -> dict[str, Any]:
-    """The parts of the API summary the rules read."""
+    by_issue: dict[str, int] | None = None,
+    reopens: int = 0,
+    creep: float | None = 0.0,
+    *,
+    limits: ContractSettings = DEFAULT_LIMITS,
+) -> ScopeSummary:
+    """A summary with these figures, graded against ``limits`` as the metrics grade it."""
     counts = by_issue or {}
-    return {
-        "revisions": {
-            "total": sum(counts.values()),
-            "per_issue_limit": 2,
-            "by_issue": counts,
-            "over_limit": [k for k, n in counts.items() if n > 2],
-        },
-        "reopens": {"total": reopens, "by_issue": {}},
-        "scope": {"creep_percent": creep},
-    }
+    contract = limits.to_contract(UTC)
+    unit = UnitFigures(10.0, 0, 0, 0, 0, creep)
+    scope = ScopeFigures(ScopeUnit.ISSUES, 10.0, 10, (), (), (), 0, creep, {ScopeUnit.ISSUES: unit})
+    revisions = RevisionFigures(
+        sum(counts.values()),
+        contract.revisions_per_issue,
+        counts,
+        tuple(k for k, n in counts.items() if n > contract.revisions_per_issue),
+    )
+    reopened = ReopenFigures(reopens, {})
+    report = assess_health(scope, revisions, reopened, contract)
+    return ScopeSummary(
+        as_of=NOW,
+        contract=ContractWindow(contract.start, contract.end, contract.baseline),
+        scope=scope,
+        revisions=revisions,
+        reopens=reopened,
+        overage=Overage(0.0, contract.currency, 0, 0.0),
+        health=report.level,
+        checks=report.checks,
+    )

@@ -1,4 +1,4 @@
-"""Alert rules: what a summary says about each limit, and what each figure does to its state."""
+"""Alert rules: what the health checks say about each limit, and what each does to its state."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scopeguard.config import ContractSettings
-from scopeguard.usecases.alert_rules import (
+from scopeguard.domain.alert_rules import (
     CLIENT_SUBJECT,
     Action,
     Observation,
@@ -18,6 +18,7 @@ from scopeguard.usecases.alert_rules import (
     gone,
     observe,
 )
+from tests.support.alerts import summary
 
 
 def contract(**values: Any) -> ContractSettings:
@@ -29,21 +30,9 @@ def contract(**values: Any) -> ContractSettings:
     return ContractSettings.model_validate(base | values)
 
 
-def summary(
-    by_issue: dict[str, int], reopens: int = 0, creep: float | None = 0.0
-) -> dict[str, Any]:
-    return {
-        "revisions": {"total": sum(by_issue.values()), "by_issue": by_issue},
-        "reopens": {"total": reopens},
-        "scope": {"creep_percent": creep},
-    }
-
-
 def test_observe_uses_the_health_thresholds() -> None:
-    found = observe(
-        summary({"A-1": 2, "A-2": 3}, reopens=4, creep=10.0),
-        contract(revisions_total=5, reopen_limit=4, creep_alert_percent=10),
-    )
+    limits = contract(revisions_total=5, reopen_limit=4, creep_alert_percent=10)
+    found = observe(summary({"A-1": 2, "A-2": 3}, reopens=4, creep=10.0, limits=limits))
     assert found == [
         Observation(Rule.REVISION_LIMIT, "A-1", 2, 2, past=False),  # at the allowance: fine
         Observation(Rule.REVISION_LIMIT, "A-2", 3, 2, past=True),
@@ -55,14 +44,14 @@ def test_observe_uses_the_health_thresholds() -> None:
 
 
 def test_unset_limits_and_missing_figures_observe_nothing() -> None:
-    found = observe(summary({}, reopens=9, creep=None), contract())
+    found = observe(summary({}, reopens=9, creep=None, limits=contract()))
     assert found == []
 
 
 def test_zero_creep_never_alerts_even_against_a_zero_threshold() -> None:
-    (creep,) = observe(summary({}, creep=0.0), contract(creep_alert_percent=0))
+    (creep,) = observe(summary({}, creep=0.0, limits=contract(creep_alert_percent=0)))
     assert not creep.past
-    (creep,) = observe(summary({}, creep=0.1), contract(creep_alert_percent=0))
+    (creep,) = observe(summary({}, creep=0.1, limits=contract(creep_alert_percent=0)))
     assert creep.past
 
 

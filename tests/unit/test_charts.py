@@ -1,8 +1,9 @@
-"""Charts drawn from API-shaped documents, and the render cache.
+"""Charts drawn from a client's typed figures, and the render cache.
 
-The documents are built here in the shape ``/api/v1/clients/<key>/summary``
-and ``…/timeseries`` serve (the e2e tests draw from the real API output); SVG
-output is read back as XML, PNG output by its header and pixels.
+The figures are read, with the same decoder the stored snapshots go through,
+from documents built here in the shape ``/api/v1/clients/<key>/summary`` and
+``…/timeseries`` serve; SVG output is read back as XML, PNG output by its
+header and pixels.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import xml.etree.ElementTree as ET
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -30,7 +31,16 @@ from scopeguard.adapters.charts import (
     revisions_chart,
     weekly_activity,
 )
+from scopeguard.domain.contract import ScopeUnit
+from scopeguard.domain.figures import ClientFigures
 from scopeguard.entrypoints.web.render_cache import RenderCache, RenderKey
+from scopeguard.presentation.documents import (
+    SeriesDocument,
+    SummaryDocument,
+    figures_from_documents,
+    series_from_document,
+)
+from tests.support.issues import make_contract
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -128,6 +138,17 @@ def make_documents(
     return summary, series
 
 
+def figures_of(summary: dict[str, Any], series: dict[str, Any] | None = None) -> ClientFigures:
+    """The typed figures of API-shaped documents, read as a stored snapshot is."""
+    if series is None:
+        series = {"client": "ACME", "timezone": "Europe/Moscow", "units": ["issues"], "days": []}
+    limits = summary["revisions"]["per_issue_limit"]
+    contract = make_contract(revisions_per_issue=limits, creep_alert_percent=10.0)
+    return figures_from_documents(
+        cast("SummaryDocument", summary), cast("SeriesDocument", series), contract
+    )
+
+
 def svg_texts(document: bytes) -> list[str]:
     """Every text the SVG shows (it keeps text as text)."""
     root = ET.fromstring(document)
@@ -195,37 +216,49 @@ def png_pixels(document: bytes) -> tuple[int, int, list[bytes]]:
 def test_png_has_the_requested_width(width: int) -> None:
     summary, series = make_documents()
     for document in (
-        creep_chart(series, summary, "issues", language="en", fmt="png", width_px=width),
-        revisions_chart(summary, language="en", fmt="png", width_px=width),
-        activity_chart(series, language="en", fmt="png", width_px=width),
+        creep_chart(
+            figures_of(summary, series),
+            ScopeUnit("issues"),
+            language="en",
+            fmt="png",
+            width_px=width,
+        ),
+        revisions_chart(figures_of(summary).summary, language="en", fmt="png", width_px=width),
+        activity_chart(series_from_document(series), language="en", fmt="png", width_px=width),
     ):
         assert png_size(document)[0] == width
 
 
 def test_portfolio_chart_is_small() -> None:
     summary, series = make_documents()
-    width, height = png_size(portfolio_chart(summary, series, language="en", fmt="png"))
+    width, height = png_size(portfolio_chart(figures_of(summary, series), language="en", fmt="png"))
     assert width == 300 and height < 300
 
 
 def test_output_is_reproducible_byte_for_byte() -> None:
     summary, series = make_documents()
     for fmt in ("png", "svg"):
-        first = creep_chart(series, summary, "story_points", language="ru", fmt=fmt)
-        again = creep_chart(series, summary, "story_points", language="ru", fmt=fmt)
+        first = creep_chart(
+            figures_of(summary, series), ScopeUnit("story_points"), language="ru", fmt=fmt
+        )
+        again = creep_chart(
+            figures_of(summary, series), ScopeUnit("story_points"), language="ru", fmt=fmt
+        )
         assert first == again, fmt
-    svg = revisions_chart(summary, language="en", fmt="svg")
+    svg = revisions_chart(figures_of(summary).summary, language="en", fmt="svg")
     assert b"<dc:date>" not in svg  # no creation date in the metadata
 
 
 def test_svg_keeps_text_as_text_in_the_requested_language() -> None:
     summary, series = make_documents()
-    english = svg_texts(revisions_chart(summary, language="en", fmt="svg"))
-    russian = svg_texts(revisions_chart(summary, language="ru", fmt="svg"))
+    english = svg_texts(revisions_chart(figures_of(summary).summary, language="en", fmt="svg"))
+    russian = svg_texts(revisions_chart(figures_of(summary).summary, language="ru", fmt="svg"))
     assert "Revision rounds per issue" in english
     assert "Раунды правок по задачам" in russian
     assert "Лимит: 2 раунда на задачу" in russian  # Russian plural form for 2
-    creep = svg_texts(creep_chart(series, summary, "issues", language="ru", fmt="svg"))
+    creep = svg_texts(
+        creep_chart(figures_of(summary, series), ScopeUnit("issues"), language="ru", fmt="svg")
+    )
     assert "Объём (задачи) в сравнении с договором" in creep
     assert any(text.startswith("Расползание ") and "%" in text for text in creep)
 
@@ -233,8 +266,12 @@ def test_svg_keeps_text_as_text_in_the_requested_language() -> None:
 def test_dates_are_agency_days_and_localized() -> None:
     # 21:00 UTC on 5 July is 00:00 on 6 July in Moscow: the baseline is 6 July there.
     summary, series = make_documents(baseline="2026-07-05T21:00:00+00:00")
-    english = svg_texts(creep_chart(series, summary, "issues", language="en", fmt="svg"))
-    russian = svg_texts(creep_chart(series, summary, "issues", language="ru", fmt="svg"))
+    english = svg_texts(
+        creep_chart(figures_of(summary, series), ScopeUnit("issues"), language="en", fmt="svg")
+    )
+    russian = svg_texts(
+        creep_chart(figures_of(summary, series), ScopeUnit("issues"), language="ru", fmt="svg")
+    )
     assert "Baseline date (Jul 6, 2026)" in english
     assert "Дата базового плана (6 июл. 2026 г.)" in russian
     assert "1 Aug" in english and "1 авг." in russian  # month-start ticks, localized
@@ -242,7 +279,7 @@ def test_dates_are_agency_days_and_localized() -> None:
 
 def test_revisions_chart_labels_over_limit_issues() -> None:
     summary, _series = make_documents(issues=12, limit=2)
-    texts = svg_texts(revisions_chart(summary, language="en", fmt="svg"))
+    texts = svg_texts(revisions_chart(figures_of(summary).summary, language="en", fmt="svg"))
     over = summary["revisions"]["over_limit"]
     assert over and all(key in texts for key in over)
     assert "Allowance: 2 rounds per issue" in texts
@@ -251,7 +288,7 @@ def test_revisions_chart_labels_over_limit_issues() -> None:
 def test_revisions_chart_keeps_the_most_revised_when_there_are_many() -> None:
     summary, _series = make_documents(issues=MAX_BARS + 25, limit=2)
     by_issue = summary["revisions"]["by_issue"]
-    texts = svg_texts(revisions_chart(summary, language="en", fmt="svg"))
+    texts = svg_texts(revisions_chart(figures_of(summary).summary, language="en", fmt="svg"))
     shown = [key for key in by_issue if key in texts]
     assert len(shown) == MAX_BARS
     assert min(by_issue[key] for key in shown) >= max(
@@ -263,7 +300,7 @@ def test_revisions_chart_keeps_the_most_revised_when_there_are_many() -> None:
 
 def test_weekly_activity_is_the_growth_per_monday_week() -> None:
     _summary, series = make_documents(days=30, start=date(2026, 7, 1))  # a Wednesday
-    weeks = weekly_activity(series)
+    weeks = weekly_activity(series_from_document(series))
     assert [week[0].weekday() for week in weeks] == [0] * len(weeks)
     assert weeks[0][0] == date(2026, 6, 29)
     assert sum(week[1] for week in weeks) == series["days"][-1]["revisions"]
@@ -278,20 +315,24 @@ def test_empty_documents_still_draw() -> None:
     series = {**series, "days": []}
     summary["revisions"] = {"total": 0, "per_issue_limit": 2, "by_issue": {}, "over_limit": []}
     assert "No data yet" in svg_texts(
-        creep_chart(series, summary, "issues", language="en", fmt="svg")
+        creep_chart(figures_of(summary, series), ScopeUnit("issues"), language="en", fmt="svg")
     )
-    assert "No revision rounds yet" in svg_texts(revisions_chart(summary, language="en", fmt="svg"))
-    assert "No data yet" in svg_texts(activity_chart(series, language="en", fmt="svg"))
+    assert "No revision rounds yet" in svg_texts(
+        revisions_chart(figures_of(summary).summary, language="en", fmt="svg")
+    )
+    assert "No data yet" in svg_texts(
+        activity_chart(series_from_document(series), language="en", fmt="svg")
+    )
 
 
 def test_bad_requests_are_refused() -> None:
     summary, series = make_documents()
     with pytest.raises(ValueError, match="hours"):
-        creep_chart(series, summary, "hours", language="en", fmt="png")
+        creep_chart(figures_of(summary, series), ScopeUnit("hours"), language="en", fmt="png")
     with pytest.raises(ValueError, match="format"):
-        revisions_chart(summary, language="en", fmt="gif")  # type: ignore[arg-type]
+        revisions_chart(figures_of(summary).summary, language="en", fmt="gif")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="unknown chart"):
-        render_chart("pie", summary, series, language="en", fmt="png")
+        render_chart("pie", figures_of(summary, series), language="en", fmt="png")
 
 
 def test_bands_differ_in_lightness_or_texture_for_greyscale_print() -> None:
@@ -313,7 +354,9 @@ def test_the_stacked_bands_are_drawn_where_the_data_puts_them() -> None:
     for day in series["days"]:
         day["units"]["issues"].update(baseline=10, approved=5, creep=5, removed=0)
     width, _height, rows = png_pixels(
-        creep_chart(series, summary, "issues", language="en", fmt="png", width_px=600)
+        creep_chart(
+            figures_of(summary, series), ScopeUnit("issues"), language="en", fmt="png", width_px=600
+        )
     )
     column = width // 2
     seen: list[tuple[int, int, int]] = []
@@ -343,7 +386,7 @@ def test_concurrent_rendering_gives_the_serial_result() -> None:
         ("creep", "svg", "en"),
     ] * 2
     expected = {
-        job: render_chart(job[0], summary, series, language=job[2], fmt=job[1])  # type: ignore[arg-type]
+        job: render_chart(job[0], figures_of(summary, series), language=job[2], fmt=job[1])  # type: ignore[arg-type]
         for job in set(jobs)
     }
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -351,7 +394,7 @@ def test_concurrent_rendering_gives_the_serial_result() -> None:
             pool.map(
                 lambda job: (
                     job,
-                    render_chart(job[0], summary, series, language=job[2], fmt=job[1]),
+                    render_chart(job[0], figures_of(summary, series), language=job[2], fmt=job[1]),
                 ),
                 jobs,
             )
@@ -421,10 +464,12 @@ def test_date_ticks_are_month_starts_or_mondays() -> None:
 
 def test_descriptions_name_the_figures() -> None:
     summary, series = make_documents(issues=12, limit=2)
-    text = chart_description("revisions", summary, series, language="en")
+    text = chart_description("revisions", figures_of(summary, series), language="en")
     for key in summary["revisions"]["over_limit"]:
         assert key in text
-    scope = chart_description("creep", summary, series, language="ru", unit="issues")
+    scope = chart_description(
+        "creep", figures_of(summary, series), language="ru", unit=ScopeUnit.ISSUES
+    )
     assert "по договору 10" in scope
-    activity = chart_description("activity", summary, series, language="en")
+    activity = chart_description("activity", figures_of(summary, series), language="en")
     assert str(summary["revisions"]["total"]) in activity

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from scopeguard.domain.contract import ScopeUnit
+from scopeguard.domain.figures import SyncStatus
 from scopeguard.domain.metrics import IssueFacts, end_of_day, summarize
 from scopeguard.domain.month import Month
-from scopeguard.presentation.documents import summary_document
 from scopeguard.presentation.report_formatting import Formatter
 from scopeguard.usecases.report_data import (
     ClientInfo,
@@ -37,7 +37,7 @@ CONTRACT = make_contract(
 )
 CLIENT = ClientInfo(key="ACME", name="ACME Corp", agency="Northwind", notes="Call Ann.")
 OCTOBER = Month(2026, 10)
-SYNC = {"last_success": "2026-11-01T08:00:00+03:00", "issues": 9}
+SYNC = SyncStatus(last_success=datetime(2026, 11, 1, 5, 0, tzinfo=UTC), issues=9)
 
 
 def agency_month() -> list[IssueFacts]:
@@ -135,35 +135,39 @@ def test_the_report_is_the_summary_at_the_end_of_the_month() -> None:
     data = report(facts=facts)
     assert data.as_of == OCTOBER.end(MSK)
     assert data.complete is True
-    expected = summary_document(
-        summarize(facts, CONTRACT, OCTOBER.end(MSK)), CLIENT.key, CLIENT.name, SYNC
-    )
-    assert data.summary == expected
+    assert data.summary == summarize(facts, CONTRACT, OCTOBER.end(MSK))
     previous = summarize(facts, CONTRACT, msk("2026-09-30 23:59:59.999999"))
-    assert data.previous == summary_document(previous, CLIENT.key, CLIENT.name, SYNC)
+    assert data.previous == previous
     assert data.previous_in_contract is True
+    assert (data.figures.key, data.figures.name, data.figures.sync) == (
+        CLIENT.key,
+        CLIENT.name,
+        SYNC,
+    )
     # The series ends on the month's last day and its last point is the same state.
-    assert data.series["days"][-1]["date"] == "2026-10-31"
-    last = data.series["days"][-1]["units"]["issues"]
-    assert last["creep"] == data.summary["scope"]["by_unit"]["issues"]["creep"]
+    latest = data.series.latest
+    assert latest is not None and latest.day == date(2026, 10, 31)
+    figures = data.summary.scope.by_unit[ScopeUnit.ISSUES]
+    assert latest.units[ScopeUnit.ISSUES].creep == figures.creep
+    assert latest.units[ScopeUnit.ISSUES].baseline == figures.baseline
 
 
 def test_scope_figures_per_unit_for_the_month_and_to_date() -> None:
     data = report()
     issues, points = data.units
     # Creep (issues): ACME-3, -4 and -6; one of them (ACME-4) was September's.
-    assert (issues.unit, issues.contracted, issues.creep, issues.creep_month) == (
+    assert (issues.unit, issues.now.contracted, issues.now.creep, issues.creep_month) == (
         ScopeUnit.ISSUES,
         4.0,
         3,
         2,
     )
-    assert (issues.creep_percent, issues.creep_percent_month) == (75.0, 50.0)
-    assert (issues.baseline, issues.approved, issues.actual) == (3, 1, 7)
+    assert (issues.now.creep_percent, issues.creep_percent_month) == (75.0, 50.0)
+    assert (issues.now.baseline, issues.now.approved, issues.now.in_scope) == (3, 1, 7)
     # Points: inflation 3 → 5 of ACME-1 (+2) and 1 + 2 + 3 points of added issues.
-    assert (points.creep, points.creep_month) == (8.0, 6.0)
-    assert (points.creep_percent, points.creep_percent_month) == (80.0, 60.0)
-    assert (points.baseline, points.approved, points.actual) == (3.0, 5.0, 16.0)
+    assert (points.now.creep, points.creep_month) == (8.0, 6.0)
+    assert (points.now.creep_percent, points.creep_percent_month) == (80.0, 60.0)
+    assert (points.now.baseline, points.now.approved, points.now.in_scope) == (3.0, 5.0, 16.0)
     assert data.headline is issues
 
 
@@ -204,13 +208,14 @@ def test_the_evidence_is_the_rounds_past_the_allowance_during_the_month() -> Non
 def test_overage_and_the_month_over_month_comparison() -> None:
     data = report()
     # No hours unit and no hours per point: only billable rounds, 2 h each at 100 EUR/h.
-    assert data.summary["overage"] == {
-        "amount": 400.0,
-        "currency": "EUR",
-        "rounds": 2,
-        "hours": 4.0,
-    }
-    assert data.previous["overage"]["amount"] == 200.0
+    overage = data.summary.overage
+    assert (overage.amount, overage.currency, overage.rounds, overage.hours) == (
+        400.0,
+        "EUR",
+        2,
+        4.0,
+    )
+    assert data.previous.overage.amount == 200.0
     assert data.overage_month == 200.0
     rows = {item.metric: item for item in data.comparison}
     assert (rows["creep"].previous, rows["creep"].current, rows["creep"].delta) == (1, 3, 2.0)
@@ -240,7 +245,7 @@ def test_a_month_in_progress_is_reported_as_of_now() -> None:
     # ACME-6 (31 October) and ACME-2's fourth round (20 October) have not happened yet.
     assert [item.key for item in data.added] == ["ACME-3", "ACME-5"]
     assert data.evidence == ()
-    assert data.series["days"][-1]["date"] == "2026-10-15"
+    assert data.series.days[-1].day == date(2026, 10, 15)
 
 
 def test_a_quiet_month_says_so_and_keeps_the_figures() -> None:
@@ -248,15 +253,15 @@ def test_a_quiet_month_says_so_and_keeps_the_figures() -> None:
     assert data.has_activity is False
     assert data.added == () and data.evidence == ()
     assert data.revisions_in_month == 0 and data.reopens_in_month == 0
-    assert data.summary["scope"] == data.previous["scope"]
-    assert data.summary["scope"]["creep"] == 4  # ACME-7 joined in November
+    assert data.summary.scope == data.previous.scope
+    assert data.summary.scope.creep == 4  # ACME-7 joined in November
     assert report().has_activity is True
 
 
 def test_the_first_month_compares_with_the_state_before_the_contract() -> None:
     data = report(Month(2026, 8))
     assert data.previous_in_contract is False
-    assert data.previous["revisions"]["total"] == 0
+    assert data.previous.revisions.total == 0
     assert data.has_activity is True  # the baseline issues were created in August
 
 

@@ -1,8 +1,8 @@
-"""The panel's and the reports' charts, drawn from the API's JSON documents.
+"""The panel's and the reports' charts, drawn from a client's typed figures.
 
-Inputs are exactly what ``/api/v1/clients/<key>/summary`` and ``…/timeseries``
-serve, so the charts depend on the API's contract, not on internals, and the
-PDF reports can draw the same pictures from the same documents.
+Inputs are the :class:`~scopeguard.domain.figures.ClientFigures` the API's
+documents are written from, so the charts, the API and the PDF reports show
+the same numbers.
 
 How they are drawn:
 
@@ -24,12 +24,10 @@ How they are drawn:
 from __future__ import annotations
 
 import io
-import re
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 import matplotlib
 from matplotlib.axes import Axes
@@ -39,13 +37,17 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 from matplotlib.typing import RcKeyType
 
+from scopeguard.domain.contract import ScopeUnit
+from scopeguard.domain.figures import ClientFigures
+from scopeguard.domain.keys import natural_key
+from scopeguard.domain.metrics import ScopeSummary
+from scopeguard.domain.timeseries import DailySeries
 from scopeguard.presentation.formatting import (
     format_day,
     format_number,
     format_percent,
     format_short_day,
     health_label,
-    parse_moment,
     unit_label,
 )
 from scopeguard.presentation.i18n import gettext_for, ngettext_for
@@ -130,11 +132,6 @@ def _render(
     return buffer.getvalue()
 
 
-def _natural(key: str) -> tuple[Any, ...]:
-    # TOX-9 before TOX-10.
-    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", key))
-
-
 def _empty(axes: Axes, message: str) -> None:
     axes.set_xticks([])
     axes.set_yticks([])
@@ -212,15 +209,10 @@ def _date_axis(axes: Axes, first: date, last: date, language: str, *, max_ticks:
     )
 
 
-def _units(series: Mapping[str, Any], unit: str) -> list[Mapping[str, Any]]:
-    return [day["units"][unit] for day in series["days"]]
-
-
 def _draw_scope(
     axes: Axes,
-    series: Mapping[str, Any],
-    summary: Mapping[str, Any],
-    unit: str,
+    figures: ClientFigures,
+    unit: ScopeUnit,
     language: str,
     *,
     compact: bool,
@@ -231,12 +223,13 @@ def _draw_scope(
     Returns the artists to put in a legend.
     """
     _ = gettext_for(language)
-    days = [date.fromisoformat(day["date"]) for day in series["days"]]
-    contracted = float(summary["scope"]["by_unit"][unit]["contracted"])
+    series, summary = figures.series, figures.summary
+    days = [day.day for day in series.days]
+    contracted = summary.scope.by_unit[unit].contracted
     if not days:
         _empty(axes, _("No data yet"))
         return []
-    points = _units(series, unit)
+    points = [day.units[unit] for day in series.days]
     x = [_x(day) for day in days]
     labels = {
         "baseline": _("Baseline scope"),
@@ -246,7 +239,9 @@ def _draw_scope(
     handles: list[Any] = []
     lower = [0.0] * len(x)
     for layer in LAYERS:
-        upper = [low + float(point[layer.field]) for low, point in zip(lower, points, strict=True)]
+        upper = [
+            low + getattr(point, layer.field) for low, point in zip(lower, points, strict=True)
+        ]
         handles.append(
             axes.fill_between(
                 x,
@@ -266,7 +261,7 @@ def _draw_scope(
             contracted, color=BLACK, linewidth=2.2 if not compact else 1.6, label=_("Contracted")
         )
     )
-    removed = [float(point["removed"]) for point in points]
+    removed = [point.removed for point in points]
     if any(removed):
         top = max(top, *removed)
         (line,) = axes.plot(
@@ -278,14 +273,14 @@ def _draw_scope(
             label=_("Removed (not subtracted)"),
         )
         handles.append(line)
-    zone = ZoneInfo(str(series.get("timezone") or "UTC"))
-    baseline_at = parse_moment(summary["contract"]["baseline"]).astimezone(zone)
+    zone = series.timezone
+    baseline_at = summary.contract.baseline.astimezone(zone)
     clock = baseline_at.timetz()
     day_fraction = (clock.hour * 3600 + clock.minute * 60 + clock.second) / 86400
     baseline_x = _x(baseline_at.date()) + day_fraction
     last_day = days[-1]
-    if summary["contract"].get("end"):
-        last_day = max(last_day, parse_moment(summary["contract"]["end"]).astimezone(zone).date())
+    if summary.contract.end is not None:
+        last_day = max(last_day, summary.contract.end.astimezone(zone).date())
     end_x = _x(last_day)
     if x[0] <= baseline_x <= end_x:
         handles.append(
@@ -301,16 +296,15 @@ def _draw_scope(
     axes.set_xlim(x[0], max(end_x, x[0] + 1))
     axes.set_ylim(0, top * 1.12 if top > 0 else 1)
     _date_axis(axes, days[0], last_day, language, max_ticks=max_ticks)
-    _number_axis(axes, language, integer=unit == "issues")
+    _number_axis(axes, language, integer=unit is ScopeUnit.ISSUES)
     axes.grid(axis="y", color="#DDDDDD", linewidth=0.6)
     axes.set_axisbelow(True)
     return handles
 
 
 def creep_chart(
-    series: dict[str, Any],
-    summary: dict[str, Any],
-    unit: str,
+    figures: ClientFigures,
+    unit: ScopeUnit,
     *,
     language: str,
     fmt: ChartFormat,
@@ -319,21 +313,20 @@ def creep_chart(
     """Scope over time in one unit: baseline, approved changes and creep stacked, the
     contracted amount as a line, removed scope apart (dashed), the baseline date marked.
 
-    ``series`` and ``summary`` are the API's timeseries and summary documents;
-    ``unit`` is one the contract names (``series["units"]``), else ``ValueError``.
+    ``unit`` is one the contract names (``figures.series.units``), else ``ValueError``.
     """
-    if unit not in series["units"]:
+    if unit not in figures.series.units:
         raise ValueError(f"the contract names no {unit!r} scope")
     _ = gettext_for(language)
     unit_name = unit_label(unit, language)
-    figures = summary["scope"]["by_unit"][unit]
+    in_unit = figures.summary.scope.by_unit[unit]
     title = _("Scope in %(unit)s against the contract") % {"unit": unit_name}
 
     def draw(figure: Figure) -> str:
         axes = figure.add_subplot()
         axes.set_title(title)
         handles = _draw_scope(
-            axes, series, summary, unit, language, compact=False, max_ticks=width_px // 100
+            axes, figures, unit, language, compact=False, max_ticks=width_px // 100
         )
         if handles:
             axes.set_ylabel(unit_name)
@@ -341,12 +334,12 @@ def creep_chart(
                 1.0,
                 1.01,
                 _("Creep %(percent)s")
-                % {"percent": format_percent(figures["creep_percent"], language)},
+                % {"percent": format_percent(in_unit.creep_percent, language)},
                 transform=axes.transAxes,
                 ha="right",
                 va="bottom",
                 fontsize=9,
-                color=VERMILLION if figures["creep"] else GREY,
+                color=VERMILLION if in_unit.creep else GREY,
                 fontweight="bold",
             )
             figure.legend(
@@ -358,7 +351,7 @@ def creep_chart(
 
 
 def revisions_chart(
-    summary: dict[str, Any],
+    summary: ScopeSummary,
     *,
     language: str,
     fmt: ChartFormat,
@@ -372,10 +365,10 @@ def revisions_chart(
     """
     _ = gettext_for(language)
     ngettext = ngettext_for(language)
-    revisions = summary["revisions"]
-    limit = int(revisions["per_issue_limit"])
-    over = set(revisions["over_limit"])
-    ranked = sorted(revisions["by_issue"].items(), key=lambda kv: (-kv[1], _natural(kv[0])))
+    revisions = summary.revisions
+    limit = revisions.per_issue_limit
+    over = set(revisions.over_limit)
+    ranked = sorted(revisions.by_issue.items(), key=lambda kv: (-kv[1], natural_key(kv[0])))
     shown = ranked[:MAX_BARS]
     title = _("Revision rounds per issue")
 
@@ -458,7 +451,7 @@ def revisions_chart(
     return _render(draw, width_px=width_px, height_px=height, fmt=fmt)
 
 
-def weekly_activity(series: Mapping[str, Any]) -> list[tuple[date, int, int]]:
+def weekly_activity(series: DailySeries) -> list[tuple[date, int, int]]:
     """``(week's Monday, revision rounds, reopens)`` per calendar week of the series.
 
     The series counts are cumulative at each day's end; a week's figure is the
@@ -468,8 +461,8 @@ def weekly_activity(series: Mapping[str, Any]) -> list[tuple[date, int, int]]:
     before_revisions = before_reopens = 0
     current: date | None = None
     last_revisions = last_reopens = 0
-    for day in series["days"]:
-        moment = date.fromisoformat(day["date"])
+    for day in series.days:
+        moment = day.day
         monday = moment - timedelta(days=moment.weekday())
         if current is not None and monday != current:
             weeks.append(
@@ -477,14 +470,14 @@ def weekly_activity(series: Mapping[str, Any]) -> list[tuple[date, int, int]]:
             )
             before_revisions, before_reopens = last_revisions, last_reopens
         current = monday
-        last_revisions, last_reopens = int(day["revisions"]), int(day["reopens"])
+        last_revisions, last_reopens = day.revisions, day.reopens
     if current is not None:
         weeks.append((current, last_revisions - before_revisions, last_reopens - before_reopens))
     return weeks
 
 
 def activity_chart(
-    series: dict[str, Any],
+    series: DailySeries,
     *,
     language: str,
     fmt: ChartFormat,
@@ -540,8 +533,7 @@ def activity_chart(
 
 
 def portfolio_chart(
-    summary: dict[str, Any],
-    series: dict[str, Any],
+    figures: ClientFigures,
     *,
     language: str,
     fmt: ChartFormat,
@@ -550,20 +542,20 @@ def portfolio_chart(
     """A small scope chart of one client for the portfolio: the headline unit's bands
     and contracted line, titled with the client's name, creep and health."""
     _ = gettext_for(language)
-    unit = str(summary["scope"]["unit"])
-    figures = summary["scope"]["by_unit"][unit]
-    name = str(summary.get("name") or summary.get("client", ""))
+    summary = figures.summary
+    unit = summary.scope.unit
+    name = figures.name or figures.key
     if len(name) > 34:
         name = name[:33] + "…"
     title = f"{name}\n" + _("Creep %(percent)s") % {
-        "percent": format_percent(figures["creep_percent"], language)
+        "percent": format_percent(summary.scope.by_unit[unit].creep_percent, language)
     }
-    title += f" · {health_label(summary['health'], language)}"
+    title += f" · {health_label(summary.health, language)}"
 
     def draw(figure: Figure) -> str:
         axes = figure.add_subplot()
         axes.set_title(title, fontsize=8, linespacing=1.4)
-        handles = _draw_scope(axes, series, summary, unit, language, compact=True, max_ticks=3)
+        handles = _draw_scope(axes, figures, unit, language, compact=True, max_ticks=3)
         if handles:
             axes.tick_params(labelsize=7)
             axes.set_ylabel(unit_label(unit, language), fontsize=7)
@@ -574,11 +566,10 @@ def portfolio_chart(
 
 def chart_description(
     name: str,
-    summary: Mapping[str, Any],
-    series: Mapping[str, Any] | None = None,
+    figures: ClientFigures,
     *,
     language: str,
-    unit: str | None = None,
+    unit: ScopeUnit | None = None,
 ) -> str:
     """The text alternative of a chart (``alt``): what it shows, with its key figures.
 
@@ -586,27 +577,28 @@ def chart_description(
     """
     _ = gettext_for(language)
     ngettext = ngettext_for(language)
+    summary = figures.summary
     if name in ("creep", "portfolio"):
-        unit = unit or str(summary["scope"]["unit"])
-        figures = summary["scope"]["by_unit"][unit]
+        unit = unit or summary.scope.unit
+        in_unit = summary.scope.by_unit[unit]
         return _(
             "Scope in %(unit)s over time: contracted %(contracted)s, approved changes "
             "%(approved)s, creep %(creep)s (%(percent)s of the contract)."
         ) % {
             "unit": unit_label(unit, language),
-            "contracted": format_number(figures["contracted"], language),
-            "approved": format_number(figures["approved"], language),
-            "creep": format_number(figures["creep"], language),
-            "percent": format_percent(figures["creep_percent"], language),
+            "contracted": format_number(in_unit.contracted, language),
+            "approved": format_number(in_unit.approved, language),
+            "creep": format_number(in_unit.creep, language),
+            "percent": format_percent(in_unit.creep_percent, language),
         }
     if name == "revisions":
-        revisions = summary["revisions"]
-        over = revisions["over_limit"]
+        revisions = summary.revisions
+        over = revisions.over_limit
         text = ngettext(
             "Revision rounds per issue against an allowance of %(num)d round.",
             "Revision rounds per issue against an allowance of %(num)d rounds.",
-            int(revisions["per_issue_limit"]),
-        ) % {"num": int(revisions["per_issue_limit"])}
+            revisions.per_issue_limit,
+        ) % {"num": revisions.per_issue_limit}
         if over:
             text += " " + ngettext(
                 "%(num)d issue is over the allowance: %(keys)s.",
@@ -617,14 +609,14 @@ def chart_description(
             text += " " + _("No issue is over the allowance.")
         return text
     if name == "activity":
-        weeks = weekly_activity(series or {"days": []})
+        weeks = weekly_activity(figures.series)
         busiest = max(weeks, key=lambda w: (w[1], w[0]), default=None)
         text = _(
             "Revision rounds and reopens per week: %(revisions)s rounds and "
             "%(reopens)s reopens in total."
         ) % {
-            "revisions": format_number(summary["revisions"]["total"], language),
-            "reopens": format_number(summary["reopens"]["total"], language),
+            "revisions": format_number(summary.revisions.total, language),
+            "reopens": format_number(summary.reopens.total, language),
         }
         if busiest is not None and busiest[1] > 0:
             text += " " + _("The busiest week began %(day)s with %(num)s rounds.") % {
@@ -637,28 +629,26 @@ def chart_description(
 
 def render_chart(
     name: str,
-    summary: dict[str, Any],
-    series: dict[str, Any],
+    figures: ClientFigures,
     *,
     language: str,
     fmt: ChartFormat,
-    unit: str | None = None,
+    unit: ScopeUnit | None = None,
     width_px: int = 800,
 ) -> bytes:
     """Any per-client chart by name (``creep`` needs ``unit``; default: the headline unit)."""
     if name == "creep":
         return creep_chart(
-            series,
-            summary,
-            unit or str(summary["scope"]["unit"]),
+            figures,
+            unit or figures.summary.scope.unit,
             language=language,
             fmt=fmt,
             width_px=width_px,
         )
     if name == "revisions":
-        return revisions_chart(summary, language=language, fmt=fmt, width_px=width_px)
+        return revisions_chart(figures.summary, language=language, fmt=fmt, width_px=width_px)
     if name == "activity":
-        return activity_chart(series, language=language, fmt=fmt, width_px=width_px)
+        return activity_chart(figures.series, language=language, fmt=fmt, width_px=width_px)
     raise ValueError(f"unknown chart {name!r}")
 
 

@@ -25,6 +25,7 @@ from scopeguard.domain.facts import (
     RemovalReason,
     RevisionEvent,
 )
+from scopeguard.domain.keys import project_of
 from scopeguard.domain.model import ChangeItem, Issue, Status, StatusCategory, sort_changes
 from scopeguard.domain.timeparse import to_utc
 
@@ -259,9 +260,8 @@ def _type_since(
 
 
 def _key_project(key: str | None) -> str | None:
-    if not key or "-" not in key:
-        return None
-    return key.rpartition("-")[0].casefold()
+    project = project_of(key)
+    return None if project is None else project.casefold()
 
 
 def _project_entry(

@@ -14,12 +14,9 @@ scope amounts in :mod:`scopeguard.domain.ledger`, the rest here.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
-from typing import Any
 
 from scopeguard.domain.contract import Contract, ScopeUnit
 from scopeguard.domain.facts import (
@@ -29,7 +26,9 @@ from scopeguard.domain.facts import (
     RemovalReason,
     RevisionEvent,
 )
+from scopeguard.domain.health import Health, HealthFinding, HealthReport, assess_health
 from scopeguard.domain.history import StatusIndex, facts_fingerprint, issue_facts
+from scopeguard.domain.keys import sorted_keys
 from scopeguard.domain.ledger import (
     SCALE,
     UNIT_INDEX,
@@ -70,35 +69,8 @@ __all__ = [
     "facts_fingerprint",
     "issue_evidence",
     "issue_facts",
-    "natural_key",
     "summarize",
 ]
-
-_DIGITS = re.compile(r"(\d+)")
-
-
-def natural_key(key: str) -> tuple[str | int, ...]:
-    """Sort key that orders issue keys as people do: ACME-2 before ACME-10."""
-    prefix, dash, number = key.rpartition("-")
-    if dash and number.isdecimal() and not _DIGITS.search(prefix):
-        # The usual PROJ-123: the general form below, computed directly.
-        return (prefix.casefold() + "-", int(number), "")
-    # re.split with a capturing group alternates text and digits, always starting
-    # with text, so tuples compare str with str and int with int position by position.
-    parts = _DIGITS.split(key)
-    return tuple(int(part) if index % 2 else part.casefold() for index, part in enumerate(parts))
-
-
-def _sorted_keys(keys: Iterable[str]) -> tuple[str, ...]:
-    return tuple(sorted(keys, key=natural_key))
-
-
-class Health(StrEnum):
-    """Overall state of a client project against its contract."""
-
-    OK = "ok"
-    WARNING = "warning"
-    BREACH = "breach"
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,14 +80,6 @@ class ContractWindow:
     start: datetime
     end: datetime | None
     baseline: datetime
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (ISO 8601 with offsets)."""
-        return {
-            "start": self.start.isoformat(),
-            "end": None if self.end is None else self.end.isoformat(),
-            "baseline": self.baseline.isoformat(),
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,17 +96,15 @@ class UnitFigures:
     creep: float
     """``added + inflation``."""
     creep_percent: float | None
+    baseline: float = 0.0
+    """Scope in the contract at the baseline, as estimated then."""
+    removed: float = 0.0
+    """Removed since the baseline (reported beside the rest, never subtracted)."""
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            "contracted": self.contracted,
-            "added": self.added,
-            "approved": self.approved,
-            "inflation": self.inflation,
-            "creep": self.creep,
-            "creep_percent": self.creep_percent,
-        }
+    @property
+    def in_scope(self) -> float:
+        """Baseline + approved changes + creep: the scope being delivered (the chart's top)."""
+        return round(self.baseline + self.approved + self.creep, 3) + 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,20 +122,6 @@ class ScopeFigures:
     creep_percent: float | None
     by_unit: Mapping[ScopeUnit, UnitFigures]
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            "unit": self.unit.value,
-            "contracted": self.contracted,
-            "baseline_issues": self.baseline_issues,
-            "added": list(self.added),
-            "approved_changes": list(self.approved_changes),
-            "removed": list(self.removed),
-            "creep": self.creep,
-            "creep_percent": self.creep_percent,
-            "by_unit": {unit.value: figures.to_dict() for unit, figures in self.by_unit.items()},
-        }
-
 
 @dataclass(frozen=True, slots=True)
 class RevisionFigures:
@@ -185,15 +133,6 @@ class RevisionFigures:
     """Issues with at least one revision, naturally sorted."""
     over_limit: tuple[str, ...]
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            "total": self.total,
-            "per_issue_limit": self.per_issue_limit,
-            "by_issue": dict(self.by_issue),
-            "over_limit": list(self.over_limit),
-        }
-
 
 @dataclass(frozen=True, slots=True)
 class ReopenFigures:
@@ -201,10 +140,6 @@ class ReopenFigures:
 
     total: int
     by_issue: Mapping[str, int]
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {"total": self.total, "by_issue": dict(self.by_issue)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,15 +151,6 @@ class Overage:
     rounds: int
     """Revision rounds beyond the per-issue allowance, summed over issues."""
     hours: float
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            "amount": self.amount,
-            "currency": self.currency,
-            "rounds": self.rounds,
-            "hours": self.hours,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,101 +164,14 @@ class ScopeSummary:
     reopens: ReopenFigures
     overage: Overage
     health: Health
+    checks: tuple[HealthFinding, ...] = ()
+    """Every limit checked (:func:`~scopeguard.domain.health.assess_health`): the
+    health badge is their worst grade, and the alert rules read them."""
 
-    def to_dict(self) -> dict[str, Any]:
-        """The summary's JSON document, as the API serves it."""
-        return {
-            "as_of": self.as_of.isoformat(),
-            "contract": self.contract.to_dict(),
-            "scope": self.scope.to_dict(),
-            "revisions": self.revisions.to_dict(),
-            "reopens": self.reopens.to_dict(),
-            "overage": self.overage.to_dict(),
-            "health": self.health.value,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class HealthFinding:
-    """One limit in warning or breach, with the figures that put it there."""
-
-    metric: str
-    """``issue_revisions``, ``revisions_total``, ``reopens`` or ``creep_percent``."""
-    level: Health
-    value: float
-    limit: float
-    issue_key: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class HealthReport:
-    """The overall health and every limit that is not ok."""
-
-    level: Health
-    findings: tuple[HealthFinding, ...]
-
-
-def _level(value: float, limit: float, *, breach_at_limit: bool) -> Health:
-    if value <= 0:
-        # Nothing used is never a warning, even against a limit of zero.
-        return Health.OK
-    if value > limit or (breach_at_limit and value >= limit):
-        return Health.BREACH
-    # Warning from 80 % of the limit: value >= 0.8 × limit, written without the
-    # float product (0.8 × 3 = 2.4000000000000004).
-    if value * 5 >= limit * 4:
-        return Health.WARNING
-    return Health.OK
-
-
-def assess_health(
-    scope: ScopeFigures,
-    revisions: RevisionFigures,
-    reopens: ReopenFigures,
-    contract: Contract,
-) -> HealthReport:
-    """Health against the contract's limits.
-
-    Breach: an issue has more revisions than its allowance, total revisions
-    exceed ``revisions_total``, reopens exceed ``reopen_limit``, or the headline
-    creep percent (as displayed, one decimal) reaches ``creep_alert_percent``.
-    Warning: any of these figures is above zero and at 80 % or more of its limit
-    (so an issue exactly at its allowance is a warning). Otherwise ok.
-    """
-    findings: list[HealthFinding] = []
-
-    def check(
-        metric: str,
-        value: float,
-        limit: float | None,
-        *,
-        breach_at_limit: bool = False,
-        issue_key: str | None = None,
-    ) -> None:
-        if limit is None:
-            return
-        level = _level(value, limit, breach_at_limit=breach_at_limit)
-        if level is not Health.OK:
-            findings.append(HealthFinding(metric, level, value, limit, issue_key))
-
-    for key, count in revisions.by_issue.items():
-        check("issue_revisions", count, contract.revisions_per_issue, issue_key=key)
-    check("revisions_total", revisions.total, contract.revisions_total)
-    check("reopens", reopens.total, contract.reopen_limit)
-    if scope.creep_percent is not None:
-        check(
-            "creep_percent",
-            scope.creep_percent,
-            contract.creep_alert_percent,
-            breach_at_limit=True,
-        )
-    if any(f.level is Health.BREACH for f in findings):
-        level = Health.BREACH
-    elif findings:
-        level = Health.WARNING
-    else:
-        level = Health.OK
-    return HealthReport(level, tuple(findings))
+    @property
+    def findings(self) -> tuple[HealthFinding, ...]:
+        """The limits in warning or breach."""
+        return HealthReport(self.health, self.checks).findings
 
 
 def _overage(contract: Contract, rounds: int, totals: list[list[int]]) -> Overage:
@@ -402,21 +241,23 @@ def summarize(facts: Iterable[IssueFacts], contract: Contract, as_of: datetime) 
             inflation=amount(unit, totals[Bucket.INFLATION][index]),
             creep=amount(unit, creep_quanta(totals, unit)),
             creep_percent=creep_percent(totals, unit, contract.scope[unit]),
+            baseline=amount(unit, totals[Bucket.BASELINE][index]),
+            removed=amount(unit, totals[Bucket.REMOVED][index]),
         )
     headline = contract.headline_unit
     scope = ScopeFigures(
         unit=headline,
         contracted=contract.scope[headline],
         baseline_issues=totals[Bucket.BASELINE][issues],
-        added=_sorted_keys(added),
-        approved_changes=_sorted_keys(approved),
-        removed=_sorted_keys(removed),
+        added=sorted_keys(added),
+        approved_changes=sorted_keys(approved),
+        removed=sorted_keys(removed),
         creep=by_unit[headline].creep,
         creep_percent=by_unit[headline].creep_percent,
         by_unit=by_unit,
     )
     allowance = contract.revisions_per_issue
-    ordered = _sorted_keys(revisions_by_issue)
+    ordered = sorted_keys(revisions_by_issue)
     revisions = RevisionFigures(
         total=sum(revisions_by_issue.values()),
         per_issue_limit=allowance,
@@ -425,9 +266,10 @@ def summarize(facts: Iterable[IssueFacts], contract: Contract, as_of: datetime) 
     )
     reopens = ReopenFigures(
         total=sum(reopens_by_issue.values()),
-        by_issue={key: reopens_by_issue[key] for key in _sorted_keys(reopens_by_issue)},
+        by_issue={key: reopens_by_issue[key] for key in sorted_keys(reopens_by_issue)},
     )
     extra_rounds = sum(max(0, n - allowance) for n in revisions_by_issue.values())
+    report = assess_health(scope, revisions, reopens, contract)
     return ScopeSummary(
         as_of=as_of,
         contract=ContractWindow(contract.start, contract.end, contract.baseline),
@@ -435,7 +277,8 @@ def summarize(facts: Iterable[IssueFacts], contract: Contract, as_of: datetime) 
         revisions=revisions,
         reopens=reopens,
         overage=_overage(contract, extra_rounds, totals),
-        health=assess_health(scope, revisions, reopens, contract).level,
+        health=report.level,
+        checks=report.checks,
     )
 
 
@@ -455,20 +298,6 @@ class RevisionRound:
     beyond_allowance: bool
     """The round is past the contract's per-issue allowance (billable)."""
     history_id: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            "number": self.number,
-            "at": self.at.isoformat(),
-            "author": self.author,
-            "author_account": self.author_account,
-            "from_status": self.from_status,
-            "to_status": self.to_status,
-            "is_reopen": self.is_reopen,
-            "beyond_allowance": self.beyond_allowance,
-            "history_id": self.history_id,
-        }
 
 
 def issue_evidence(

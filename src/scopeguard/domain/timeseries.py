@@ -11,7 +11,6 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from scopeguard.domain.contract import Contract, ScopeUnit
@@ -55,18 +54,6 @@ class UnitPoint:
     removed: float
     creep_percent: float | None
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            "baseline": self.baseline,
-            "added": self.added,
-            "approved": self.approved,
-            "inflation": self.inflation,
-            "creep": self.creep,
-            "removed": self.removed,
-            "creep_percent": self.creep_percent,
-        }
-
 
 @dataclass(frozen=True, slots=True)
 class DayPoint:
@@ -80,14 +67,21 @@ class DayPoint:
     reopens: int
     """Reopens so far (cumulative)."""
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            "date": self.day.isoformat(),
-            "units": {unit.value: point.to_dict() for unit, point in self.units.items()},
-            "revisions": self.revisions,
-            "reopens": self.reopens,
-        }
+
+@dataclass(frozen=True, slots=True)
+class DailySeries:
+    """A client's daily series: the state at the end of each agency day, oldest first."""
+
+    timezone: ZoneInfo
+    """The agency's zone, whose calendar the days follow."""
+    units: tuple[ScopeUnit, ...]
+    """The units the contract names, in headline order."""
+    days: tuple[DayPoint, ...]
+
+    @property
+    def latest(self) -> DayPoint | None:
+        """The last day's point (``None`` before the contract starts)."""
+        return self.days[-1] if self.days else None
 
 
 def _unit_point(totals: Totals, unit: ScopeUnit, contracted: float) -> UnitPoint:

@@ -16,6 +16,7 @@ from scopeguard import __version__
 from scopeguard.adapters.store.repository import history_count, issue_count
 from scopeguard.bootstrap import Services
 from scopeguard.config import ClientSettings, ConfigError, Settings, load_settings
+from scopeguard.domain.figures import ClientFigures
 from scopeguard.usecases.sync import SyncError
 
 EXIT_FAILED = 1
@@ -139,32 +140,32 @@ def status(ctx: click.Context, client_key: str | None, as_json: bool) -> None:
     """Where each client's contract stands: scope, creep, revisions, reopens, health."""
     services = _services(ctx)
     clients = _clients(services.settings, client_key)
-    summaries = [services.analysis.snapshot(client).summary for client in clients]
+    snapshots = [services.analysis.snapshot(client) for client in clients]
     if as_json:
-        body: Any = summaries[0] if client_key is not None else summaries
+        documents = [snapshot.summary_document for snapshot in snapshots]
+        body = documents[0] if client_key is not None else documents
         click.echo(json.dumps(body, indent=2, ensure_ascii=False))
         return
-    click.echo(format_status_table(summaries))
+    click.echo(format_status_table([snapshot.figures for snapshot in snapshots]))
 
 
-def format_status_table(summaries: list[dict[str, Any]]) -> str:
-    """The summaries as a plain-text table, one client per row."""
+def format_status_table(clients: list[ClientFigures]) -> str:
+    """The clients' summaries as a plain-text table, one client per row."""
     header = (
         f"{'client':<10} {'health':<8} {'unit':<13} {'contracted':>10} {'creep':>8} "
         f"{'creep %':>8} {'revisions':>9} {'over':>5} {'reopens':>7} {'overage':>12}"
     )
     lines = [header, "-" * len(header)]
-    for summary in summaries:
-        scope = summary["scope"]
-        revisions = summary["revisions"]
-        overage = summary["overage"]
-        percent = scope["creep_percent"]
+    for figures in clients:
+        summary = figures.summary
+        scope, revisions, overage = summary.scope, summary.revisions, summary.overage
+        percent = scope.creep_percent
         lines.append(
-            f"{summary['client']:<10} {summary['health']:<8} {scope['unit']:<13} "
-            f"{scope['contracted']:>10g} {scope['creep']:>8g} "
-            f"{'-' if percent is None else f'{percent:.1f}':>8} {revisions['total']:>9} "
-            f"{len(revisions['over_limit']):>5} {summary['reopens']['total']:>7} "
-            f"{overage['amount']:>8.2f} {overage['currency']}"
+            f"{figures.key:<10} {summary.health:<8} {scope.unit:<13} "
+            f"{scope.contracted:>10g} {scope.creep:>8g} "
+            f"{'-' if percent is None else f'{percent:.1f}':>8} {revisions.total:>9} "
+            f"{len(revisions.over_limit):>5} {summary.reopens.total:>7} "
+            f"{overage.amount:>8.2f} {overage.currency}"
         )
     return "\n".join(lines)
 

@@ -20,8 +20,8 @@ from babel.numbers import format_decimal
 
 from scopeguard import __version__
 from scopeguard.config import ClientSettings, Settings
+from scopeguard.domain.alert_rules import Rule
 from scopeguard.presentation.i18n import gettext_for, locale, ngettext_for, normalize_language
-from scopeguard.usecases.alert_rules import Rule
 
 TEST_EVENT = "test"
 """The event of ``scopeguard alerts test`` messages."""

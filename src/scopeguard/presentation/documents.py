@@ -1,52 +1,437 @@
-"""The JSON documents the API serves, built in one place.
+"""The JSON documents of ScopeGuard's API: their shapes, and the one place they are written.
 
-The stored snapshot (:mod:`scopeguard.usecases.snapshots`) and the monthly report
-(:mod:`scopeguard.reports`) both describe a client with these documents, so a
-report's figures can be compared with the API's key for key.
+Every document the API serves is described here as a :class:`~typing.TypedDict`
+and built from the domain's typed objects by one function; nothing else writes
+them. The stored snapshot keeps the summary and series documents as JSON, so the
+inverse functions (:func:`figures_from_documents`) read them back into typed
+objects for the pages, charts, reports and alerts.
+
+Moments are ISO 8601 with the agency's offset; amounts are numbers as the
+metrics round them (whole issues, two decimals of points and hours).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import TypedDict
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session
+from scopeguard.domain.contract import Contract, ScopeUnit
+from scopeguard.domain.figures import ClientFigures, IssueTrail, SyncStatus
+from scopeguard.domain.health import assess_health
+from scopeguard.domain.metrics import (
+    ContractWindow,
+    Overage,
+    ReopenFigures,
+    RevisionFigures,
+    RevisionRound,
+    ScopeFigures,
+    ScopeSummary,
+    UnitFigures,
+)
+from scopeguard.domain.timeseries import DailySeries, DayPoint, UnitPoint
 
-from scopeguard.adapters.store.models import SyncStateRow
-from scopeguard.adapters.store.repository import issue_count
-from scopeguard.domain.contract import Contract
-from scopeguard.domain.metrics import DayPoint, ScopeSummary
+# --- shapes -----------------------------------------------------------------------------
 
 
-def sync_block(session: Session, client_key: str, zone: ZoneInfo) -> dict[str, Any]:
-    """``{"last_success", "issues"}``: when the client's data last came from Jira, and how much."""
-    state = session.get(SyncStateRow, client_key)
-    last: datetime | None = state.last_success if state is not None else None
+class ContractDocument(TypedDict):
+    """The contract's moments."""
+
+    start: str
+    end: str | None
+    baseline: str
+
+
+class UnitFiguresDocument(TypedDict):
+    """Scope figures in one unit."""
+
+    contracted: float
+    added: float
+    approved: float
+    inflation: float
+    creep: float
+    creep_percent: float | None
+
+
+class ScopeDocument(TypedDict):
+    """The scope section: headline figures in ``unit``, then every unit."""
+
+    unit: str
+    contracted: float
+    baseline_issues: int
+    added: list[str]
+    approved_changes: list[str]
+    removed: list[str]
+    creep: float
+    creep_percent: float | None
+    by_unit: dict[str, UnitFiguresDocument]
+
+
+class RevisionsDocument(TypedDict):
+    """Revision rounds per issue (issues with at least one) against the allowance."""
+
+    total: int
+    per_issue_limit: int
+    by_issue: dict[str, int]
+    over_limit: list[str]
+
+
+class ReopensDocument(TypedDict):
+    """Reopens of accepted work."""
+
+    total: int
+    by_issue: dict[str, int]
+
+
+class OverageDocument(TypedDict):
+    """What the work beyond the contract is worth."""
+
+    amount: float
+    currency: str
+    rounds: int
+    hours: float
+
+
+class SyncDocument(TypedDict):
+    """How fresh the data is."""
+
+    last_success: str | None
+    issues: int
+
+
+class SummaryDocument(TypedDict):
+    """``GET /api/v1/clients/<key>/summary``."""
+
+    client: str
+    name: str
+    as_of: str
+    contract: ContractDocument
+    scope: ScopeDocument
+    revisions: RevisionsDocument
+    reopens: ReopensDocument
+    overage: OverageDocument
+    health: str
+    sync: SyncDocument
+
+
+class UnitPointDocument(TypedDict):
+    """One unit's amounts at the end of a day."""
+
+    baseline: float
+    added: float
+    approved: float
+    inflation: float
+    creep: float
+    removed: float
+    creep_percent: float | None
+
+
+class DayDocument(TypedDict):
+    """The state at the end of one agency day."""
+
+    date: str
+    units: dict[str, UnitPointDocument]
+    revisions: int
+    reopens: int
+
+
+class SeriesDocument(TypedDict):
+    """``GET /api/v1/clients/<key>/timeseries``."""
+
+    client: str
+    timezone: str
+    units: list[str]
+    days: list[DayDocument]
+
+
+class ClientEntryDocument(TypedDict):
+    """One entry of ``GET /api/v1/clients``."""
+
+    key: str
+    name: str
+    health: str
+
+
+class RoundDocument(TypedDict):
+    """One revision round of an evidence trail."""
+
+    number: int
+    at: str
+    author: str | None
+    author_account: str | None
+    from_status: str
+    to_status: str
+    is_reopen: bool
+    beyond_allowance: bool
+    history_id: str
+
+
+class TrailDocument(TypedDict):
+    """``GET /api/v1/clients/<key>/issues/<issue>``: one issue's evidence trail."""
+
+    client: str
+    issue: str
+    summary: str
+    status: str
+    url: str
+    revisions_per_issue: int
+    revisions: list[RoundDocument]
+    reopens: list[RoundDocument]
+    added_at: str | None
+    approved: bool
+    removed_at: str | None
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def _moment(value: datetime | None, zone: ZoneInfo) -> str | None:
+    return None if value is None else value.astimezone(zone).isoformat()
+
+
+def _unit_figures(figures: UnitFigures) -> UnitFiguresDocument:
     return {
-        "last_success": last.astimezone(zone).isoformat() if last is not None else None,
-        "issues": issue_count(session, client_key),
+        "contracted": figures.contracted,
+        "added": figures.added,
+        "approved": figures.approved,
+        "inflation": figures.inflation,
+        "creep": figures.creep,
+        "creep_percent": figures.creep_percent,
     }
 
 
-def summary_document(
-    summary: ScopeSummary, client_key: str, name: str, sync: dict[str, Any]
-) -> dict[str, Any]:
-    """The API's summary JSON (``/api/v1/clients/<key>/summary``), keys in documented order."""
-    document: dict[str, Any] = {"client": client_key, "name": name}
-    document.update(summary.to_dict())
-    document["sync"] = dict(sync)
-    return document
-
-
-def series_document(
-    points: Sequence[DayPoint], contract: Contract, zone: ZoneInfo, client_key: str
-) -> dict[str, Any]:
-    """The API's series JSON (``/api/v1/clients/<key>/timeseries``)."""
+def summary_document(figures: ClientFigures) -> SummaryDocument:
+    """The client's summary document, keys in the documented order."""
+    summary, zone = figures.summary, figures.series.timezone
+    scope, window = summary.scope, summary.contract
     return {
-        "client": client_key,
-        "timezone": zone.key,
-        "units": [unit.value for unit in contract.scope],
-        "days": [point.to_dict() for point in points],
+        "client": figures.key,
+        "name": figures.name,
+        "as_of": summary.as_of.isoformat(),
+        "contract": {
+            "start": window.start.isoformat(),
+            "end": None if window.end is None else window.end.isoformat(),
+            "baseline": window.baseline.isoformat(),
+        },
+        "scope": {
+            "unit": scope.unit.value,
+            "contracted": scope.contracted,
+            "baseline_issues": scope.baseline_issues,
+            "added": list(scope.added),
+            "approved_changes": list(scope.approved_changes),
+            "removed": list(scope.removed),
+            "creep": scope.creep,
+            "creep_percent": scope.creep_percent,
+            "by_unit": {unit.value: _unit_figures(f) for unit, f in scope.by_unit.items()},
+        },
+        "revisions": {
+            "total": summary.revisions.total,
+            "per_issue_limit": summary.revisions.per_issue_limit,
+            "by_issue": dict(summary.revisions.by_issue),
+            "over_limit": list(summary.revisions.over_limit),
+        },
+        "reopens": {
+            "total": summary.reopens.total,
+            "by_issue": dict(summary.reopens.by_issue),
+        },
+        "overage": {
+            "amount": summary.overage.amount,
+            "currency": summary.overage.currency,
+            "rounds": summary.overage.rounds,
+            "hours": summary.overage.hours,
+        },
+        "health": summary.health.value,
+        "sync": {
+            "last_success": _moment(figures.sync.last_success, zone),
+            "issues": figures.sync.issues,
+        },
     }
+
+
+def _unit_point(point: UnitPoint) -> UnitPointDocument:
+    return {
+        "baseline": point.baseline,
+        "added": point.added,
+        "approved": point.approved,
+        "inflation": point.inflation,
+        "creep": point.creep,
+        "removed": point.removed,
+        "creep_percent": point.creep_percent,
+    }
+
+
+def series_document(figures: ClientFigures) -> SeriesDocument:
+    """The client's daily series document."""
+    series = figures.series
+    return {
+        "client": figures.key,
+        "timezone": series.timezone.key,
+        "units": [unit.value for unit in series.units],
+        "days": [
+            {
+                "date": day.day.isoformat(),
+                "units": {unit.value: _unit_point(p) for unit, p in day.units.items()},
+                "revisions": day.revisions,
+                "reopens": day.reopens,
+            }
+            for day in series.days
+        ],
+    }
+
+
+def client_entries(figures: Iterable[ClientFigures]) -> list[ClientEntryDocument]:
+    """``GET /api/v1/clients``: every client with its health."""
+    return [{"key": f.key, "name": f.name, "health": f.summary.health.value} for f in figures]
+
+
+def _round(item: RevisionRound, zone: ZoneInfo) -> RoundDocument:
+    return {
+        "number": item.number,
+        "at": item.at.astimezone(zone).isoformat(),
+        "author": item.author,
+        "author_account": item.author_account,
+        "from_status": item.from_status,
+        "to_status": item.to_status,
+        "is_reopen": item.is_reopen,
+        "beyond_allowance": item.beyond_allowance,
+        "history_id": item.history_id,
+    }
+
+
+def trail_document(trail: IssueTrail, zone: ZoneInfo) -> TrailDocument:
+    """One issue's evidence trail, moments in the agency's zone."""
+    return {
+        "client": trail.client,
+        "issue": trail.issue,
+        "summary": trail.summary,
+        "status": trail.status,
+        "url": trail.url,
+        "revisions_per_issue": trail.revisions_per_issue,
+        "revisions": [_round(r, zone) for r in trail.rounds],
+        "reopens": [_round(r, zone) for r in trail.reopens],
+        "added_at": _moment(trail.added_at, zone),
+        "approved": trail.approved,
+        "removed_at": _moment(trail.removed_at, zone),
+    }
+
+
+# --- reading back ---------------------------------------------------------------------------
+
+
+def _parse(value: str) -> datetime:
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError(f"a stored document holds a moment without an offset: {value!r}")
+    return moment
+
+
+def series_from_document(document: SeriesDocument) -> DailySeries:
+    """The typed series of a stored series document."""
+    return DailySeries(
+        timezone=ZoneInfo(document["timezone"]),
+        units=tuple(ScopeUnit(unit) for unit in document["units"]),
+        days=tuple(
+            DayPoint(
+                day=date.fromisoformat(day["date"]),
+                units={
+                    ScopeUnit(unit): UnitPoint(
+                        baseline=p["baseline"],
+                        added=p["added"],
+                        approved=p["approved"],
+                        inflation=p["inflation"],
+                        creep=p["creep"],
+                        removed=p["removed"],
+                        creep_percent=p["creep_percent"],
+                    )
+                    for unit, p in day["units"].items()
+                },
+                revisions=day["revisions"],
+                reopens=day["reopens"],
+            )
+            for day in document["days"]
+        ),
+    )
+
+
+def figures_from_documents(
+    summary: SummaryDocument, series: SeriesDocument, contract: Contract
+) -> ClientFigures:
+    """The typed figures of a stored snapshot, for the contract they were computed under.
+
+    The summary document leaves out two things the typed summary carries:
+    the health checks, which are recomputed here with the same function that
+    graded them (:func:`~scopeguard.domain.health.assess_health`), and each
+    unit's baseline and removed amounts, which the series' last day holds
+    (the series ends on the summary's day).
+    """
+    daily = series_from_document(series)
+    latest = daily.latest
+    scope_doc = summary["scope"]
+    by_unit: dict[ScopeUnit, UnitFigures] = {}
+    for name, f in scope_doc["by_unit"].items():
+        unit = ScopeUnit(name)
+        day = latest.units.get(unit) if latest is not None else None
+        by_unit[unit] = UnitFigures(
+            contracted=f["contracted"],
+            added=f["added"],
+            approved=f["approved"],
+            inflation=f["inflation"],
+            creep=f["creep"],
+            creep_percent=f["creep_percent"],
+            baseline=day.baseline if day is not None else 0.0,
+            removed=day.removed if day is not None else 0.0,
+        )
+    scope = ScopeFigures(
+        unit=ScopeUnit(scope_doc["unit"]),
+        contracted=scope_doc["contracted"],
+        baseline_issues=scope_doc["baseline_issues"],
+        added=tuple(scope_doc["added"]),
+        approved_changes=tuple(scope_doc["approved_changes"]),
+        removed=tuple(scope_doc["removed"]),
+        creep=scope_doc["creep"],
+        creep_percent=scope_doc["creep_percent"],
+        by_unit=by_unit,
+    )
+    rev = summary["revisions"]
+    revisions = RevisionFigures(
+        total=rev["total"],
+        per_issue_limit=rev["per_issue_limit"],
+        by_issue=dict(rev["by_issue"]),
+        over_limit=tuple(rev["over_limit"]),
+    )
+    reopens = ReopenFigures(
+        total=summary["reopens"]["total"], by_issue=dict(summary["reopens"]["by_issue"])
+    )
+    # The level is graded again rather than read: one function decides it, here too.
+    report = assess_health(scope, revisions, reopens, contract)
+    window = summary["contract"]
+    end = window["end"]
+    overage = summary["overage"]
+    sync = summary["sync"]
+    last = sync["last_success"]
+    return ClientFigures(
+        key=summary["client"],
+        name=summary["name"],
+        summary=ScopeSummary(
+            as_of=_parse(summary["as_of"]),
+            contract=ContractWindow(
+                start=_parse(window["start"]),
+                end=None if end is None else _parse(end),
+                baseline=_parse(window["baseline"]),
+            ),
+            scope=scope,
+            revisions=revisions,
+            reopens=reopens,
+            overage=Overage(
+                amount=overage["amount"],
+                currency=overage["currency"],
+                rounds=overage["rounds"],
+                hours=overage["hours"],
+            ),
+            health=report.level,
+            checks=report.checks,
+        ),
+        series=daily,
+        sync=SyncStatus(last_success=None if last is None else _parse(last), issues=sync["issues"]),
+    )

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,9 +24,7 @@ from scopeguard.adapters.store.db import Database
 from scopeguard.adapters.store.models import AlertOutboxRow, AlertStateRow
 from scopeguard.adapters.store.sql import insert_ignore, rowcount
 from scopeguard.config import AlertChannelSettings, ClientSettings, Settings
-from scopeguard.domain.clock import Clock, utcnow
-from scopeguard.presentation.alert_messages import build_alert
-from scopeguard.usecases.alert_rules import (
+from scopeguard.domain.alert_rules import (
     Action,
     Observation,
     Rule,
@@ -36,6 +33,9 @@ from scopeguard.usecases.alert_rules import (
     gone,
     observe,
 )
+from scopeguard.domain.clock import Clock, utcnow
+from scopeguard.domain.metrics import ScopeSummary
+from scopeguard.presentation.alert_messages import build_alert
 
 log = logging.getLogger(__name__)
 
@@ -73,15 +73,15 @@ class AlertEngine:
         contract = client.contract.to_contract(self.settings.agency.zone)
         return contract.start <= now and (contract.end is None or now <= contract.end)
 
-    def evaluate(self, client: ClientSettings, summary: Mapping[str, Any]) -> list[FiredAlert]:
-        """Apply the summary's figures to the client's stored alert states.
+    def evaluate(self, client: ClientSettings, summary: ScopeSummary) -> list[FiredAlert]:
+        """Apply the summary's health checks to the client's stored alert states.
 
         Returns the alerts enqueued. Nothing happens outside a running contract.
         """
         now = self.clock()
         if not self.contract_running(client, now):
             return []
-        observations = observe(summary, client.contract)
+        observations = observe(summary)
         fired: list[FiredAlert] = []
         with self.database.session() as session:
             stored = {

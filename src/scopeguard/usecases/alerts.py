@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from scopeguard.adapters.delivery.channels import channels_for, deliver
 from scopeguard.adapters.delivery.errors import DeliveryError
 from scopeguard.adapters.store.db import Database
 from scopeguard.config import AlertChannelSettings, ClientSettings, Settings
 from scopeguard.domain.clock import Clock, utcnow
+from scopeguard.domain.metrics import ScopeSummary
 from scopeguard.presentation.alert_messages import TEST_EVENT, build_alert
 from scopeguard.usecases.alert_engine import AlertEngine, FiredAlert
 from scopeguard.usecases.dispatch import Dispatcher, DispatchReport
@@ -46,7 +46,7 @@ class AlertService:
         self.clock = clock
         self.engine = AlertEngine(settings, database, clock=clock)
 
-    def evaluate(self, client: ClientSettings, summary: Mapping[str, Any]) -> list[FiredAlert]:
+    def evaluate(self, client: ClientSettings, summary: ScopeSummary) -> list[FiredAlert]:
         """Apply a fresh summary to the client's alert states; enqueue what crossed a limit."""
         return self.engine.evaluate(client, summary)
 

@@ -13,23 +13,24 @@ service layer (:mod:`scopeguard.usecases.reporting`) loads the facts.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from scopeguard.domain.contract import Contract, ScopeUnit
+from scopeguard.domain.facts import IssueFacts
+from scopeguard.domain.figures import ClientFigures, SyncStatus
+from scopeguard.domain.health import Health
+from scopeguard.domain.keys import natural_key
 from scopeguard.domain.metrics import (
-    IssueFacts,
     RevisionRound,
-    daily_series,
+    ScopeSummary,
+    UnitFigures,
     issue_evidence,
-    natural_key,
     summarize,
 )
 from scopeguard.domain.month import Month
-from scopeguard.presentation.documents import series_document, summary_document
-from scopeguard.presentation.formatting import parse_moment
+from scopeguard.domain.timeseries import DailySeries, daily_series
 
 
 class ReportError(Exception):
@@ -57,21 +58,23 @@ class ClientInfo:
 
 @dataclass(frozen=True, slots=True)
 class UnitRow:
-    """Contracted against actual scope in one unit."""
+    """One unit's figures at the end of the month and of the month before."""
 
     unit: ScopeUnit
-    contracted: float
-    baseline: float
-    """Scope in the contract at the baseline, as estimated then."""
-    approved: float
-    creep: float
-    actual: float
-    """``baseline + approved + creep``: the scope being delivered now."""
-    creep_percent: float | None
-    creep_month: float
-    """Creep added during the month."""
-    creep_percent_month: float | None
-    """Change of the creep percent during the month, in percentage points."""
+    now: UnitFigures
+    before: UnitFigures
+
+    @property
+    def creep_month(self) -> float:
+        """Creep added during the month."""
+        return round(self.now.creep - self.before.creep, 3) + 0.0
+
+    @property
+    def creep_percent_month(self) -> float | None:
+        """Change of the creep percent during the month, in percentage points."""
+        if self.now.creep_percent is None or self.before.creep_percent is None:
+            return None
+        return round(self.now.creep_percent - self.before.creep_percent, 1) + 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +124,8 @@ class Comparison:
     metric: str
     """``creep``, ``creep_percent``, ``revisions``, ``over_limit``, ``reopens``,
     ``overage_rounds``, ``overage_hours``, ``overage_amount`` or ``health``."""
-    previous: Any
-    current: Any
+    previous: float | Health | None
+    current: float | Health | None
 
     @property
     def delta(self) -> float | None:
@@ -145,15 +148,12 @@ class ReportData:
     """The month is over: the figures are final for it."""
     generated_at: datetime
     version: str
-    last_sync: datetime | None
-    summary: dict[str, Any]
-    """The API's summary document as of :attr:`as_of`."""
-    previous: dict[str, Any]
-    """The same document as of the end of the previous month."""
+    figures: ClientFigures
+    """The client's figures as of :attr:`as_of` (the series up to the report's last day)."""
+    previous: ScopeSummary
+    """The summary as of the end of the previous month."""
     previous_in_contract: bool
     """The previous month's end is inside the contract (so a comparison means something)."""
-    series: dict[str, Any]
-    """The API's series document up to the report's last day."""
     units: tuple[UnitRow, ...]
     added: tuple[AddedIssue, ...]
     evidence: tuple[EvidenceRow, ...]
@@ -168,23 +168,35 @@ class ReportData:
     has_activity: bool
 
     @property
+    def summary(self) -> ScopeSummary:
+        """The summary as of :attr:`as_of`."""
+        return self.figures.summary
+
+    @property
+    def series(self) -> DailySeries:
+        """The daily series up to the report's last day."""
+        return self.figures.series
+
+    @property
+    def last_sync(self) -> datetime | None:
+        """When the client's data last came from Jira."""
+        return self.figures.sync.last_success
+
+    @property
     def headline(self) -> UnitRow:
         """The row of the contract's headline unit."""
-        unit = ScopeUnit(self.summary["scope"]["unit"])
+        unit = self.summary.scope.unit
         return next(row for row in self.units if row.unit is unit)
 
     @property
     def overage_month(self) -> float:
         """Overage estimate added during the month, in the contract's currency."""
-        change = float(self.summary["overage"]["amount"]) - float(
-            self.previous["overage"]["amount"]
-        )
-        return round(change, 2) + 0.0
+        return round(self.summary.overage.amount - self.previous.overage.amount, 2) + 0.0
 
     @property
     def rounds_beyond_in_month(self) -> int:
         """Billable revision rounds (past the allowance) during the month."""
-        return int(self.summary["overage"]["rounds"] - self.previous["overage"]["rounds"])
+        return self.summary.overage.rounds - self.previous.overage.rounds
 
 
 def report_months(contract: Contract, zone: ZoneInfo, now: datetime) -> tuple[Month, Month] | None:
@@ -216,62 +228,43 @@ def check_month(contract: Contract, zone: ZoneInfo, now: datetime, month: Month)
         )
 
 
-def _unit_rows(
-    contract: Contract,
-    current: dict[str, Any],
-    previous: dict[str, Any],
-    series: dict[str, Any],
-) -> tuple[UnitRow, ...]:
-    last_day = series["days"][-1]["units"] if series["days"] else {}
-    rows: list[UnitRow] = []
-    for unit in contract.scope:
-        now = current["scope"]["by_unit"][unit.value]
-        before = previous["scope"]["by_unit"][unit.value]
-        # The baseline amount is in the daily series (its last point is the state at
-        # the end of the report's last day, the same moment as the summary).
-        baseline = float(last_day.get(unit.value, {}).get("baseline", 0.0))
-        percent, percent_before = now["creep_percent"], before["creep_percent"]
-        rows.append(
-            UnitRow(
-                unit=unit,
-                contracted=now["contracted"],
-                baseline=baseline,
-                approved=now["approved"],
-                creep=now["creep"],
-                actual=round(baseline + now["approved"] + now["creep"], 3) + 0.0,
-                creep_percent=percent,
-                creep_month=round(now["creep"] - before["creep"], 3) + 0.0,
-                creep_percent_month=(
-                    None
-                    if percent is None or percent_before is None
-                    else round(percent - percent_before, 1) + 0.0
-                ),
-            )
-        )
-    return tuple(rows)
+def _unit_rows(current: ScopeSummary, previous: ScopeSummary) -> tuple[UnitRow, ...]:
+    return tuple(
+        UnitRow(unit, figures, previous.scope.by_unit[unit])
+        for unit, figures in current.scope.by_unit.items()
+    )
 
 
-def _comparison(previous: dict[str, Any], current: dict[str, Any]) -> tuple[Comparison, ...]:
-    def figures(doc: dict[str, Any]) -> dict[str, Any]:
+def _comparison(previous: ScopeSummary, current: ScopeSummary) -> tuple[Comparison, ...]:
+    def figures(summary: ScopeSummary) -> dict[str, float | Health | None]:
         return {
-            "creep": doc["scope"]["creep"],
-            "creep_percent": doc["scope"]["creep_percent"],
-            "revisions": doc["revisions"]["total"],
-            "over_limit": len(doc["revisions"]["over_limit"]),
-            "reopens": doc["reopens"]["total"],
-            "overage_rounds": doc["overage"]["rounds"],
-            "overage_hours": doc["overage"]["hours"],
-            "overage_amount": doc["overage"]["amount"],
-            "health": doc["health"],
+            "creep": summary.scope.creep,
+            "creep_percent": summary.scope.creep_percent,
+            "revisions": summary.revisions.total,
+            "over_limit": len(summary.revisions.over_limit),
+            "reopens": summary.reopens.total,
+            "overage_rounds": summary.overage.rounds,
+            "overage_hours": summary.overage.hours,
+            "overage_amount": summary.overage.amount,
+            "health": summary.health,
         }
 
     before, after = figures(previous), figures(current)
     return tuple(Comparison(metric, before[metric], after[metric]) for metric in after)
 
 
-def _same_state(previous: dict[str, Any], current: dict[str, Any]) -> bool:
-    keys = ("scope", "revisions", "reopens", "overage")
-    return all(previous[key] == current[key] for key in keys)
+def _same_state(previous: ScopeSummary, current: ScopeSummary) -> bool:
+    # The figures a reader of the report sees: scope lists and per-unit creep,
+    # revisions, reopens, overage (the baseline's own estimates are not shown).
+    def shown(summary: ScopeSummary) -> tuple[object, ...]:
+        scope = summary.scope
+        units = {
+            unit: replace(figures, baseline=0.0, removed=0.0)
+            for unit, figures in scope.by_unit.items()
+        }
+        return (replace(scope, by_unit=units), summary.revisions, summary.reopens, summary.overage)
+
+    return shown(previous) == shown(current)
 
 
 def build_report_data(
@@ -283,41 +276,43 @@ def build_report_data(
     zone: ZoneInfo,
     now: datetime,
     reporters: Mapping[str, str | None],
-    sync: Mapping[str, Any],
+    sync: SyncStatus,
     version: str,
 ) -> ReportData:
     """The report of ``month`` from every issue's facts.
 
     ``now`` is when the report is made: a month still in progress is reported
     as of ``now``. ``reporters`` maps issue keys to who reported them (shown
-    for added scope). ``sync`` is the summary's ``sync`` block (last success,
-    issue count). Raises :class:`MonthOutsideDataError` for a month outside the
-    contract's data.
+    for added scope). ``sync`` is the client's sync status. Raises
+    :class:`MonthOutsideDataError` for a month outside the contract's data.
     """
     check_month(contract, zone, now, month)
-    last_success = sync.get("last_success")
     month_start = month.start(zone)
     as_of = min(month.end(zone), now)
     complete = now > month.end(zone)
     previous_end = month_start - timedelta(microseconds=1)
 
-    current_summary = summarize(facts, contract, as_of)
-    previous_summary = summarize(facts, contract, previous_end)
-    current = summary_document(current_summary, client.key, client.name, dict(sync))
-    previous = summary_document(previous_summary, client.key, client.name, dict(sync))
+    current = summarize(facts, contract, as_of)
+    previous = summarize(facts, contract, previous_end)
     points = daily_series(facts, contract, zone, as_of.astimezone(zone).date())
-    series = series_document(points, contract, zone, client.key)
+    figures = ClientFigures(
+        key=client.key,
+        name=client.name,
+        summary=current,
+        series=DailySeries(zone, tuple(contract.scope), tuple(points)),
+        sync=sync,
+    )
 
     by_key = {item.key: item for item in facts}
     allowance = contract.revisions_per_issue
 
     # Scope added this month: keys newly in the summary's added or approved lists.
-    before_keys = set(previous["scope"]["added"]) | set(previous["scope"]["approved_changes"])
-    approved_now = set(current["scope"]["approved_changes"])
-    removed_now = set(current["scope"]["removed"])
+    before_keys = set(previous.scope.added) | set(previous.scope.approved_changes)
+    approved_now = set(current.scope.approved_changes)
+    removed_now = set(current.scope.removed)
     added_keys = [
         key
-        for key in (*current["scope"]["added"], *current["scope"]["approved_changes"])
+        for key in (*current.scope.added, *current.scope.approved_changes)
         if key not in before_keys
     ]
     added = tuple(
@@ -336,19 +331,16 @@ def build_report_data(
         for key in sorted(added_keys, key=natural_key)
     )
     approved_in_month = tuple(
-        key
-        for key in current["scope"]["approved_changes"]
-        if key not in previous["scope"]["approved_changes"]
+        key for key in current.scope.approved_changes if key not in previous.scope.approved_changes
     )
     removed_in_month = tuple(
-        key for key in current["scope"]["removed"] if key not in previous["scope"]["removed"]
+        key for key in current.scope.removed if key not in previous.scope.removed
     )
 
     # The evidence: every round past the allowance that happened during the month.
     evidence: list[EvidenceRow] = []
     over_limit: list[OverLimitIssue] = []
-    reopens_by_issue: dict[str, int] = current["reopens"]["by_issue"]
-    for key in current["revisions"]["over_limit"]:
+    for key in current.revisions.over_limit:
         issue = by_key[key]
         rounds = issue_evidence(issue, allowance=allowance, as_of=as_of)
         in_month = [r for r in rounds if r.at >= month_start]
@@ -360,7 +352,7 @@ def build_report_data(
                 revisions=len(rounds),
                 beyond=len(rounds) - allowance,
                 in_month=len(in_month),
-                reopens=reopens_by_issue.get(key, 0),
+                reopens=current.reopens.by_issue.get(key, 0),
             )
         )
     evidence.sort(key=lambda row: (row.round.at, natural_key(row.key)))
@@ -376,18 +368,16 @@ def build_report_data(
         complete=complete,
         generated_at=now,
         version=version,
-        last_sync=None if last_success is None else parse_moment(last_success),
-        summary=current,
+        figures=figures,
         previous=previous,
         previous_in_contract=previous_end >= contract.start,
-        series=series,
-        units=_unit_rows(contract, current, previous, series),
+        units=_unit_rows(current, previous),
         added=added,
         evidence=tuple(evidence),
         over_limit=tuple(over_limit),
         comparison=_comparison(previous, current),
-        revisions_in_month=current["revisions"]["total"] - previous["revisions"]["total"],
-        reopens_in_month=current["reopens"]["total"] - previous["reopens"]["total"],
+        revisions_in_month=current.revisions.total - previous.revisions.total,
+        reopens_in_month=current.reopens.total - previous.reopens.total,
         removed_in_month=removed_in_month,
         approved_in_month=approved_in_month,
         has_activity=not _same_state(previous, current),

@@ -6,14 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-
 from scopeguard import __version__
 from scopeguard.adapters.pdf.renderer import RenderedReport, render_pdf
-from scopeguard.adapters.store.models import IssueRow
+from scopeguard.adapters.store.repository import reporters_by_key
+from scopeguard.adapters.store.snapshot_store import sync_status
 from scopeguard.config import ClientSettings, Settings
 from scopeguard.domain.month import Month
-from scopeguard.presentation.documents import sync_block
 from scopeguard.presentation.i18n import normalize_language
 from scopeguard.usecases.report_data import ClientInfo, ReportData, ReportError, build_report_data
 
@@ -58,19 +56,12 @@ def load_report_data(
     """
     settings = services.settings
     with services.database.session() as session:
-        sync = sync_block(session, client.key, settings.agency.zone)
-        if sync["last_success"] is None:
+        sync = sync_status(session, client.key)
+        if sync.last_success is None:
             raise ReportError(
                 f"no Jira data for client {client.key!r} yet: run `scopeguard sync` first"
             )
-        reporters: dict[str, str | None] = {
-            key: name or account
-            for key, name, account in session.execute(
-                select(IssueRow.key, IssueRow.reporter_name, IssueRow.reporter_account).where(
-                    IssueRow.client_key == client.key
-                )
-            )
-        }
+        reporters = reporters_by_key(session, client.key)
     context, facts = services.analysis.current_facts(client)
     return build_report_data(
         facts,

@@ -1,12 +1,16 @@
-"""Keeps each client's metrics current: cached per-issue facts and a summary snapshot.
+"""Keeps each client's metrics current: cached per-issue facts and a snapshot of the figures.
 
 The expensive part of the metrics is reading each issue's changelog into
-:class:`~scopeguard.domain.metrics.IssueFacts`. That happens once per issue per
+:class:`~scopeguard.domain.facts.IssueFacts`. That happens once per issue per
 change: during the sync, from the issues it has just parsed, and again only
 when the issue changes or the inputs the facts depend on change (contract,
 workflow rules, statuses: the *fingerprint*). After every sync the client's
 summary and daily series are recomputed from the cached facts and stored, so
 the API serves one stored row per request.
+
+What flows out is typed: a :class:`Snapshot` holds the client's
+:class:`~scopeguard.domain.figures.ClientFigures`; the API's JSON is written
+from them once per snapshot, at the edge (:mod:`scopeguard.presentation.documents`).
 """
 
 from __future__ import annotations
@@ -14,92 +18,99 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import secrets
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from functools import cached_property
-from typing import Any
 
-from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from scopeguard.adapters.store.db import Database
-from scopeguard.adapters.store.models import (
-    ClientSnapshotRow,
-    IssueFactsRow,
-    IssueRow,
-    SyncStateRow,
+from scopeguard.adapters.store.facts_store import (
+    CHUNK,
+    StampedFacts,
+    decode_facts,
+    fact_stamps,
+    facts_by_key,
+    issue_pks_by_key,
+    iter_facts,
+    save_facts,
+    stale_issue_pks,
 )
-from scopeguard.adapters.store.repository import load_issues, load_statuses
+from scopeguard.adapters.store.repository import find_issue, load_issues, load_statuses
+from scopeguard.adapters.store.snapshot_store import (
+    load_snapshot,
+    restamp_snapshot,
+    save_snapshot,
+    snapshot_head,
+    stored_points_field,
+    sync_status,
+)
 from scopeguard.config import ClientSettings, Settings
 from scopeguard.domain.clock import Clock, utcnow
-from scopeguard.domain.contract import Contract, WorkflowRules
-from scopeguard.domain.facts import facts_from_row, facts_to_row
-from scopeguard.domain.history import StatusIndex
-from scopeguard.domain.metrics import (
-    FACTS_SCHEMA_VERSION,
-    IssueFacts,
-    RevisionRound,
-    ScopeSummary,
-    daily_series,
-    facts_fingerprint,
-    issue_evidence,
-    issue_facts,
-    summarize,
-)
+from scopeguard.domain.context import ClientContext
+from scopeguard.domain.contract import Contract
+from scopeguard.domain.facts import FACTS_SCHEMA_VERSION, IssueFacts
+from scopeguard.domain.figures import ClientFigures, IssueTrail
+from scopeguard.domain.metrics import ScopeSummary, issue_evidence, summarize
 from scopeguard.domain.model import Issue
-from scopeguard.presentation.documents import series_document, summary_document, sync_block
+from scopeguard.domain.timeseries import DailySeries, daily_series
+from scopeguard.presentation.documents import (
+    SeriesDocument,
+    SummaryDocument,
+    figures_from_documents,
+    series_document,
+    summary_document,
+)
 from scopeguard.usecases.sync import SyncReport
 
-_CHUNK = 1000
 
-
-@dataclass(frozen=True, slots=True)
-class ClientContext:
-    """Everything besides an issue that its facts depend on."""
-
-    client: ClientSettings
-    contract: Contract
-    rules: WorkflowRules
-    statuses: StatusIndex
-    story_points_field: str | None
-    project_keys: tuple[str, ...]
-    """The client's project keys, read from its JQL once rather than per issue."""
-    fingerprint: str
-
-    def facts(self, issue: Issue) -> IssueFacts:
-        """The metric facts of one issue under this context."""
-        return issue_facts(
-            issue,
-            self.contract,
-            self.rules,
-            self.statuses,
-            self.story_points_field,
-            scope_label=self.client.scope_label,
-            project_keys=self.project_keys,
-        )
-
-
-@dataclass(frozen=True)
 class Snapshot:
-    """A client's figures as last computed. Treat as read-only: it is shared."""
+    """A client's figures as last computed, and their JSON. Read-only: it is shared."""
 
-    client_key: str
-    computed_at: datetime
-    summary: dict[str, Any]
-    series: dict[str, Any]
+    def __init__(
+        self,
+        client_key: str,
+        computed_at: datetime,
+        *,
+        summary_document: SummaryDocument,
+        series_document: SeriesDocument,
+        contract: Contract,
+        figures: ClientFigures | None = None,
+    ) -> None:
+        self.client_key = client_key
+        self.computed_at = computed_at
+        self.summary_document = summary_document
+        self.series_document = series_document
+        self._contract = contract
+        self._figures = figures
+
+    @cached_property
+    def figures(self) -> ClientFigures:
+        """The typed figures (decoded from the stored documents the first time they are asked)."""
+        if self._figures is not None:
+            return self._figures
+        return figures_from_documents(self.summary_document, self.series_document, self._contract)
+
+    @property
+    def summary(self) -> ScopeSummary:
+        """The summary as of the snapshot."""
+        return self.figures.summary
+
+    @property
+    def series(self) -> DailySeries:
+        """The daily series up to the snapshot's day."""
+        return self.figures.series
 
     @cached_property
     def summary_json(self) -> bytes:
         """The summary as UTF-8 JSON, encoded once per snapshot rather than per request
         (for 20,000 issues it is about a megabyte)."""
-        return _encode(self.summary)
+        return _encode(self.summary_document)
 
     @cached_property
     def series_json(self) -> bytes:
         """The daily series as UTF-8 JSON, encoded once per snapshot."""
-        return _encode(self.series)
+        return _encode(self.series_document)
 
     @cached_property
     def summary_json_gzip(self) -> bytes:
@@ -112,7 +123,7 @@ class Snapshot:
         return gzip.compress(self.series_json, compresslevel=6, mtime=0)
 
 
-def _encode(document: dict[str, Any]) -> bytes:
+def _encode(document: SummaryDocument | SeriesDocument) -> bytes:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
 
 
@@ -135,7 +146,7 @@ class ScopeAnalysis:
         self.database = database
         self.clock = clock
         self.hold_facts = hold_facts
-        self._facts_held: dict[str, dict[int, tuple[int, IssueFacts]]] = {}
+        self._facts_held: dict[str, StampedFacts] = {}
         """Decoded facts by client and issue, with the stamp of the row they match."""
         self._config_fingerprints: dict[str, str] = {}
         self._held: dict[str, tuple[int, Snapshot]] = {}
@@ -143,27 +154,22 @@ class ScopeAnalysis:
 
     # -- context ------------------------------------------------------------
 
+    def contract(self, client: ClientSettings) -> Contract:
+        """The client's contract, bare dates in the agency's zone."""
+        return client.contract.to_contract(self.settings.agency.zone)
+
     def context(self, session: Session, client: ClientSettings) -> ClientContext:
         """The contract, rules and statuses the client's facts are computed with."""
-        zone = self.settings.agency.zone
-        contract = client.contract.to_contract(zone)
-        rules = self.settings.workflow.rules()
-        statuses = load_statuses(session)
-        state = session.get(SyncStateRow, client.key)
-        points_field = self.settings.jira.story_points_field or (
-            state.story_points_field if state is not None else None
+        points_field = self.settings.jira.story_points_field or stored_points_field(
+            session, client.key
         )
-        project_keys = client.project_keys
-        fingerprint = facts_fingerprint(
-            contract,
-            rules,
-            statuses,
+        return ClientContext.of(
+            self.contract(client),
+            self.settings.workflow.rules(),
+            load_statuses(session),
             points_field,
             scope_label=client.scope_label,
-            project_keys=project_keys,
-        )
-        return ClientContext(
-            client, contract, rules, StatusIndex(statuses), points_field, project_keys, fingerprint
+            project_keys=client.project_keys,
         )
 
     # -- sync listener ------------------------------------------------------
@@ -172,7 +178,7 @@ class ScopeAnalysis:
         """Cache the facts of issues a sync batch has just stored (they are in memory)."""
         with self.database.session() as session:
             context = self.context(session, client)
-            saved = _save_facts(
+            saved = save_facts(
                 session,
                 client.key,
                 context.fingerprint,
@@ -189,13 +195,24 @@ class ScopeAnalysis:
         """
         if not report.changed_issue_pks and not report.removed_pks:
             with self.database.session() as session:
-                row = self._current_row(session, client)
-                state = session.get(SyncStateRow, client.key)
-                if row is not None and state is not None and state.last_success is not None:
-                    synced = state.last_success.astimezone(self.settings.agency.zone)
-                    sync = {**row.summary["sync"], "last_success": synced.isoformat()}
-                    row.summary = {**row.summary, "as_of": synced.isoformat(), "sync": sync}
-                    row.version += 1
+                stored = load_snapshot(session, client.key)
+                current = stored is not None and (
+                    stored.head.fingerprint == self._snapshot_fingerprint(session, client)
+                    and stored.head.series_until == self._today()
+                )
+                sync = sync_status(session, client.key)
+                if stored is not None and current and sync.last_success is not None:
+                    synced = sync.last_success.astimezone(self.settings.agency.zone)
+                    summary = stored.summary
+                    restamp_snapshot(
+                        session,
+                        client.key,
+                        {
+                            **summary,
+                            "as_of": synced.isoformat(),
+                            "sync": {**summary["sync"], "last_success": synced.isoformat()},
+                        },
+                    )
                     return
         self.refresh(client, changed_pks=report.removed_pks)
 
@@ -205,17 +222,13 @@ class ScopeAnalysis:
         """Bring cached facts up to date (changed, missing or stale) and store a new snapshot."""
         with self.database.session() as session:
             context = self.context(session, client)
-            stale = set(changed_pks) | _stale_pks(session, client.key, context.fingerprint)
+            stale = set(changed_pks) | stale_issue_pks(session, client.key, context.fingerprint)
             ordered = sorted(stale)
-            for start in range(0, len(ordered), _CHUNK):
-                chunk = ordered[start : start + _CHUNK]
+            for start in range(0, len(ordered), CHUNK):
+                chunk = ordered[start : start + CHUNK]
                 issues = load_issues(session, client.key, pks=chunk)
-                pk_by_key = dict(
-                    session.execute(
-                        select(IssueRow.key, IssueRow.pk).where(IssueRow.pk.in_(chunk))
-                    ).all()
-                )
-                saved = _save_facts(
+                pk_by_key = issue_pks_by_key(session, chunk)
+                saved = save_facts(
                     session,
                     client.key,
                     context.fingerprint,
@@ -224,53 +237,56 @@ class ScopeAnalysis:
                 if self.hold_facts:
                     # A rolled-back write leaves stamps no row has: decoded again next time.
                     self._facts_held.setdefault(client.key, {}).update(saved)
-            snapshot = self._compute(session, context)
-            row = session.get(ClientSnapshotRow, client.key)
-            if row is None:
-                row = ClientSnapshotRow(client_key=client.key, version=0)
-                session.add(row)
-            row.fingerprint = self._snapshot_fingerprint(context)
-            row.config_fingerprint = self._config_fingerprint(client)
-            row.version += 1
-            row.computed_at = snapshot.computed_at
-            row.series_until = self._today().isoformat()
-            row.summary = snapshot.summary
-            row.series = snapshot.series
+            figures = self._compute(session, client, context)
+            snapshot = Snapshot(
+                client.key,
+                figures.summary.as_of,
+                summary_document=summary_document(figures),
+                series_document=series_document(figures),
+                contract=context.contract,
+                figures=figures,
+            )
+            save_snapshot(
+                session,
+                client.key,
+                fingerprint=self._fingerprint(client, context),
+                config_fingerprint=self._config_fingerprint(client),
+                computed_at=snapshot.computed_at,
+                series_until=self._today(),
+                summary=snapshot.summary_document,
+                series=snapshot.series_document,
+            )
         return snapshot
 
-    def _compute(self, session: Session, context: ClientContext) -> Snapshot:
+    def _compute(
+        self, session: Session, client: ClientSettings, context: ClientContext
+    ) -> ClientFigures:
         zone = self.settings.agency.zone
         # Shown to people: in the agency's zone (the same instant as UTC).
         now = self.clock().astimezone(zone)
-        client = context.client
         # Rows are streamed and only the decoded facts are kept: holding the JSON
         # of 20,000 issues as well doubled the memory peak of a refresh, and
         # decoding twice doubled its time.
         facts = self._all_facts(session, client.key)
-        summary: ScopeSummary = summarize(facts, context.contract, now)
-        series = daily_series(facts, context.contract, zone, self._today())
+        summary = summarize(facts, context.contract, now)
+        points = daily_series(facts, context.contract, zone, self._today())
         del facts
-        return Snapshot(
-            client_key=client.key,
-            computed_at=now,
-            summary=summary_document(
-                summary, client.key, client.name, sync_block(session, client.key, zone)
-            ),
-            series=series_document(series, context.contract, zone, client.key),
+        return ClientFigures(
+            key=client.key,
+            name=client.name,
+            summary=summary,
+            series=DailySeries(zone, tuple(context.contract.scope), tuple(points)),
+            sync=sync_status(session, client.key),
         )
 
     def _all_facts(self, session: Session, client_key: str) -> list[IssueFacts]:
         """Every cached fact of the client, decoding only what this process does not hold."""
         if not self.hold_facts:
-            return list(_iter_facts(session, client_key))
+            return list(iter_facts(session, client_key))
         held = self._facts_held.get(client_key, {})
-        stamps = session.execute(
-            select(IssueFactsRow.issue_pk, IssueFactsRow.stamp).where(
-                IssueFactsRow.client_key == client_key
-            )
-        ).all()
+        stamps = fact_stamps(session, client_key)
         missing = [pk for pk, stamp in stamps if held.get(pk, (None,))[0] != stamp]
-        fresh = dict(_decode_facts(session, missing))
+        fresh = dict(decode_facts(session, missing))
         current = {pk: fresh.get(pk) or held[pk] for pk, _ in stamps}
         self._facts_held[client_key] = current
         return [item for _, item in current.values()]
@@ -297,10 +313,13 @@ class ScopeAnalysis:
             self._config_fingerprints[client.key] = cached
         return cached
 
-    def _snapshot_fingerprint(self, context: ClientContext) -> str:
-        contract = context.client.contract.model_dump(mode="json")
-        basis = json.dumps([context.fingerprint, contract, context.client.name], sort_keys=True)
+    def _fingerprint(self, client: ClientSettings, context: ClientContext) -> str:
+        contract = client.contract.model_dump(mode="json")
+        basis = json.dumps([context.fingerprint, contract, client.name], sort_keys=True)
         return hashlib.sha256(basis.encode()).hexdigest()
+
+    def _snapshot_fingerprint(self, session: Session, client: ClientSettings) -> str:
+        return self._fingerprint(client, self.context(session, client))
 
     # -- reading --------------------------------------------------------------
 
@@ -312,11 +331,16 @@ class ScopeAnalysis:
         """
         with self.database.session() as session:
             context = self.context(session, client)
-            stale = bool(_stale_pks(session, client.key, context.fingerprint))
+            stale = bool(stale_issue_pks(session, client.key, context.fingerprint))
         if stale:
             self.refresh(client)
         with self.database.session() as session:
-            return self.context(session, client), list(_iter_facts(session, client.key))
+            return self.context(session, client), list(iter_facts(session, client.key))
+
+    def facts_of(self, client: ClientSettings, keys: Sequence[str]) -> dict[str, IssueFacts]:
+        """The cached facts of the named issues (current after :meth:`snapshot`)."""
+        with self.database.session() as session:
+            return facts_by_key(session, client.key, keys)
 
     def snapshot(self, client: ClientSettings) -> Snapshot:
         """The stored snapshot, recomputed first if the config changed or a day has passed.
@@ -327,132 +351,47 @@ class ScopeAnalysis:
         stores a new snapshot itself.
         """
         with self.database.session() as session:
-            head = session.execute(
-                select(
-                    ClientSnapshotRow.version,
-                    ClientSnapshotRow.config_fingerprint,
-                    ClientSnapshotRow.series_until,
-                ).where(ClientSnapshotRow.client_key == client.key)
-            ).first()
+            head = snapshot_head(session, client.key)
             if (
                 head is not None
                 and head.config_fingerprint == self._config_fingerprint(client)
-                and head.series_until == self._today().isoformat()
+                and head.series_until == self._today()
             ):
                 held = self._held.get(client.key)
                 if held is not None and held[0] == head.version:
                     return held[1]
-                row = session.get(ClientSnapshotRow, client.key)
-                if row is not None:
-                    snapshot = Snapshot(client.key, row.computed_at, row.summary, row.series)
-                    self._held[client.key] = (row.version, snapshot)
+                stored = load_snapshot(session, client.key)
+                if stored is not None:
+                    snapshot = Snapshot(
+                        client.key,
+                        stored.computed_at,
+                        summary_document=stored.summary,
+                        series_document=stored.series,
+                        contract=self.contract(client),
+                    )
+                    self._held[client.key] = (stored.head.version, snapshot)
                     return snapshot
         return self.refresh(client)
 
-    def _current_row(self, session: Session, client: ClientSettings) -> ClientSnapshotRow | None:
-        """The stored snapshot if the configuration has not changed and it covers today."""
-        row = session.get(ClientSnapshotRow, client.key)
-        if (
-            row is not None
-            and row.fingerprint == self._snapshot_fingerprint(self.context(session, client))
-            and row.series_until == self._today().isoformat()
-        ):
-            return row
-        return None
-
-    def issue_trail(self, client: ClientSettings, issue_key: str) -> dict[str, Any] | None:
+    def issue_trail(self, client: ClientSettings, issue_key: str) -> IssueTrail | None:
         """One issue's revision rounds and reopens (the evidence trail), or ``None``."""
         with self.database.session() as session:
-            row = session.execute(
-                select(IssueRow.pk, IssueRow.key, IssueRow.summary, IssueRow.status_name).where(
-                    IssueRow.client_key == client.key, IssueRow.key == issue_key
-                )
-            ).first()
-            if row is None:
+            pk = find_issue(session, client.key, issue_key)
+            if pk is None:
                 return None
             context = self.context(session, client)
-            (issue,) = load_issues(session, client.key, pks=[row.pk])
+            (issue,) = load_issues(session, client.key, pks=[pk])
         facts = context.facts(issue)
         allowance = context.contract.revisions_per_issue
-        rounds: list[RevisionRound] = issue_evidence(facts, allowance=allowance)
-        zone = self.settings.agency.zone
-
-        def shown(item: RevisionRound) -> dict[str, Any]:
-            return {**item.to_dict(), "at": item.at.astimezone(zone).isoformat()}
-
-        def moment(value: datetime | None) -> str | None:
-            return value.astimezone(zone).isoformat() if value is not None else None
-
-        return {
-            "client": client.key,
-            "issue": issue.key,
-            "summary": issue.summary,
-            "status": issue.status.name,
-            "url": self.settings.jira.browse_url(issue.key),
-            "revisions_per_issue": allowance,
-            "revisions": [shown(r) for r in rounds],
-            "reopens": [shown(r) for r in rounds if r.is_reopen],
-            "added_at": moment(facts.added_at),
-            "approved": facts.approved,
-            "removed_at": moment(facts.removed_at),
-        }
-
-
-def _stale_pks(session: Session, client_key: str, fingerprint: str) -> set[int]:
-    rows = session.execute(
-        select(IssueRow.pk, IssueFactsRow.fingerprint)
-        .outerjoin(IssueFactsRow, IssueFactsRow.issue_pk == IssueRow.pk)
-        .where(IssueRow.client_key == client_key)
-    ).all()
-    return {pk for pk, cached in rows if cached != fingerprint}
-
-
-def _save_facts(
-    session: Session, client_key: str, fingerprint: str, facts: Sequence[tuple[int, IssueFacts]]
-) -> dict[int, tuple[int, IssueFacts]]:
-    """Store facts; returns them by issue with the stamp each row was written with."""
-    if not facts:
-        return {}
-    pks = [pk for pk, _ in facts]
-    stamped = {pk: (secrets.randbits(62), item) for pk, item in facts}
-    session.execute(delete(IssueFactsRow).where(IssueFactsRow.issue_pk.in_(pks)))
-    session.execute(
-        insert(IssueFactsRow),
-        [
-            {
-                "issue_pk": pk,
-                "client_key": client_key,
-                "fingerprint": fingerprint,
-                "facts": facts_to_row(item),
-                "stamp": stamp,
-            }
-            for pk, (stamp, item) in stamped.items()
-        ],
-    )
-    return stamped
-
-
-def _decode_facts(
-    session: Session, pks: Sequence[int]
-) -> Iterator[tuple[int, tuple[int, IssueFacts]]]:
-    """Stored facts of the given issues with their stamps, decoded chunk by chunk."""
-    for start in range(0, len(pks), _CHUNK):
-        chunk = pks[start : start + _CHUNK]
-        rows = session.execute(
-            select(IssueFactsRow.issue_pk, IssueFactsRow.stamp, IssueFactsRow.facts).where(
-                IssueFactsRow.issue_pk.in_(chunk)
-            )
+        return IssueTrail(
+            client=client.key,
+            issue=issue.key,
+            summary=issue.summary,
+            status=issue.status.name,
+            url=self.settings.jira.browse_url(issue.key),
+            revisions_per_issue=allowance,
+            rounds=tuple(issue_evidence(facts, allowance=allowance)),
+            added_at=facts.added_at,
+            approved=facts.approved,
+            removed_at=facts.removed_at,
         )
-        for pk, stamp, data in rows:
-            yield pk, (stamp, facts_from_row(data))
-
-
-def _iter_facts(session: Session, client_key: str) -> Iterator[IssueFacts]:
-    """The client's cached facts, streamed from the database."""
-    query = (
-        select(IssueFactsRow.facts)
-        .where(IssueFactsRow.client_key == client_key)
-        .execution_options(yield_per=_CHUNK)
-    )
-    for data in session.scalars(query):
-        yield facts_from_row(data)

@@ -32,6 +32,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from scopeguard.adapters import charts
+from scopeguard.domain.health import Health
 from scopeguard.presentation.report_formatting import DASH, Formatter
 from scopeguard.usecases.report_data import Comparison, ReportData
 
@@ -116,9 +117,9 @@ def _svg_uri(svg: bytes) -> str:
 
 def chart_images(data: ReportData, language: str) -> dict[str, str]:
     """The report's charts as SVG ``data:`` URIs: creep (headline unit) and revisions."""
-    unit = data.summary["scope"]["unit"]
+    unit = data.summary.scope.unit
     creep = charts.creep_chart(
-        data.series, data.summary, unit, language=language, fmt="svg", width_px=CHART_WIDTH_PX
+        data.figures, unit, language=language, fmt="svg", width_px=CHART_WIDTH_PX
     )
     revisions = charts.revisions_chart(
         data.summary, language=language, fmt="svg", width_px=CHART_WIDTH_PX
@@ -267,13 +268,13 @@ def comparison_rows(data: ReportData, fmt: Formatter) -> list[dict[str, Any]]:
             return fmt.percent(value)
         if item.metric == "overage_amount":
             return fmt.money(value)
-        if item.metric == "health":
+        if isinstance(value, Health):
             return fmt.health(value)
         return fmt.number(value)
 
     for item in data.comparison:
         delta = item.delta
-        if item.metric == "health":
+        if isinstance(item.current, Health):
             change = DASH if item.previous == item.current else fmt.health(item.current)
             worse = item.previous != item.current
         elif item.metric == "creep_percent":

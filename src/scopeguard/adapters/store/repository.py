@@ -310,3 +310,23 @@ _CHANGE_COLUMNS = (
     ChangeItemRow.to_id,
     ChangeItemRow.to_string,
 )
+
+
+def find_issue(session: Session, client_key: str, issue_key: str) -> int | None:
+    """The primary key of the client's issue ``issue_key``, if it is stored."""
+    pk: int | None = session.scalar(
+        select(IssueRow.pk).where(IssueRow.client_key == client_key, IssueRow.key == issue_key)
+    )
+    return pk
+
+
+def reporters_by_key(session: Session, client_key: str) -> dict[str, str | None]:
+    """Who reported each of the client's issues (display name, else account id)."""
+    return {
+        key: name or account
+        for key, name, account in session.execute(
+            select(IssueRow.key, IssueRow.reporter_name, IssueRow.reporter_account).where(
+                IssueRow.client_key == client_key
+            )
+        )
+    }

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from scopeguard.entrypoints.web.auth import bearer_ok
 from scopeguard.entrypoints.web.context import client_or_404, services
+from scopeguard.presentation.documents import client_entries, trail_document
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -55,11 +55,8 @@ def _json_bytes(plain: bytes, compressed: Callable[[], bytes]) -> Response:
 def clients() -> Response:
     """Every configured client with its health."""
     analysis = services().analysis
-    body: list[dict[str, Any]] = []
-    for client in services().settings.clients:
-        summary = analysis.snapshot(client).summary
-        body.append({"key": client.key, "name": client.name, "health": summary["health"]})
-    return jsonify(body)
+    figures = [analysis.snapshot(client).figures for client in services().settings.clients]
+    return jsonify(client_entries(figures))
 
 
 @blueprint.get("/clients/<key>/summary")
@@ -82,4 +79,4 @@ def issue(key: str, issue_key: str) -> Response:
     trail = services().analysis.issue_trail(client_or_404(key), issue_key)
     if trail is None:
         abort(404, description=f"unknown issue {issue_key!r} for client {key!r}")
-    return jsonify(trail)
+    return jsonify(trail_document(trail, services().settings.agency.zone))

@@ -30,6 +30,7 @@ from scopeguard.bootstrap import Services
 from scopeguard.config import ClientSettings
 from scopeguard.entrypoints.web.context import services
 from scopeguard.presentation.alert_messages import panel_url
+from scopeguard.presentation.documents import trail_document
 from scopeguard.usecases.forge_access import ForgeAccess, ForgeGate, SiteNotAllowedError
 
 log = logging.getLogger(__name__)
@@ -134,7 +135,7 @@ def project_summary() -> Response:
                 "key": client.key,
                 "name": client.name,
                 "dashboard_url": panel_url(services().settings, client.key),
-                "summary": analysis.snapshot(client).summary,
+                "summary": analysis.snapshot(client).summary_document,
             }
             for client in clients
         ],
@@ -158,8 +159,8 @@ def issue_trail() -> Response:
         trail = analysis.issue_trail(client, issue_key)
         if trail is None:
             continue
-        rounds = len(trail["revisions"])
-        allowance = int(trail["revisions_per_issue"])
+        rounds = len(trail.rounds)
+        allowance = trail.revisions_per_issue
         return jsonify(
             project=project,
             issue=issue_key,
@@ -172,7 +173,7 @@ def issue_trail() -> Response:
             rounds=rounds,
             allowance=allowance,
             over_limit=rounds > allowance,
-            trail=trail,
+            trail=trail_document(trail, services().settings.agency.zone),
         )
     # The project is mapped, but this issue is outside every client's scope (or
     # not synced yet): a normal state for the panel to show, not an error.

@@ -50,6 +50,7 @@ from scopeguard.adapters.charts import (
 from scopeguard.adapters.store.alert_log import delivery_log
 from scopeguard.adapters.store.report_archive import list_reports
 from scopeguard.config import ClientSettings
+from scopeguard.domain.contract import ScopeUnit
 from scopeguard.domain.month import Month
 from scopeguard.entrypoints.web import auth, language
 from scopeguard.entrypoints.web.context import client_or_404, services
@@ -73,7 +74,6 @@ from scopeguard.presentation.panel_view import (
     first_lines,
     issue_lines,
     list_keys,
-    load_facts,
     page_count,
     parse_sort,
     sort_rows,
@@ -190,10 +190,11 @@ def _template_helpers() -> dict[str, Any]:
         "pct": lambda value: format_percent(value, lang),
         "money": lambda amount, currency: format_money(amount, currency, lang),
         "moment": lambda value: format_moment(value, zone, lang),
+        "iso": lambda value: value.astimezone(zone).isoformat(),
         "day": lambda value: (
             format_day(value.astimezone(zone).date(), lang)
             if isinstance(value, datetime)
-            else format_day(str(value)[:10], lang)
+            else format_day(value, lang)
         ),
         "unit_name": lambda unit: unit_label(unit, lang),
         "health_name": lambda health: health_label(health, lang),
@@ -221,7 +222,7 @@ def portfolio() -> str:
     stamps: dict[str, str] = {}
     for client in services().settings.clients:
         snapshot = analysis.snapshot(client)
-        rows.append(PortfolioRow.from_summary(snapshot.summary))
+        rows.append(PortfolioRow.of(snapshot.figures))
         stamps[client.key] = snapshot_stamp(snapshot)
     sort, direction = parse_sort(request.args.get("sort"), request.args.get("dir"))
     ordered = sort_rows(rows, sort, direction)
@@ -239,7 +240,7 @@ def portfolio() -> str:
         direction=direction,
         sort_url=sort_url,
         chart_alt={
-            row.key: chart_description("portfolio", row.summary, language=lang) for row in rows
+            row.key: chart_description("portfolio", row.figures, language=lang) for row in rows
         },
         stamps=stamps,
     )
@@ -260,7 +261,6 @@ def client_page(key: str) -> str:
     return render_template(
         "panel/client.html",
         client=client,
-        summary=snapshot.summary,
         main=main,
         **_activity_context(client),
     )
@@ -309,9 +309,15 @@ def _activity_context(client: ClientSettings) -> dict[str, Any]:
 
 def _client_context(client: ClientSettings, snapshot: Snapshot) -> dict[str, Any]:
     lang = current_language()
-    summary, series = snapshot.summary, snapshot.series
-    with services().database.session() as session:
-        facts = load_facts(session, client.key)
+    figures = snapshot.figures
+    summary, series = figures.summary, figures.series
+    lists = {name: list_keys(summary, name) for name in LIST_NAMES}
+    shown = {
+        name: keys[: PANEL_TRAILS if name == "revised" else PANEL_LIST_LIMIT]
+        for name, keys in lists.items()
+    }
+    # Only the issues the page shows are read, however many the client has.
+    facts = services().analysis.facts_of(client, sorted({k for ks in shown.values() for k in ks}))
     stamp = snapshot_stamp(snapshot)
 
     def chart_url(name: str, fmt: str = "png", unit: str | None = None) -> str:
@@ -323,33 +329,31 @@ def _client_context(client: ClientSettings, snapshot: Snapshot) -> dict[str, Any
 
     return {
         "client": client,
+        "figures": figures,
         "summary": summary,
-        "series": series,
-        "units": unit_rows(summary, series),
+        "units": unit_rows(summary),
         "creep_alert_percent": client.contract.creep_alert_percent,
-        "over_limit": first_lines(
-            summary, facts, list_keys(summary, "over_limit"), PANEL_LIST_LIMIT
-        ),
-        "approved": first_lines(summary, facts, list_keys(summary, "approved"), PANEL_LIST_LIMIT),
-        "creep_issues": first_lines(summary, facts, list_keys(summary, "creep"), PANEL_LIST_LIMIT),
-        "removed": first_lines(summary, facts, list_keys(summary, "removed"), PANEL_LIST_LIMIT),
-        "trails": first_lines(summary, facts, list_keys(summary, "revised"), PANEL_TRAILS),
+        "over_limit": first_lines(summary, facts, lists["over_limit"], PANEL_LIST_LIMIT),
+        "approved": first_lines(summary, facts, lists["approved"], PANEL_LIST_LIMIT),
+        "creep_issues": first_lines(summary, facts, lists["creep"], PANEL_LIST_LIMIT),
+        "removed": first_lines(summary, facts, lists["removed"], PANEL_LIST_LIMIT),
+        "trails": first_lines(summary, facts, lists["revised"], PANEL_TRAILS),
         "creep_charts": [
             {
                 "unit": unit,
                 "src": chart_url("creep", unit=unit),
                 "svg": chart_url("creep", fmt="svg", unit=unit),
-                "alt": chart_description("creep", summary, series, language=lang, unit=unit),
+                "alt": chart_description("creep", figures, language=lang, unit=unit),
             }
-            for unit in series["units"]
+            for unit in series.units
         ],
         "revisions_chart": {
             "src": chart_url("revisions"),
-            "alt": chart_description("revisions", summary, series, language=lang),
+            "alt": chart_description("revisions", figures, language=lang),
         },
         "activity_chart": {
             "src": chart_url("activity"),
-            "alt": chart_description("activity", summary, series, language=lang),
+            "alt": chart_description("activity", figures, language=lang),
         },
     }
 
@@ -387,9 +391,8 @@ def issue_list(key: str) -> str:
     heading = dict(labels)[name]
 
     def render() -> str:
-        with services().database.session() as session:
-            facts = load_facts(session, client.key)
         chosen = keys[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+        facts = services().analysis.facts_of(client, chosen)
         return render_template(
             "panel/issues_main.html",
             client=client,
@@ -430,19 +433,18 @@ def client_chart(key: str, name: str, fmt: ChartFormat) -> Response:
         abort(404)
     client = client_or_404(key)
     snapshot = services().analysis.snapshot(client)
-    unit: str | None = None
+    unit: ScopeUnit | None = None
     if name == "creep":
-        unit = request.args.get("unit") or str(snapshot.summary["scope"]["unit"])
-        if unit not in snapshot.series["units"]:
+        asked = request.args.get("unit")
+        unit = snapshot.summary.scope.unit if asked is None else _unit(asked)
+        if unit is None or unit not in snapshot.series.units:
             abort(404)
     lang = current_language()
     stamp = snapshot_stamp(snapshot)
     what = (name, lang, fmt, unit or "")
     body = chart_cache().get_or_render(
         RenderKey(client.key, stamp, what),
-        lambda: render_chart(
-            name, snapshot.summary, snapshot.series, language=lang, fmt=fmt, unit=unit
-        ),
+        lambda: render_chart(name, snapshot.figures, language=lang, fmt=fmt, unit=unit),
     )
     return _image(body, fmt, _etag(client.key, stamp, *what))
 
@@ -457,9 +459,16 @@ def portfolio_chart_image(key: str, fmt: ChartFormat) -> Response:
     what = ("portfolio", lang, fmt)
     body = chart_cache().get_or_render(
         RenderKey(client.key, stamp, what),
-        lambda: portfolio_chart(snapshot.summary, snapshot.series, language=lang, fmt=fmt),
+        lambda: portfolio_chart(snapshot.figures, language=lang, fmt=fmt),
     )
     return _image(body, fmt, _etag(client.key, stamp, *what))
+
+
+def _unit(name: str) -> ScopeUnit | None:
+    try:
+        return ScopeUnit(name)
+    except ValueError:
+        return None
 
 
 @blueprint.errorhandler(404)

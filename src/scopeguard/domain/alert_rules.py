@@ -1,7 +1,9 @@
-"""Alert rules: what a client's summary says about each limit, and what to do about it.
+"""Alert rules: what a client's health checks say about each limit, and what to do about it.
 
-Pure functions over the summary JSON (the document the API serves) and the
-contract settings; the database side is :mod:`scopeguard.usecases.alert_engine`.
+Pure functions over the summary's checks (:func:`scopeguard.domain.health.assess_health`,
+the same checks that make the health badge); the database side is
+:mod:`scopeguard.usecases.alert_engine`. A rule's limit is *past* exactly when
+its check is a breach.
 
 An alert fires when a value *crosses* its limit, not while it stays past it:
 each (client, rule, subject) has a stored state, and only a change of state
@@ -13,12 +15,11 @@ passed instead of once per historical revision.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
-from scopeguard.config import ContractSettings
+from scopeguard.domain.health import Health, HealthFinding, Limit
+from scopeguard.domain.metrics import ScopeSummary
 
 
 class Rule(StrEnum):
@@ -76,36 +77,28 @@ class Action(StrEnum):
     """Same side of the limit: remember the new figures quietly."""
 
 
-def observe(summary: Mapping[str, Any], contract: ContractSettings) -> list[Observation]:
-    """Every rule's figure in ``summary`` under ``contract``'s limits.
+_RULES: dict[Limit, Rule] = {
+    Limit.ISSUE_REVISIONS: Rule.REVISION_LIMIT,
+    Limit.REVISIONS_TOTAL: Rule.REVISION_TOTAL,
+    Limit.REOPENS: Rule.REOPEN_LIMIT,
+    Limit.CREEP_PERCENT: Rule.SCOPE_CREEP,
+}
 
-    The thresholds are those of the health check (``docs/metrics.md``): an issue
-    past ``revisions_per_issue``, total revisions past ``revisions_total``,
-    reopens past ``reopen_limit``, creep percent (as displayed) at or above
-    ``creep_alert_percent`` (and above zero). Limits that are not set give no
-    observation.
+
+def observation(check: HealthFinding) -> Observation:
+    """The rule's view of one health check: past its limit when the check is a breach."""
+    subject = check.issue_key if check.issue_key is not None else CLIENT_SUBJECT
+    return Observation(
+        _RULES[check.metric], subject, check.value, check.limit, check.level is Health.BREACH
+    )
+
+
+def observe(summary: ScopeSummary) -> list[Observation]:
+    """Every rule's figure in ``summary``: one per health check.
+
+    Limits the contract does not set are not checked, so they give no observation.
     """
-    found: list[Observation] = []
-    revisions = summary["revisions"]
-    per_issue = contract.revisions_per_issue
-    for key, count in revisions["by_issue"].items():
-        found.append(Observation(Rule.REVISION_LIMIT, key, count, per_issue, count > per_issue))
-    if contract.revisions_total is not None:
-        total = revisions["total"]
-        limit = contract.revisions_total
-        found.append(Observation(Rule.REVISION_TOTAL, CLIENT_SUBJECT, total, limit, total > limit))
-    if contract.reopen_limit is not None:
-        reopens = summary["reopens"]["total"]
-        limit = contract.reopen_limit
-        found.append(
-            Observation(Rule.REOPEN_LIMIT, CLIENT_SUBJECT, reopens, limit, reopens > limit)
-        )
-    percent = summary["scope"]["creep_percent"]
-    if percent is not None:
-        limit_percent = contract.creep_alert_percent
-        past = percent > 0 and percent >= limit_percent
-        found.append(Observation(Rule.SCOPE_CREEP, CLIENT_SUBJECT, percent, limit_percent, past))
-    return found
+    return [observation(check) for check in summary.checks]
 
 
 def decide(state: StateView | None, observation: Observation) -> Action:
