@@ -1,11 +1,11 @@
 """Turning a client's new summary into alert state changes and outbox rows, atomically.
 
-Every state change is a compare-and-set (``INSERT … ON CONFLICT DO NOTHING`` or
-``UPDATE … WHERE active = …``), and the outbox rows of an alert are added only
-when this evaluation won that change, in the same transaction. Two evaluations
-of one client running at once (a scheduled sync and a webhook sync) therefore
-cannot both send the same alert, and an evaluation that fails halfway leaves
-neither a state change without its alert nor an alert without its state.
+Every state change is a compare-and-set (:mod:`scopeguard.adapters.store.alert_states`),
+and the outbox rows of an alert are added only when this evaluation won that
+change, in the same transaction. Two evaluations of one client running at once
+(a scheduled sync and a webhook sync) therefore cannot both send the same
+alert, and an evaluation that fails halfway leaves neither a state change
+without its alert nor an alert without its state.
 """
 
 from __future__ import annotations
@@ -14,15 +14,13 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from scopeguard.adapters.delivery.channels import channels_for
+from scopeguard.adapters.store import alert_states
 from scopeguard.adapters.store.db import Database
-from scopeguard.adapters.store.models import AlertOutboxRow, AlertStateRow
-from scopeguard.adapters.store.sql import insert_ignore, rowcount
+from scopeguard.adapters.store.outbox import NewDelivery, add_deliveries
 from scopeguard.config import AlertChannelSettings, ClientSettings, Settings
 from scopeguard.domain.alert_rules import (
     Action,
@@ -84,19 +82,12 @@ class AlertEngine:
         observations = observe(summary)
         fired: list[FiredAlert] = []
         with self.database.session() as session:
-            stored = {
-                (row.rule, row.subject): StateView(
-                    row.active, row.value, row.limit, row.notified_value
-                )
-                for row in session.scalars(
-                    select(AlertStateRow).where(AlertStateRow.client_key == client.key)
-                )
-            }
+            stored = alert_states.load_states(session, client.key)
             seen: set[tuple[str, str]] = set()
             for observation in observations:
-                seen.add((observation.rule.value, observation.subject))
-                state = stored.get((observation.rule.value, observation.subject))
-                alert = self._apply(session, client, observation, state, now)
+                key = (observation.rule.value, observation.subject)
+                seen.add(key)
+                alert = self._apply(session, client, observation, stored.get(key), now)
                 if alert is not None:
                     fired.append(alert)
             for (rule_name, subject), state in stored.items():
@@ -128,50 +119,22 @@ class AlertEngine:
         now: datetime,
     ) -> FiredAlert | None:
         action = decide(state, observation)
+        won = False
         if action is Action.NOTHING:
             return None
-        key = (
-            AlertStateRow.client_key == client.key,
-            AlertStateRow.rule == observation.rule.value,
-            AlertStateRow.subject == observation.subject,
-        )
-        figures = {"value": observation.value, "limit": observation.limit, "updated_at": now}
-        won = False
         if action is Action.FIRE and state is None:
-            won = insert_ignore(
-                session,
-                AlertStateRow,
-                {
-                    "client_key": client.key,
-                    "rule": observation.rule.value,
-                    "subject": observation.subject,
-                    "active": True,
-                    "notified_value": observation.value,
-                    "fired_at": now,
-                    **figures,
-                },
-            )
+            won = alert_states.first_alert(session, client.key, observation, now)
         elif action is Action.FIRE:
-            won = self._cas(
-                session,
-                (*key, AlertStateRow.active.is_(False)),
-                {**figures, "active": True, "notified_value": observation.value, "fired_at": now},
-            )
+            won = alert_states.activate(session, client.key, observation, now)
         elif action is Action.ROUND:
             assert state is not None and state.notified_value is not None
-            won = self._cas(
-                session,
-                (
-                    *key,
-                    AlertStateRow.active.is_(True),
-                    AlertStateRow.notified_value == state.notified_value,
-                ),
-                {**figures, "notified_value": observation.value, "fired_at": now},
+            won = alert_states.another_round(
+                session, client.key, observation, state.notified_value, now
             )
         elif action is Action.RESET:
-            self._cas(session, (*key, AlertStateRow.active.is_(True)), {**figures, "active": False})
+            alert_states.reset(session, client.key, observation, now)
         else:
-            self._cas(session, key, figures)
+            alert_states.remember(session, client.key, observation, now)
         if not won:
             return None
         further = action is Action.ROUND
@@ -181,16 +144,6 @@ class AlertEngine:
             if not further or channel.repeat_each_round
         ]
         return self._enqueue(session, client, observation, channels, now, further_round=further)
-
-    @staticmethod
-    def _cas(session: Session, where: tuple[Any, ...], values: dict[str, Any]) -> bool:
-        statement = (
-            update(AlertStateRow)
-            .where(*where)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        return rowcount(session.execute(statement)) == 1
 
     def _enqueue(
         self,
@@ -215,9 +168,10 @@ class AlertEngine:
             further_round=further_round,
         )
         give_up = now + timedelta(hours=self.settings.alerts.retry_hours)
-        for index, channel in channels:
-            session.add(
-                AlertOutboxRow(
+        add_deliveries(
+            session,
+            [
+                NewDelivery(
                     id=str(uuid.uuid4()),
                     alert_id=alert_id,
                     client_key=client.key,
@@ -227,13 +181,12 @@ class AlertEngine:
                     channel_index=index,
                     channel_type=channel.type,
                     payload=document,
-                    status="pending",
-                    attempts=0,
                     created_at=now,
-                    next_attempt_at=now,
                     give_up_at=give_up,
                 )
-            )
+                for index, channel in channels
+            ],
+        )
         return FiredAlert(
             alert_id=alert_id,
             event=observation.rule.value,

@@ -31,16 +31,14 @@ import socket
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
-
-from sqlalchemy import and_, or_, select, update
 
 from scopeguard.adapters.delivery.channels import channels_for, deliver
 from scopeguard.adapters.delivery.errors import DeliveryError
+from scopeguard.adapters.store import outbox
 from scopeguard.adapters.store.db import Database
-from scopeguard.adapters.store.models import AlertOutboxRow
-from scopeguard.adapters.store.sql import rowcount
+from scopeguard.adapters.store.outbox import ClaimedDelivery
 from scopeguard.config import AlertChannelSettings, Settings
 from scopeguard.domain.clock import Clock, utcnow
 
@@ -90,52 +88,24 @@ class Dispatcher:
         self._deliver = deliver
         self._jitter = jitter
 
-    def _due(self, now: datetime) -> Any:
-        return or_(
-            and_(AlertOutboxRow.status == "pending", AlertOutboxRow.next_attempt_at <= now),
-            and_(AlertOutboxRow.status == "sending", AlertOutboxRow.claim_expires_at < now),
-        )
-
     def dispatch(self, limit: int | None = None) -> DispatchReport:
         """Deliver what is due now (at most ``limit`` rows, default ``alerts.batch``)."""
         report = DispatchReport()
         now = self.clock()
         with self.database.session() as session:
-            ids = list(
-                session.scalars(
-                    select(AlertOutboxRow.id)
-                    .where(self._due(now))
-                    .order_by(AlertOutboxRow.created_at, AlertOutboxRow.id)
-                    .limit(limit or self.settings.alerts.batch)
-                )
-            )
+            ids = outbox.due_ids(session, now, limit or self.settings.alerts.batch)
         for row_id in ids:
             self._one(row_id, report)
         if report.delivered or report.retrying or report.failed:
             log.info("dispatch (%s): %s", self.holder, report.line())
         return report
 
-    def _claim(self, row_id: str) -> AlertOutboxRow | None:
-        now = self.clock()
+    def _claim(self, row_id: str) -> ClaimedDelivery | None:
+        # None: another dispatcher has it, or it is no longer due.
         with self.database.session() as session:
-            claimed = rowcount(
-                session.execute(
-                    update(AlertOutboxRow)
-                    .where(AlertOutboxRow.id == row_id, self._due(now))
-                    .values(
-                        status="sending",
-                        claimed_by=self.holder,
-                        claim_expires_at=now
-                        + timedelta(seconds=self.settings.alerts.claim_seconds),
-                        attempts=AlertOutboxRow.attempts + 1,
-                        last_attempt_at=now,
-                    )
-                    .execution_options(synchronize_session=False)
-                )
+            return outbox.claim(
+                session, row_id, self.holder, self.clock(), self.settings.alerts.claim_seconds
             )
-            if claimed != 1:
-                return None  # another dispatcher has it, or it is no longer due
-            return session.get(AlertOutboxRow, row_id)
 
     def _one(self, row_id: str, report: DispatchReport) -> None:
         row = self._claim(row_id)
@@ -152,21 +122,10 @@ class Dispatcher:
             self._failed(row, DeliveryError(f"internal error: {error!r}"), report)
             return
         with self.database.session() as session:
-            session.execute(
-                update(AlertOutboxRow)
-                .where(AlertOutboxRow.id == row.id, AlertOutboxRow.claimed_by == self.holder)
-                .values(
-                    status="delivered",
-                    delivered_at=self.clock(),
-                    claimed_by=None,
-                    claim_expires_at=None,
-                    last_error=None,
-                )
-                .execution_options(synchronize_session=False)
-            )
+            outbox.delivered(session, row.id, self.holder, self.clock())
         report.delivered.append(row.id)
 
-    def _channel(self, row: AlertOutboxRow) -> AlertChannelSettings:
+    def _channel(self, row: ClaimedDelivery) -> AlertChannelSettings:
         try:
             client = self.settings.client(row.client_key)
         except KeyError:
@@ -197,36 +156,27 @@ class Dispatcher:
             delay = max(delay, retry_after)
         return delay
 
-    def _failed(self, row: AlertOutboxRow, error: DeliveryError, report: DispatchReport) -> None:
-        now = self.clock()
+    def _failed(self, row: ClaimedDelivery, error: DeliveryError, report: DispatchReport) -> None:
         message = str(error)[:2000]
-        values: dict[str, Any] = {"claimed_by": None, "claim_expires_at": None}
-        if error.permanent:
-            values.update(status="failed", last_error=message)
-            report.failed.append(row.id)
-            log.warning("alert %s to %s failed: %s", row.alert_id, row.channel_type, message)
-        else:
-            next_at = now + timedelta(seconds=self.backoff(row.attempts, error.retry_after))
-            if next_at > row.give_up_at:
-                values.update(
-                    status="failed",
-                    last_error=f"gave up after {row.attempts} attempts: {message}",
-                )
-                report.failed.append(row.id)
-                log.warning(
-                    "alert %s to %s failed after %d attempts: %s",
-                    row.alert_id,
-                    row.channel_type,
-                    row.attempts,
-                    message,
-                )
-            else:
-                values.update(status="pending", next_attempt_at=next_at, last_error=message)
-                report.retrying.append(row.id)
         with self.database.session() as session:
-            session.execute(
-                update(AlertOutboxRow)
-                .where(AlertOutboxRow.id == row.id, AlertOutboxRow.claimed_by == self.holder)
-                .values(**values)
-                .execution_options(synchronize_session=False)
+            if error.permanent:
+                outbox.failed(session, row.id, self.holder, message)
+                report.failed.append(row.id)
+                log.warning("alert %s to %s failed: %s", row.alert_id, row.channel_type, message)
+                return
+            wait = self.backoff(row.attempts, error.retry_after)
+            next_at = self.clock() + timedelta(seconds=wait)
+            if next_at <= row.give_up_at:
+                outbox.retry_later(session, row.id, self.holder, next_at, message)
+                report.retrying.append(row.id)
+                return
+            gave_up = f"gave up after {row.attempts} attempts: {message}"
+            outbox.failed(session, row.id, self.holder, gave_up)
+            report.failed.append(row.id)
+            log.warning(
+                "alert %s to %s failed after %d attempts: %s",
+                row.alert_id,
+                row.channel_type,
+                row.attempts,
+                message,
             )

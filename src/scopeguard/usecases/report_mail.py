@@ -16,14 +16,16 @@ from datetime import datetime, timedelta
 from html import escape
 from typing import Literal
 
-from sqlalchemy import or_, update
-
 from scopeguard.adapters.delivery.email import send_email
 from scopeguard.adapters.delivery.errors import DeliveryError
 from scopeguard.adapters.store.db import Database
 from scopeguard.adapters.store.models import ReportRow
-from scopeguard.adapters.store.report_archive import find_report, read_report
-from scopeguard.adapters.store.sql import rowcount
+from scopeguard.adapters.store.report_archive import (
+    claim_email,
+    find_report,
+    finish_email,
+    read_report,
+)
 from scopeguard.config import ClientSettings, Settings
 from scopeguard.domain.month import Month
 from scopeguard.presentation.i18n import gettext_for
@@ -46,36 +48,6 @@ class EmailOutcome:
 
     status: EmailStatus
     error: str | None = None
-
-
-def _claim(database: Database, pk: int, now: datetime, *, force: bool) -> bool:
-    conditions = [
-        ReportRow.pk == pk,
-        or_(ReportRow.email_claimed_at.is_(None), ReportRow.email_claimed_at < now - CLAIM),
-    ]
-    if not force:
-        conditions.append(ReportRow.emailed_at.is_(None))
-    with database.session() as session:
-        result = session.execute(
-            update(ReportRow)
-            .where(*conditions)
-            .values(email_claimed_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        return rowcount(result) == 1
-
-
-def _finish(database: Database, pk: int, now: datetime, error: str | None) -> None:
-    values: dict[str, object] = {"email_claimed_at": None, "email_error": error}
-    if error is None:
-        values["emailed_at"] = now
-    with database.session() as session:
-        session.execute(
-            update(ReportRow)
-            .where(ReportRow.pk == pk)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
 
 
 def compose(
@@ -131,7 +103,7 @@ def email_report(
         raise LookupError(f"no archived report of {client.key} for {month}")
     if row.emailed_at is not None and not force:
         return EmailOutcome("already_sent")
-    if not _claim(database, row.pk, now, force=force):
+    if not claim_email(database, row.pk, now, force=force, claim=CLAIM):
         return EmailOutcome("busy" if row.emailed_at is None or force else "already_sent")
     error: str | None = None
     try:
@@ -160,7 +132,7 @@ def email_report(
         error = f"{type(failure).__name__}: {failure}"
         raise
     finally:
-        _finish(database, row.pk, now, error)
+        finish_email(database, row.pk, now, error)
     if error is not None:
         log.warning("report email %s %s failed: %s", client.key, month, error)
         return EmailOutcome("failed", error)

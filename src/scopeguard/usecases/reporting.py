@@ -31,7 +31,28 @@ class GeneratedReport:
 
     @property
     def pdf(self) -> bytes:
+        """The PDF file."""
         return self.rendered.pdf
+
+    @property
+    def pages(self) -> int:
+        """Its page count."""
+        return self.rendered.pages
+
+    @property
+    def generated_at(self) -> datetime:
+        """When it was made."""
+        return self.data.generated_at
+
+    @property
+    def as_of(self) -> datetime:
+        """The moment its figures describe."""
+        return self.data.as_of
+
+    @property
+    def complete(self) -> bool:
+        """The month was over: the figures are final for it."""
+        return self.data.complete
 
 
 def client_info(settings: Settings, client: ClientSettings) -> ClientInfo:

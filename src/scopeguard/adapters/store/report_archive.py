@@ -16,19 +16,18 @@ import logging
 import os
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from scopeguard.adapters.store.db import Database
 from scopeguard.adapters.store.models import ReportRow
-from scopeguard.adapters.store.sql import insert_ignore
+from scopeguard.adapters.store.sql import insert_ignore, rowcount
 from scopeguard.config import Settings
 from scopeguard.domain.month import Month
-from scopeguard.usecases.reporting import GeneratedReport
 
 log = logging.getLogger(__name__)
 
@@ -138,10 +137,31 @@ def _remove_file(folder: Path, name: str) -> None:
         log.warning("could not remove old report file %s: %s", name, error)
 
 
+class ArchivableReport(Protocol):
+    """What the archive keeps of a generated report."""
+
+    @property
+    def client_key(self) -> str: ...
+    @property
+    def month(self) -> Month: ...
+    @property
+    def language(self) -> str: ...
+    @property
+    def pdf(self) -> bytes: ...
+    @property
+    def pages(self) -> int: ...
+    @property
+    def generated_at(self) -> datetime: ...
+    @property
+    def as_of(self) -> datetime: ...
+    @property
+    def complete(self) -> bool: ...
+
+
 def store_report(
     database: Database,
     settings: Settings,
-    report: GeneratedReport,
+    report: ArchivableReport,
     *,
     trigger: Trigger,
     recipients: tuple[str, ...] = (),
@@ -169,10 +189,10 @@ def store_report(
         "file_name": name,
         "size_bytes": len(report.pdf),
         "sha256": digest,
-        "pages": report.rendered.pages,
-        "generated_at": report.data.generated_at,
-        "as_of": report.data.as_of,
-        "complete": report.data.complete,
+        "pages": report.pages,
+        "generated_at": report.generated_at,
+        "as_of": report.as_of,
+        "complete": report.complete,
         "trigger": trigger,
         "recipients": list(recipients),
     }
@@ -206,3 +226,41 @@ def store_report(
         if replaced is not None:
             _remove_file(folder, replaced)
     return stored
+
+
+def claim_email(
+    database: Database, pk: int, now: datetime, *, force: bool, claim: timedelta
+) -> bool:
+    """Claim the right to email report ``pk`` (one sender at a time); ``False`` if taken.
+
+    A claim older than ``claim`` belongs to a sender that died: it can be taken.
+    Without ``force`` a report already emailed is not claimed again.
+    """
+    conditions = [
+        ReportRow.pk == pk,
+        or_(ReportRow.email_claimed_at.is_(None), ReportRow.email_claimed_at < now - claim),
+    ]
+    if not force:
+        conditions.append(ReportRow.emailed_at.is_(None))
+    with database.session() as session:
+        result = session.execute(
+            update(ReportRow)
+            .where(*conditions)
+            .values(email_claimed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return rowcount(result) == 1
+
+
+def finish_email(database: Database, pk: int, now: datetime, error: str | None) -> None:
+    """Release the claim, recording when the email went out or why it did not."""
+    values: dict[str, object] = {"email_claimed_at": None, "email_error": error}
+    if error is None:
+        values["emailed_at"] = now
+    with database.session() as session:
+        session.execute(
+            update(ReportRow)
+            .where(ReportRow.pk == pk)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
