@@ -22,9 +22,9 @@ from werkzeug.wrappers import Request, Response
 from jira_simulator.catalog import CLOUD_VERSION, DC_VERSIONS, Flavor, field_catalogue
 from jira_simulator.dataset import Dataset, SimIssue
 from jira_simulator.faults import FaultDecision, Faults, MalformedKind
+from jira_simulator.jira_types import format_jira_datetime
 from jira_simulator.jql import CompiledQuery, JqlError, compile_query, run_query
 from jira_simulator.payloads import FieldSelection, Renderer, encode
-from scopeguard.domain.timeparse import format_jira_datetime
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment

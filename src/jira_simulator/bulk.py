@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from jira_simulator.catalog import STORY_POINTS
 from jira_simulator.dataset import Dataset, SimHistory, SimIssue, SimItem, SimUser
-from scopeguard.domain.model import StatusCategory
+from jira_simulator.jira_types import StatusCategory
 
 _CREATE_STEP = timedelta(seconds=60)
 _EVENT_STEP_MS = 30_000

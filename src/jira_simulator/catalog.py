@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from scopeguard.domain.model import StatusCategory
+from jira_simulator.jira_types import StatusCategory
 
 JsonDict = dict[str, Any]
 

@@ -28,7 +28,7 @@ from jira_simulator.catalog import (
     STORY_POINTS_ALIASES,
     issue_type_id,
 )
-from scopeguard.domain.model import StatusCategory
+from jira_simulator.jira_types import StatusCategory
 
 JsonDict = dict[str, Any]
 Author = tuple[str, str]

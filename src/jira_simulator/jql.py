@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from jira_simulator.catalog import ISSUE_TYPES
 from jira_simulator.dataset import Dataset, SimIssue
-from scopeguard.domain.model import StatusCategory
+from jira_simulator.jira_types import StatusCategory
 
 
 class JqlError(ValueError):

@@ -36,8 +36,7 @@ from jira_simulator.dataset import (
     SimStatus,
     SimUser,
 )
-from scopeguard.domain.model import StatusCategory
-from scopeguard.domain.timeparse import format_jira_datetime
+from jira_simulator.jira_types import StatusCategory, format_jira_datetime
 
 JsonDict = dict[str, Any]
 

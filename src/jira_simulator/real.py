@@ -45,8 +45,7 @@ from jira_simulator.dataset import (
     SimStatus,
     SimUser,
 )
-from scopeguard.domain.model import StatusCategory
-from scopeguard.domain.timeparse import parse_jira_datetime
+from jira_simulator.jira_types import StatusCategory, parse_jira_datetime
 
 JsonDict = dict[str, Any]
 

@@ -18,7 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from scopeguard.config import ConfigError, parse_settings
-from scopeguard.entrypoints.web import create_app, panel
+from scopeguard.entrypoints.web import create_app
 from scopeguard.entrypoints.web.panel import PANEL_LIST_LIMIT, PANEL_TRAILS
 from scopeguard.presentation.formatting import format_moment
 from tests.support import clock
@@ -284,10 +284,12 @@ def test_panel_shows_the_most_revised_trails_in_the_agency_zone(client: FlaskCli
 
 
 def test_issue_lists_show_every_trail_page_by_page(
-    panel_agency: Agency, monkeypatch: pytest.MonkeyPatch
+    panel_agency: Agency,
 ) -> None:
-    monkeypatch.setattr(panel, "PAGE_SIZE", 10)
-    client = create_app(services=panel_agency.services).test_client()  # fresh caches
+    settings = panel_agency.settings
+    web = settings.web.model_copy(update={"page_size": 10})
+    services = pinned_services(settings.model_copy(update={"web": web}), migrate=False)
+    client = create_app(services=services).test_client()  # fresh caches
     summary = api(client, "/clients/TOX/summary")
     keys = most_revised(summary)
     pages = -(-len(keys) // 10)
@@ -311,11 +313,13 @@ def test_issue_lists_show_every_trail_page_by_page(
     ("name", "field"),
     [("approved", "approved_changes"), ("creep", "added"), ("removed", "removed")],
 )
-def test_issue_lists_match_the_summary(client: FlaskClient, name: str, field: str) -> None:
+def test_issue_lists_match_the_summary(
+    panel_agency: Agency, client: FlaskClient, name: str, field: str
+) -> None:
     summary = api(client, "/clients/TOX/summary")
     doc = page(client, f"/clients/TOX/issues?list={name}")
     shown = [d.attrs["data-issue"] for d in doc.find("main").find_all("details")]
-    assert shown == summary["scope"][field][: panel.PAGE_SIZE]
+    assert shown == summary["scope"][field][: panel_agency.settings.web.page_size]
     tabs = doc.find("nav", aria_label="Issue lists")
     assert tabs.find("a", aria_current="page").attrs["href"] == f"/clients/TOX/issues?list={name}"
 

@@ -148,12 +148,12 @@ def test_the_delivery_log_follows_the_outbox_without_a_new_snapshot(
     doc, html = page(client, "/clients/HLT")
     assert doc.find("main").text != stamp  # same snapshot, new log
     rows = section(doc, "deliveries").find("tbody").find_all("tr")
-    assert [row.attrs["data-delivery"] for row in rows] == [str(e["id"]) for e in entries]
+    assert [row.attrs["data-delivery"] for row in rows] == [str(e.id) for e in entries]
     by_status = {row.attrs["data-status"]: row for row in rows}
     assert set(by_status) == {"delivered", "failed"}
     for row in rows:
-        entry = next(e for e in entries if str(e["id"]) == row.attrs["data-delivery"])
-        assert cell(row, "time") == shown(format_moment(entry["created"], zone, "en"))
+        entry = next(e for e in entries if str(e.id) == row.attrs["data-delivery"])
+        assert cell(row, "time") == shown(format_moment(entry.created, zone, "en"))
         assert cell(row, "event") == "Revision limit exceeded"
         assert cell(row, "issue").startswith(quiet)
         assert (
@@ -179,8 +179,8 @@ def test_the_delivery_log_follows_the_outbox_without_a_new_snapshot(
     assert cell(by_status["failed"], "status") == "Не доставлено"
     assert {cell(row, "event") for row in rows} == {"Превышен лимит правок"}
     for row in rows:
-        entry = next(e for e in entries if str(e["id"]) == row.attrs["data-delivery"])
-        assert cell(row, "time") == shown(format_moment(entry["created"], zone, "ru"))
+        entry = next(e for e in entries if str(e.id) == row.attrs["data-delivery"])
+        assert cell(row, "time") == shown(format_moment(entry.created, zone, "ru"))
 
     # Other clients' deliveries stay on their own pages.
     other, _html = page(client, "/clients/RET?lang=en")

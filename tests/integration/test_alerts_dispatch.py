@@ -104,7 +104,7 @@ def test_503_once_then_delivered_on_the_next_attempt(desk: DeskFactory, receiver
     assert first.body == second.body
     with office.services.database.session() as session:
         (entry,) = delivery_log(session, "ACME")
-    assert (entry["status"], entry["attempts"], entry["last_error"]) == ("delivered", 2, None)
+    assert (entry.status, entry.attempts, entry.last_error) == ("delivered", 2, None)
 
 
 def test_retry_after_is_honoured(desk: DeskFactory, receiver: Receiver) -> None:
@@ -131,9 +131,9 @@ def test_a_4xx_fails_at_once_and_shows_in_the_log(desk: DeskFactory, receiver: R
     assert len(receiver.requests) == 1
     with office.services.database.session() as session:
         (entry,) = delivery_log(session, "ACME")
-    assert entry["status"] == "failed" and entry["last_error"] == "HTTP 400: ok"
-    assert entry["channel"] == "webhook" and entry["event"] == "scope_creep_threshold"
-    assert entry["title"] == "Scope creep threshold reached"
+    assert entry.status == "failed" and entry.last_error == "HTTP 400: ok"
+    assert entry.channel == "webhook" and entry.event == "scope_creep_threshold"
+    assert entry.title == "Scope creep threshold reached"
 
 
 def test_a_receiver_down_for_the_whole_retry_time_is_recorded_as_failed(

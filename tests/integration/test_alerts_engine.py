@@ -9,9 +9,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
-import scopeguard.usecases.alert_engine as engine_module
 from scopeguard.adapters.store.models import AlertOutboxRow, AlertStateRow
 from scopeguard.bootstrap import Services
 from scopeguard.config import Settings
@@ -144,27 +143,30 @@ def test_no_alerts_outside_a_running_contract(
         services.close()
 
 
-def test_state_and_outbox_are_one_transaction(
-    world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A failure while enqueueing the second alert leaves neither states nor alerts."""
-    real = engine_module.build_alert
-    calls = 0
+def test_state_and_outbox_are_one_transaction(world: World) -> None:
+    """The outbox write failing after the states changed leaves neither states nor alerts."""
+    engine = world.services.database.engine
+    changed_states = 0
 
-    def failing(*args: Any, **kwargs: Any) -> dict[str, Any]:
-        nonlocal calls
-        calls += 1
-        if calls == 2:
-            raise RuntimeError("disk full")
-        return real(*args, **kwargs)
+    def disk_full(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        # The database refusing a write, as a full disk would: at the driver's edge.
+        nonlocal changed_states
+        text = statement.lstrip().upper()
+        if text.startswith(("INSERT INTO ALERT_STATES", "UPDATE ALERT_STATES")):
+            changed_states += 1
+        if text.startswith("INSERT INTO ALERT_OUTBOX"):
+            raise OSError("disk full")
 
-    monkeypatch.setattr(engine_module, "build_alert", failing)
-    with pytest.raises(RuntimeError, match="disk full"):
-        world.evaluate(summary({"ACME-1": 3, "ACME-2": 4}))
+    event.listen(engine, "before_cursor_execute", disk_full)
+    try:
+        with pytest.raises(OSError, match="disk full"):
+            world.evaluate(summary({"ACME-1": 3, "ACME-2": 4}))
+    finally:
+        event.remove(engine, "before_cursor_execute", disk_full)
+    assert changed_states >= 1  # a state was written, then rolled back with the outbox
     assert world.outbox() == []
     with world.services.database.session() as session:
         assert session.scalar(select(func.count()).select_from(AlertStateRow)) == 0
-    monkeypatch.setattr(engine_module, "build_alert", real)
     assert len(world.evaluate(summary({"ACME-1": 3, "ACME-2": 4}))) == 3  # and the total
 
 

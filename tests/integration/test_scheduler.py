@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
-import types
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -154,24 +151,11 @@ def test_monthly_due_window(services: Services) -> None:
     assert monthly_due(services, _moscow(2026, 12, 15, 8, 0)) is None
 
 
-@pytest.fixture
-def reports_module(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, datetime]]:
-    """Stands in for :mod:`scopeguard.usecases.monthly_reports` at its documented entry point."""
-    calls: list[tuple[Any, datetime]] = []
-    module = types.ModuleType("scopeguard.usecases.monthly_reports")
-
-    def run_monthly_reports(services: Any, now: datetime) -> list[str]:
-        calls.append((services, now))
-        return []
-
-    setattr(module, "run_monthly_reports", run_monthly_reports)  # noqa: B010
-    monkeypatch.setitem(sys.modules, "scopeguard.usecases.monthly_reports", module)
-    return calls
-
-
 def test_monthly_reports_run_once_per_month_across_workers_and_restarts(
-    make_settings: SettingsFactory, reports_module: list[tuple[Any, datetime]]
+    make_settings: SettingsFactory,
 ) -> None:
+    # No clients: the real monthly run has nothing to render, and its job-run
+    # records say when it ran and for whom.
     settings = make_settings("http://127.0.0.1:9", [])
     first, second = pinned_services(settings), pinned_services(settings)
     try:
@@ -183,12 +167,18 @@ def test_monthly_reports_run_once_per_month_across_workers_and_restarts(
         # Not due mid-month; due again next month.
         assert not monthly_reports_job(first, "worker-a", _moscow(2026, 12, 15, 8, 0))
         assert monthly_reports_job(second, "worker-b", _moscow(2027, 1, 1, 9, 30))
+        with first.database.session() as session:
+            runs = session.execute(
+                select(JobRunRow.period, JobRunRow.holder, JobRunRow.status)
+                .where(JobRunRow.job == "monthly_reports")
+                .order_by(JobRunRow.period)
+            ).all()
     finally:
         first.close()
         second.close()
-    assert [(s is first or s is second, now) for s, now in reports_module] == [
-        (True, at_eight),
-        (True, _moscow(2027, 1, 1, 9, 30)),
+    assert [tuple(run) for run in runs] == [
+        ("2026-12", "worker-a", "done"),
+        ("2027-01", "worker-b", "done"),
     ]
 
 

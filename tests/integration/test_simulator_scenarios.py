@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from jira_simulator import Dataset, JiraSimulator, ScenarioClient, SimIssue, scenarios, serve
-from scopeguard.domain.model import StatusCategory
+from jira_simulator.jira_types import StatusCategory
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=MOSCOW)

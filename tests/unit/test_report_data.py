@@ -17,8 +17,7 @@ from scopeguard.domain.contract import ScopeUnit
 from scopeguard.domain.figures import SyncStatus
 from scopeguard.domain.metrics import IssueFacts, end_of_day, summarize
 from scopeguard.domain.month import Month
-from scopeguard.presentation.report_formatting import Formatter
-from scopeguard.usecases.report_data import (
+from scopeguard.domain.monthly_report import (
     ClientInfo,
     Comparison,
     MonthOutsideDataError,
@@ -27,6 +26,7 @@ from scopeguard.usecases.report_data import (
     check_month,
     report_months,
 )
+from scopeguard.presentation.report_formatting import Formatter
 from tests.support.issues import MSK, IssueBuilder, facts_of, make_contract, msk
 
 CONTRACT = make_contract(

@@ -340,6 +340,8 @@ class WebSettings(_Strict):
     """Signs the panel's sign-in cookie; required when ``api_token`` is set."""
     language: Literal["en", "ru"] = "en"
     """The panel's language when neither ``?lang=`` nor the browser names one we have."""
+    page_size: int = Field(default=50, ge=5, le=500)
+    """Issues per page of the panel's full issue lists."""
 
     @model_validator(mode="after")
     def _secret_key(self) -> WebSettings:

@@ -261,20 +261,21 @@ def alerts_list(ctx: click.Context, client_key: str | None, limit: int, as_json:
     with services.database.session() as session:
         entries = delivery_log(session, client_key, limit)
     if as_json:
-        click.echo(json.dumps(entries, indent=2, ensure_ascii=False, default=str))
+        body = [entry.to_json() for entry in entries]
+        click.echo(json.dumps(body, indent=2, ensure_ascii=False))
         return
     if not entries:
         click.echo("no alerts")
         return
     zone = settings.agency.zone
     for entry in entries:
-        created = entry["created"].astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        created = entry.created.astimezone(zone).strftime("%Y-%m-%d %H:%M")
         line = (
-            f"{created}  {entry['client']:<8} {entry['event']:<24} {entry['issue'] or '-':<10} "
-            f"{entry['channel']:<7} {entry['status']:<9} {entry['attempts']:>2}"
+            f"{created}  {entry.client:<8} {entry.event:<24} {entry.issue or '-':<10} "
+            f"{entry.channel:<7} {entry.status:<9} {entry.attempts:>2}"
         )
-        if entry["last_error"]:
-            line += f"  {entry['last_error']}"
+        if entry.last_error:
+            line += f"  {entry.last_error}"
         click.echo(line)
 
 
@@ -331,7 +332,7 @@ def report(  # noqa: PLR0917 - one parameter per command-line option
 
     from scopeguard.adapters.store.report_archive import store_report  # noqa: PLC0415
     from scopeguard.domain.month import Month  # noqa: PLC0415
-    from scopeguard.usecases.report_data import MonthOutsideDataError, ReportError  # noqa: PLC0415
+    from scopeguard.domain.monthly_report import MonthOutsideDataError, ReportError  # noqa: PLC0415
     from scopeguard.usecases.report_mail import email_report  # noqa: PLC0415
     from scopeguard.usecases.reporting import generate_report  # noqa: PLC0415
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from functools import cache
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -108,10 +107,3 @@ def health_label(health: str, language: str) -> str:
     _ = gettext_for(language)
     labels = {"ok": _("OK"), "warning": _("Warning"), "breach": _("Breach")}
     return labels.get(health, health)
-
-
-def headline_figures(summary: dict[str, Any]) -> dict[str, Any]:
-    """The headline unit's figures from a summary (``scope.by_unit[scope.unit]``)."""
-    scope = summary["scope"]
-    figures: dict[str, Any] = scope["by_unit"].get(scope["unit"], {})
-    return figures

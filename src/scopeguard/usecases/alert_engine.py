@@ -15,11 +15,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.orm import Session
-
 from scopeguard.adapters.delivery.channels import channels_for
 from scopeguard.adapters.store import alert_states
-from scopeguard.adapters.store.db import Database
+from scopeguard.adapters.store.db import Database, Transaction
 from scopeguard.adapters.store.outbox import NewDelivery, add_deliveries
 from scopeguard.config import AlertChannelSettings, ClientSettings, Settings
 from scopeguard.domain.alert_rules import (
@@ -112,7 +110,7 @@ class AlertEngine:
 
     def _apply(
         self,
-        session: Session,
+        session: Transaction,
         client: ClientSettings,
         observation: Observation,
         state: StateView | None,
@@ -147,7 +145,7 @@ class AlertEngine:
 
     def _enqueue(
         self,
-        session: Session,
+        session: Transaction,
         client: ClientSettings,
         observation: Observation,
         channels: list[tuple[int, AlertChannelSettings]],

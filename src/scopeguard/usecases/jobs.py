@@ -12,7 +12,7 @@ import math
 from datetime import UTC, datetime, timedelta
 
 from scopeguard.adapters.store.job_runs import find_job_run, run_once
-from scopeguard.bootstrap import Services
+from scopeguard.usecases.ports import Application
 from scopeguard.usecases.sync import SyncError
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ def interval_period(now: datetime, seconds: float) -> str:
     return start.replace(tzinfo=None).isoformat(timespec="milliseconds")
 
 
-def sync_job(services: Services) -> None:
+def sync_job(services: Application) -> None:
     """Sync every client; failures are logged and retried at the next tick."""
     for result in services.sync.sync_all():
         if isinstance(result, SyncError):
@@ -47,7 +47,7 @@ def sync_job(services: Services) -> None:
             log.info("%s", result.line())
 
 
-def monthly_due(services: Services, now: datetime) -> str | None:
+def monthly_due(services: Application, now: datetime) -> str | None:
     """The month (``YYYY-MM``, agency time) whose monthly run is due now, if any.
 
     Due from 08:00 on the 1st for ``scheduler.monthly_catch_up_hours``, so a
@@ -61,14 +61,14 @@ def monthly_due(services: Services, now: datetime) -> str | None:
     return local.strftime("%Y-%m")
 
 
-def _run_monthly_reports(services: Services, now: datetime) -> object:
+def _run_monthly_reports(services: Application, now: datetime) -> object:
     # Imported when a run is due, not with the scheduler: the reports load WeasyPrint.
     from scopeguard.usecases.monthly_reports import run_monthly_reports  # noqa: PLC0415
 
     return run_monthly_reports(services, now)
 
 
-def monthly_reports_job(services: Services, holder: str, now: datetime | None = None) -> bool:
+def monthly_reports_job(services: Application, holder: str, now: datetime | None = None) -> bool:
     """Run :func:`scopeguard.usecases.monthly_reports.run_monthly_reports` once for this month.
 
     ``True`` if it ran now.
@@ -87,7 +87,9 @@ def monthly_reports_job(services: Services, holder: str, now: datetime | None = 
     )
 
 
-def monthly_reports_follow_up(services: Services, holder: str, now: datetime | None = None) -> bool:
+def monthly_reports_follow_up(
+    services: Application, holder: str, now: datetime | None = None
+) -> bool:
     """Finish what this month's run could not, at most once an hour while it is due.
 
     The monthly run happens once; an email that failed (the mail server was

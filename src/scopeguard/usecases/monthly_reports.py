@@ -14,17 +14,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from scopeguard.adapters.store.report_archive import find_report, store_report
 from scopeguard.config import ClientSettings
 from scopeguard.domain.month import Month
-from scopeguard.usecases.report_data import MonthOutsideDataError, ReportError, check_month
+from scopeguard.domain.monthly_report import MonthOutsideDataError, ReportError, check_month
+from scopeguard.usecases.ports import Application
 from scopeguard.usecases.report_mail import email_report
 from scopeguard.usecases.reporting import generate_report
-
-if TYPE_CHECKING:
-    from scopeguard.bootstrap import Services
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +44,13 @@ class MonthlyReportResult:
     detail: str | None = None
 
 
-def report_month(services: Services, now: datetime) -> Month:
+def report_month(services: Application, now: datetime) -> Month:
     """The month the run on ``now`` reports: the previous month in the agency's zone."""
     return Month.of(now, services.settings.agency.zone).previous()
 
 
 def run_client(
-    services: Services, client: ClientSettings, month: Month, now: datetime
+    services: Application, client: ClientSettings, month: Month, now: datetime
 ) -> MonthlyReportResult:
     """Generate, keep and email one client's report of ``month`` unless that was done."""
     settings = services.settings
@@ -83,7 +81,7 @@ def run_client(
     return MonthlyReportResult(client.key, str(month), status, outcome.status, outcome.error)
 
 
-def run_monthly_reports(services: Services, now: datetime) -> list[MonthlyReportResult]:
+def run_monthly_reports(services: Application, now: datetime) -> list[MonthlyReportResult]:
     """Last month's report for every client: generate, archive, email (see the module doc).
 
     One client's failure is logged and reported in its result; the others still run.

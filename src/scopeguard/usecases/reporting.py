@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from scopeguard import __version__
 from scopeguard.adapters.pdf.renderer import RenderedReport, render_pdf
@@ -12,11 +11,9 @@ from scopeguard.adapters.store.repository import reporters_by_key
 from scopeguard.adapters.store.snapshot_store import sync_status
 from scopeguard.config import ClientSettings, Settings
 from scopeguard.domain.month import Month
+from scopeguard.domain.monthly_report import ClientInfo, ReportData, ReportError, build_report_data
 from scopeguard.presentation.i18n import normalize_language
-from scopeguard.usecases.report_data import ClientInfo, ReportData, ReportError, build_report_data
-
-if TYPE_CHECKING:
-    from scopeguard.bootstrap import Services
+from scopeguard.usecases.ports import Application
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,12 +65,12 @@ def client_info(settings: Settings, client: ClientSettings) -> ClientInfo:
 
 
 def load_report_data(
-    services: Services, client: ClientSettings, month: Month, *, now: datetime
+    services: Application, client: ClientSettings, month: Month, *, now: datetime
 ) -> ReportData:
     """The figures of ``month`` from the stored issues (no Jira request is made).
 
     Raises :class:`ReportError` when the client was never synced, and
-    :class:`~scopeguard.usecases.report_data.MonthOutsideDataError` for a month outside the data.
+    :class:`~scopeguard.domain.monthly_report.MonthOutsideDataError` for a month outside the data.
     """
     settings = services.settings
     with services.database.session() as session:
@@ -98,7 +95,7 @@ def load_report_data(
 
 
 def generate_report(
-    services: Services,
+    services: Application,
     client: ClientSettings,
     month: Month,
     *,

@@ -22,9 +22,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from functools import cached_property
 
-from sqlalchemy.orm import Session
-
-from scopeguard.adapters.store.db import Database
+from scopeguard.adapters.store.db import Database, Transaction
 from scopeguard.adapters.store.facts_store import (
     CHUNK,
     StampedFacts,
@@ -158,7 +156,7 @@ class ScopeAnalysis:
         """The client's contract, bare dates in the agency's zone."""
         return client.contract.to_contract(self.settings.agency.zone)
 
-    def context(self, session: Session, client: ClientSettings) -> ClientContext:
+    def context(self, session: Transaction, client: ClientSettings) -> ClientContext:
         """The contract, rules and statuses the client's facts are computed with."""
         points_field = self.settings.jira.story_points_field or stored_points_field(
             session, client.key
@@ -259,7 +257,7 @@ class ScopeAnalysis:
         return snapshot
 
     def _compute(
-        self, session: Session, client: ClientSettings, context: ClientContext
+        self, session: Transaction, client: ClientSettings, context: ClientContext
     ) -> ClientFigures:
         zone = self.settings.agency.zone
         # Shown to people: in the agency's zone (the same instant as UTC).
@@ -279,7 +277,7 @@ class ScopeAnalysis:
             sync=sync_status(session, client.key),
         )
 
-    def _all_facts(self, session: Session, client_key: str) -> list[IssueFacts]:
+    def _all_facts(self, session: Transaction, client_key: str) -> list[IssueFacts]:
         """Every cached fact of the client, decoding only what this process does not hold."""
         if not self.hold_facts:
             return list(iter_facts(session, client_key))
@@ -318,7 +316,7 @@ class ScopeAnalysis:
         basis = json.dumps([context.fingerprint, contract, client.name], sort_keys=True)
         return hashlib.sha256(basis.encode()).hexdigest()
 
-    def _snapshot_fingerprint(self, session: Session, client: ClientSettings) -> str:
+    def _snapshot_fingerprint(self, session: Transaction, client: ClientSettings) -> str:
         return self._fingerprint(client, self.context(session, client))
 
     # -- reading --------------------------------------------------------------

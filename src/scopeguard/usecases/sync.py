@@ -14,9 +14,10 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from scopeguard.adapters.jira.decoding import JsonObject
 from scopeguard.adapters.jira.errors import JiraError, JiraMalformedResponse
 from scopeguard.adapters.jira.parse import ISSUE_FIELDS, parse_description, parse_issue
 from scopeguard.adapters.store.db import Database
@@ -49,7 +50,7 @@ class JiraSource(Protocol):
 
     def iter_issue_batches(
         self, jql: str, *, fields: Iterable[str], batch_size: int = 1000
-    ) -> Iterable[list[dict[str, Any]]]: ...
+    ) -> Iterable[list[JsonObject]]: ...
 
     def iter_issue_ids(self, jql: str) -> Iterable[list[tuple[str, str]]]: ...
 
@@ -219,7 +220,7 @@ class SyncService:
 
     @staticmethod
     def _prepare(
-        raw: dict[str, Any], statuses: dict[str, Status], points_field: str | None
+        raw: JsonObject, statuses: dict[str, Status], points_field: str | None
     ) -> StoredIssue:
         issue = parse_issue(raw, statuses=statuses, story_points_field=points_field)
         changelog = raw.get("changelog") or {}

@@ -33,8 +33,8 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from scopeguard.adapters import charts
 from scopeguard.domain.health import Health
+from scopeguard.domain.monthly_report import Comparison, ReportData
 from scopeguard.presentation.report_formatting import DASH, Formatter
-from scopeguard.usecases.report_data import Comparison, ReportData
 
 TEMPLATES = Path(__file__).parent / "templates"
 FONT_FAMILY = "DejaVu Sans"
@@ -256,10 +256,22 @@ def page_css(data: ReportData, fmt: Formatter) -> Markup:
     )
 
 
-def comparison_rows(data: ReportData, fmt: Formatter) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class ComparisonRow:
+    """One month-over-month line of the report, formatted."""
+
+    label: str
+    previous: str
+    current: str
+    change: str
+    worse: bool
+    """The figure moved the wrong way (more creep, more rounds, a worse health)."""
+
+
+def comparison_rows(data: ReportData, fmt: Formatter) -> list[ComparisonRow]:
     """Month-over-month lines, formatted: label, previous, current, change, and if it got worse."""
     unit = data.headline.unit
-    rows: list[dict[str, Any]] = []
+    rows: list[ComparisonRow] = []
 
     def cell(item: Comparison, value: Any) -> str:
         if item.metric == "creep":
@@ -289,13 +301,13 @@ def comparison_rows(data: ReportData, fmt: Formatter) -> list[dict[str, Any]]:
         if item.metric == "creep":
             label = f"{label} ({fmt.unit(unit).lower()})"
         rows.append(
-            {
-                "label": label,
-                "previous": cell(item, item.previous),
-                "current": cell(item, item.current),
-                "change": change,
-                "worse": worse,
-            }
+            ComparisonRow(
+                label=label,
+                previous=cell(item, item.previous),
+                current=cell(item, item.current),
+                change=change,
+                worse=worse,
+            )
         )
     return rows
 

@@ -14,6 +14,10 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+Transaction = Session
+"""An open unit of work, as :meth:`Database.session` yields it: use cases pass it to
+the store's functions and never write SQL on it themselves."""
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 _LOCK_KEY = 0x5C09E6A2  # any fixed 32-bit number, private to ScopeGuard
 

@@ -98,7 +98,6 @@ PANEL_LIST_LIMIT = 50
 """Issues per list on the client page; the rest are one click away, paginated."""
 PANEL_TRAILS = 20
 """Evidence trails on the client page (the most revised issues)."""
-PAGE_SIZE = 50
 """Issues per page of ``/clients/<key>/issues``."""
 DELIVERY_LOG_LIMIT = 50
 """Alert deliveries shown on the client page (the latest)."""
@@ -383,7 +382,8 @@ def issue_list(key: str) -> str:
         abort(404)
     snapshot = services().analysis.snapshot(client)
     keys = list_keys(snapshot.summary, name)
-    pages = page_count(len(keys), PAGE_SIZE)
+    size = services().settings.web.page_size
+    pages = page_count(len(keys), size)
     if not 1 <= page <= pages:
         abort(404)
     lang = current_language()
@@ -391,7 +391,7 @@ def issue_list(key: str) -> str:
     heading = dict(labels)[name]
 
     def render() -> str:
-        chosen = keys[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+        chosen = keys[(page - 1) * size : page * size]
         facts = services().analysis.facts_of(client, chosen)
         return render_template(
             "panel/issues_main.html",
