@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
@@ -25,10 +24,8 @@ from jira_simulator.server import make_simulator_server
 
 
 def default_real_root() -> Path:
-    """``shared/jira/real`` next to the repository (``SCOPEGUARD_SHARED_DIR`` overrides)."""
-    override = os.environ.get("SCOPEGUARD_SHARED_DIR")
-    shared = Path(override) if override else Path(__file__).resolve().parents[3].parent / "shared"
-    return shared / "jira" / "real"
+    """``tests/data/jira/real`` of the source tree the simulator runs from."""
+    return Path(__file__).resolve().parents[2] / "tests" / "data" / "jira" / "real"
 
 
 def _jsonable(value: Any) -> Any:
