@@ -28,6 +28,7 @@ from flask.blueprints import BlueprintSetupState
 from scopeguard.adapters.forge_token import ForgeTokenError, JwksUnavailableError
 from scopeguard.bootstrap import Services
 from scopeguard.config import ClientSettings
+from scopeguard.domain.keys import project_of
 from scopeguard.entrypoints.web.context import services
 from scopeguard.presentation.alert_messages import panel_url
 from scopeguard.presentation.documents import trail_document
@@ -104,10 +105,8 @@ def _project_key(access: ForgeAccess) -> str | None:
     context = access.context
     if context.project_key:
         return context.project_key
-    if context.issue_key and "-" in context.issue_key:
-        # An issue key names its project: ABC-12 is in ABC.
-        return context.issue_key.rsplit("-", 1)[0]
-    return None
+    # An issue key names its project: ABC-12 is in ABC.
+    return project_of(context.issue_key)
 
 
 def _clients_or_error(access: ForgeAccess) -> tuple[str, list[ClientSettings]] | Response:

@@ -17,6 +17,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from scopeguard.adapters.store.sync_requests import request_sync
+from scopeguard.domain.keys import project_of
 from scopeguard.entrypoints.web.context import services
 
 blueprint = Blueprint("hooks", __name__, url_prefix="/hooks")
@@ -50,9 +51,7 @@ def _project_key(payload: dict[str, Any]) -> tuple[str | None, str | None]:
     project = fields.get("project") if isinstance(fields, dict) else None
     if isinstance(project, dict) and isinstance(project.get("key"), str):
         return project["key"], key
-    if key and "-" in key:
-        return key.rsplit("-", 1)[0], key
-    return None, key
+    return project_of(key), key
 
 
 @blueprint.post("/jira")
