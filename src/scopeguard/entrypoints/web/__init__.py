@@ -16,11 +16,13 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     configuration is read from ``$SCOPEGUARD_CONFIG`` or ``./scopeguard.yaml``.
     """
     if services is None:
-        services = Services(settings if settings is not None else load_settings())
+        settings = settings if settings is not None else load_settings()
+        services = Services(settings, migrate=settings.database_auto_migrate)
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the documented order
     app.extensions["scopeguard"] = services
-    # Migrations run here, before the first request, so a fresh database works.
+    # The schema is checked (or migrated, with database_auto_migrate) here, before the
+    # first request: a process on a schema it was not written for must not start.
     services.database  # noqa: B018
 
     app.register_blueprint(health.blueprint)
