@@ -13,7 +13,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     """Build the Flask app.
 
     With no arguments (as gunicorn calls ``scopeguard.entrypoints.web:create_app()``) the
-    configuration is read from ``$SCOPEGUARD_CONFIG`` or ``./scopeguard.yaml``.
+    configuration is read from ``$SCOPEGUARD_CONFIG`` or ``./scopeguard.yaml``. Built from
+    settings, the app checks the database schema (or migrates it, with
+    ``database_auto_migrate``) and raises
+    :class:`~scopeguard.adapters.store.db.SchemaMismatchError` when it is not this release's.
     """
     if services is None:
         settings = settings if settings is not None else load_settings()
