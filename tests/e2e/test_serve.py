@@ -17,9 +17,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import requests
+from sqlalchemy import select
 
 from scopeguard.adapters.store.db import Database
-from scopeguard.entrypoints.worker import lease_holder
+from scopeguard.adapters.store.models import SchedulerLeaseRow
 from tests.support.cli import write_minimal_config
 
 FAST_SCHEDULER = {"lease_seconds": 2.0, "heartbeat_seconds": 0.5, "hook_poll_seconds": 0.5}
@@ -74,7 +75,8 @@ def _holder_after(database_url: str, seconds: float) -> str | None:
     time.sleep(seconds)
     database = Database(database_url)
     try:
-        return lease_holder(database)[0]
+        with database.session() as session:
+            return session.scalars(select(SchedulerLeaseRow.holder)).first()
     finally:
         database.dispose()
 
