@@ -1,45 +1,69 @@
 # syntax=docker/dockerfile:1
 #
-# ScopeGuard image: one image for the web app (the default CMD, gunicorn) and the
-# worker (`scopeguard worker`). Build:   docker build -t scopeguard:dev .
+# ScopeGuard: one image, three commands. tini is PID 1 and `scopeguard` the entrypoint:
 #
-# Runtime contract:
-#   - config file mounted at /etc/scopeguard/scopeguard.yaml ($SCOPEGUARD_CONFIG);
-#     secrets come from the environment, referenced in the config as ${VAR};
-#   - instance folder (SQLite database, generated reports) at /var/lib/scopeguard:
-#     set `instance_path: /var/lib/scopeguard` in the config;
-#   - runs as the non-root user `scopeguard` (uid/gid 10001).
+#   docker run IMAGE                 scopeguard serve        gunicorn on :8000 (the default command)
+#   docker run IMAGE worker          scopeguard worker       sync, alert dispatch, monthly reports
+#   docker run IMAGE db upgrade      scopeguard db upgrade   migrate the schema, once per release
+#
+# (and any other `scopeguard` command: `docker run IMAGE check-config`, `db current`…)
+#
+# Build:  docker build --build-arg SOURCE_URL=https://<where the source is> -t scopeguard:0.1.0 .
+#
+# Runtime contract (README.md, "Deployment"):
+#   - the configuration file is mounted at /etc/scopeguard/scopeguard.yaml ($SCOPEGUARD_CONFIG),
+#     with `instance_path: /var/lib/scopeguard`;
+#   - secrets come from the environment or, better, from files: for ${VAR} in the
+#     configuration, VAR_FILE=/run/secrets/… names a file that wins over VAR;
+#   - /var/lib/scopeguard (a volume) holds the SQLite database and the archived reports;
+#   - runs as the non-root user `scopeguard` (uid/gid 10001) and works on a read-only root
+#     filesystem given a writable /tmp (caches: matplotlib, fontconfig).
 
-# --- builder: a wheel of the project, installed with its dependencies into a venv ---
-FROM python:3.12-slim-bookworm AS builder
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+# --- builder: the project and its dependencies installed into a virtualenv ---
+FROM ${PYTHON_IMAGE} AS builder
 
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 
 WORKDIR /src
-# .dockerignore lets in only pyproject.toml, README.md (when there is one) and src/.
-COPY . ./
+# Exactly what building the package reads (pyproject.toml names README.md and LICENSE);
+# .dockerignore lets in nothing else.
+COPY pyproject.toml README.md LICENSE ./
+COPY src ./src
 
+# Every dependency ships manylinux wheels, so the builder needs no compiler; the wheel
+# build itself runs in pip's isolated environment with the setuptools pyproject asks for.
 RUN python -m venv /opt/venv \
-    && pip wheel --no-deps --wheel-dir /wheels . \
-    && /opt/venv/bin/pip install --no-cache-dir /wheels/*.whl
+    && /opt/venv/bin/pip install --no-cache-dir /src
 
-# --- runtime ---
-FROM python:3.12-slim-bookworm AS runtime
+# --- runtime: Python, the virtualenv, and the shared libraries WeasyPrint loads ---
+FROM ${PYTHON_IMAGE} AS runtime
 
+# Keep in step with pyproject.toml's version (tests/integration/test_image.py checks).
+ARG VERSION=0.1.0
+ARG SOURCE_URL=""
 LABEL org.opencontainers.image.title="ScopeGuard" \
-      org.opencontainers.image.description="Scope-creep and revision tracker for agency client projects in Jira"
+      org.opencontainers.image.description="Scope-creep and revision tracker for agency client projects in Jira" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.source="${SOURCE_URL}" \
+      org.opencontainers.image.licenses="Apache-2.0"
 
-# Shared libraries and a font that WeasyPrint (PDF reports) loads at run time.
+# tini: PID 1, forwards SIGTERM to gunicorn or the worker and reaps orphans.
+# Pango, pangoft2 and HarfBuzz's subsetter are what WeasyPrint (PDF reports) dlopens
+# (they bring GLib, fontconfig and FreeType); DejaVu is the reports' font and covers
+# Cyrillic. matplotlib ships its own fonts.
 # Versions are not pinned: Debian's point releases replace them in the archive, so
 # pinned versions would break the build; the base image tag pins the release.
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
+        tini \
         libpango-1.0-0 \
         libpangoft2-1.0-0 \
-        libharfbuzz0b \
+        libharfbuzz-subset0 \
         fonts-dejavu-core \
     && apt-get clean \
     && rm -rf /var/lib/apt/lists/*
@@ -47,13 +71,16 @@ RUN apt-get update \
 RUN groupadd --system --gid 10001 scopeguard \
     && useradd --system --uid 10001 --gid scopeguard --home-dir /var/lib/scopeguard \
         --no-create-home --shell /usr/sbin/nologin scopeguard \
-    && mkdir -p /etc/scopeguard /var/lib/scopeguard \
-    && chown scopeguard:scopeguard /var/lib/scopeguard
+    && mkdir -p /etc/scopeguard /var/lib/scopeguard/reports \
+    && chown -R scopeguard:scopeguard /var/lib/scopeguard
 
 COPY --from=builder /opt/venv /opt/venv
 
+# SCOPEGUARD_HOST: `scopeguard serve` listens on every interface of the container.
 ENV PATH="/opt/venv/bin:${PATH}" \
     SCOPEGUARD_CONFIG=/etc/scopeguard/scopeguard.yaml \
+    SCOPEGUARD_HOST=0.0.0.0 \
+    SCOPEGUARD_PORT=8000 \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     MPLCONFIGDIR=/tmp/matplotlib \
@@ -66,9 +93,10 @@ USER 10001:10001
 
 EXPOSE 8000
 
-# No curl in the slim image: ask the app's /healthz with Python's standard library.
-# (For a worker container, which serves no HTTP, disable it: --no-healthcheck.)
-HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"]
+# Asks /healthz only when the container runs `serve` (it reads PID 1's command line);
+# a worker or `db upgrade` container is healthy while its process runs.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "-m", "scopeguard.entrypoints.healthcheck"]
 
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "--access-logfile", "-", "scopeguard.entrypoints.web:create_app()"]
+ENTRYPOINT ["/usr/bin/tini", "--", "scopeguard"]
+CMD ["serve"]

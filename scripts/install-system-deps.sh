@@ -4,8 +4,10 @@
 #   postgresql        PostgreSQL 15 server (scripts/ci-postgres.sh; pytest -m postgres)
 #   chromium          headless browser tests of the web UI
 #   poppler-utils     pdftotext / pdftoppm, to read back generated PDF reports
-#   libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b fonts-dejavu-core
+#   libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fonts-dejavu-core
 #                     shared libraries and a font that WeasyPrint loads at run time
+#                     (the Dockerfile's runtime installs the same ones)
+#   tini              the image's PID 1: the image tests run its ENTRYPOINT as written
 #   openssl           self-signed certificates for the SMTP STARTTLS/TLS tests
 #   nodejs (+ npm)    the Forge app's build and Atlassian's manifest validator (plugin_manifest/forge)
 #   libfaketime       processes the tests start run on the tests' pinned clock (tests/support/clock.py)
@@ -21,7 +23,9 @@ PACKAGES=(
     libpango-1.0-0
     libpangoft2-1.0-0
     libharfbuzz0b
+    libharfbuzz-subset0
     fonts-dejavu-core
+    tini
     openssl
     nodejs
     libfaketime

@@ -28,6 +28,11 @@ class Services:
 
     settings: Settings
     migrate: bool = True
+    """When the database is first used: bring its schema to this release's head (the
+    default, for the demo and the tests' fresh databases), or only check it and raise
+    :class:`~scopeguard.adapters.store.db.SchemaMismatchError` when it is not this
+    release's. The entry points pass ``settings.database_auto_migrate``: in production
+    the schema is migrated once per release, never by every process that starts."""
     sleep: Callable[[float], None] = time.sleep
     """How Jira retries wait (tests pass one that records instead of sleeping)."""
     syncing: bool = False
@@ -41,8 +46,14 @@ class Services:
     def database(self) -> Database:
         if self._database is None:
             database = Database(self.settings.resolved_database_url)
-            if self.migrate:
-                database.upgrade()
+            try:
+                if self.migrate:
+                    database.upgrade()
+                else:
+                    database.check_schema()
+            except BaseException:
+                database.dispose()
+                raise
             self._database = database
         return self._database
 

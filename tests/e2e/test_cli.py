@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -13,18 +11,7 @@ from scopeguard.entrypoints.cli import cli
 from scopeguard.entrypoints.web import create_app
 from tests.support import clock
 from tests.support.agency import Agency
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """``python -m scopeguard ARGS`` in a real process."""
-    return subprocess.run(
-        [sys.executable, "-m", "scopeguard", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**clock.subprocess_env(), **(env or {})},
-        check=False,
-    )
+from tests.support.cli import run_cli as run
 
 
 def test_check_config_exits_0_when_valid_and_2_listing_problems(

@@ -203,6 +203,7 @@ def test_the_ui_calls_only_endpoints_the_service_serves(tmp_path: Path) -> None:
         yaml.safe_dump(
             {
                 "database_url": f"sqlite:///{tmp_path / 'db.sqlite'}",
+                "database_auto_migrate": True,  # a fresh database
                 "jira": {"url": "https://agency.atlassian.net", "email": "a@b.c", "api_token": "t"},
             }
         ),

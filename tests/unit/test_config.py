@@ -53,6 +53,21 @@ def test_the_documented_example_is_valid_and_secrets_come_from_the_environment()
     assert client.project_keys == ("ACME",)
 
 
+def test_a_missing_secret_names_the_variable_and_its_file_variant() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(VALID, env={"HOOK_SECRET": "x"})
+    assert caught.value.problems == [
+        "jira.api_token (line 6): environment variable JIRA_API_TOKEN is not set "
+        "(nor JIRA_API_TOKEN_FILE)"
+    ]
+
+
+def test_an_empty_file_variable_leaves_the_variable_in_charge() -> None:
+    # Compose files and charts often template `VAR_FILE=` empty when no file is mounted.
+    settings = parse_settings(VALID, env={**ENV, "JIRA_API_TOKEN_FILE": ""})
+    assert settings.jira.api_token == "secret-token"
+
+
 def test_a_bare_date_is_midnight_in_the_agency_zone() -> None:
     settings = parse_settings(VALID, env=ENV)
     contract = settings.client("ACME").contract.to_contract(settings.agency.zone)

@@ -3,6 +3,12 @@
 Where the file is: ``--config PATH``, else ``$SCOPEGUARD_CONFIG``, else
 ``./scopeguard.yaml``. Every problem is reported with its key path (and the line
 in the file where it can be found) so the person fixing it knows where to look.
+
+``${VAR}`` and ``${VAR:-default}`` are replaced from the environment. When
+``VAR_FILE`` is set, the content of the file it names is used instead (one
+trailing newline removed), whatever ``VAR`` says: Docker and Kubernetes mount
+secrets as files, and a secret read from a file never shows in an environment
+dump (``docker inspect``, ``/proc/PID/environ``, a crash reporter).
 """
 
 from __future__ import annotations
@@ -39,6 +45,8 @@ _UNION_TAGS = frozenset({"date", "datetime"})
 
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+SECRET_FILE_SUFFIX = "_FILE"
+"""``VAR_FILE`` names a file whose content replaces ``${VAR}``."""
 
 
 @dataclass(frozen=True)
@@ -88,11 +96,22 @@ def _substitute(
 
         def replace(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
+            file_variable = name + SECRET_FILE_SUFFIX
+            secret_file = env.get(file_variable)
+            if secret_file:
+                try:
+                    return _read_secret_file(secret_file)
+                except OSError as exc:
+                    reason = exc.strerror or type(exc).__name__
+                except UnicodeDecodeError:
+                    reason = "not UTF-8 text"
+                missing.append((path, f"cannot read {file_variable}={secret_file}: {reason}"))
+                return ""
             if name in env:
                 return env[name]
             if default is not None:
                 return default
-            missing.append((path, f"environment variable {name} is not set"))
+            missing.append((path, f"environment variable {name} is not set (nor {file_variable})"))
             return ""
 
         return _VAR.sub(replace, value)
@@ -101,6 +120,14 @@ def _substitute(
     if isinstance(value, list):
         return [_substitute(v, env, (*path, i), missing) for i, v in enumerate(value)]
     return value
+
+
+def _read_secret_file(path: str) -> str:
+    """The secret in ``path``, less the one newline that ``echo`` and editors leave at the end."""
+    text = Path(path).read_text(encoding="utf-8")
+    if text.endswith("\r\n"):
+        return text[:-2]
+    return text.removesuffix("\n")
 
 
 def _format_path(loc: tuple[str | int, ...]) -> str:

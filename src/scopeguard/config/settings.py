@@ -399,6 +399,11 @@ class Settings(_Strict):
     """The whole configuration of one ScopeGuard installation."""
 
     database_url: str | None = None
+    database_auto_migrate: bool = False
+    """Migrate the schema when a process starts (one machine: ``docker run``, ``scopeguard
+    serve --dev``). Off, a process whose schema is not this release's refuses to start
+    and says to run ``scopeguard db upgrade`` (the Helm chart's migration Job runs it,
+    once per release)."""
     instance_path: Path = Path("instance")
     jira: JiraSettings
     agency: AgencySettings = AgencySettings()

@@ -1,7 +1,8 @@
 """The ``scopeguard`` command line.
 
-Exit codes: 0 success, 1 a run failed (Jira unreachable, sync error), 2 the
-configuration or the command line is wrong.
+Exit codes: 0 success, 1 a run failed (Jira or the database unreachable, the
+database schema not this release's, a sync error), 2 the configuration or the
+command line is wrong. Expected failures are one clear message, never a traceback.
 """
 
 from __future__ import annotations
@@ -13,6 +14,13 @@ from typing import Any, NoReturn
 import click
 
 from scopeguard import __version__
+from scopeguard.adapters.store.db import (
+    Database,
+    DatabaseError,
+    DatabaseUrlError,
+    head_revision,
+    is_known_revision,
+)
 from scopeguard.adapters.store.repository import history_count, issue_count
 from scopeguard.bootstrap import Services
 from scopeguard.config import ClientSettings, ConfigError, Settings, load_settings
@@ -43,7 +51,8 @@ def _services(ctx: click.Context, *, syncing: bool = False) -> Services:
     obj: dict[str, Any] = ctx.ensure_object(dict)
     if "services" not in obj:
         # ``obj["clock"]``: what time it is, for callers that pin it (the tests).
-        services = Services(_settings(ctx), syncing=syncing)
+        settings = _settings(ctx)
+        services = Services(settings, migrate=settings.database_auto_migrate, syncing=syncing)
         if "clock" in obj:
             services.clock = obj["clock"]
         obj["services"] = services
@@ -52,7 +61,19 @@ def _services(ctx: click.Context, *, syncing: bool = False) -> Services:
     return result
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The command group, turning database problems into one message and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DatabaseUrlError as error:
+            _fail(str(error), EXIT_CONFIG)
+        except DatabaseError as error:  # unreachable, or the schema is not this release's
+            _fail(str(error), EXIT_FAILED)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
@@ -80,19 +101,71 @@ def check_config(ctx: click.Context) -> None:
 
 @cli.group()
 def db() -> None:
-    """Database maintenance."""
+    """Database schema: migrate it, show its revision.
+
+    Run `scopeguard db upgrade` once per release, before the new release's web and
+    worker start (the Helm chart's migration Job does); they refuse to start on a
+    schema that is not theirs unless `database_auto_migrate: true`.
+    """
+
+
+def _database(ctx: click.Context) -> Database:
+    database = Database(_settings(ctx).resolved_database_url)
+    ctx.call_on_close(database.dispose)
+    return database
 
 
 @db.command("upgrade")
 @click.pass_context
 def db_upgrade(ctx: click.Context) -> None:
-    """Apply database migrations (also done automatically on start)."""
-    services = Services(_settings(ctx), migrate=False)
+    """Migrate the database schema to this release's revision."""
+    database = _database(ctx)
+    before = database.current_revision()
+    database.upgrade()
+    after = database.current_revision()
+    if before == after:
+        click.echo(f"database schema is up to date (revision {after})")
+    else:
+        click.echo(f"database schema upgraded from revision {before or 'none'} to {after}")
+
+
+@db.command("current")
+@click.pass_context
+def db_current(ctx: click.Context) -> None:
+    """Print the database schema's revision and whether it is this release's."""
+    current = _database(ctx).current_revision()
+    head = head_revision()
+    if current == head:
+        state = "this release's"
+    elif is_known_revision(current):
+        state = f"behind: this release needs {head}, run `scopeguard db upgrade`"
+    else:
+        state = f"unknown to this release (schema {head}): migrated by a newer release"
+    click.echo(f"{current or 'none'} ({state})")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+@click.pass_context
+def db_downgrade(ctx: click.Context, revision: str) -> None:
+    """Undo migrations down to REVISION, dropping what they added, with its data.
+
+    Run it with the release that made the migrations (only it knows how to undo
+    them), before rolling back to an older release: `scopeguard db current` of the
+    older release names the revision it needs. Back the database up first.
+    """
+    from alembic.util.exc import CommandError  # noqa: PLC0415 - only this command needs it
+
+    database = _database(ctx)
+    before = database.current_revision()
     try:
-        services.database.upgrade()
-    finally:
-        services.close()
-    click.echo("database is up to date")
+        database.downgrade(revision)
+    except CommandError as error:
+        _fail(f"cannot downgrade to {revision!r}: {error}", EXIT_CONFIG)
+    click.echo(
+        f"database schema downgraded from revision {before or 'none'} "
+        f"to {database.current_revision() or 'none'}"
+    )
 
 
 @cli.command()
@@ -171,17 +244,81 @@ def format_status_table(clients: list[ClientFigures]) -> str:
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--no-scheduler", is_flag=True, help="Do not run the periodic jobs in-process.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    envvar="SCOPEGUARD_HOST",
+    help="Address to listen on ($SCOPEGUARD_HOST; the container image sets 0.0.0.0).",
+)
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    envvar="SCOPEGUARD_PORT",
+    help="Port to listen on ($SCOPEGUARD_PORT).",
+)
+@click.option(
+    "--workers",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    envvar="SCOPEGUARD_WEB_WORKERS",
+    help="gunicorn worker processes.",
+)
+@click.option(
+    "--timeout",
+    default=60,
+    show_default=True,
+    type=click.IntRange(1),
+    envvar="SCOPEGUARD_WEB_TIMEOUT",
+    help="Seconds a request may take before gunicorn restarts its worker.",
+)
+@click.option(
+    "--dev",
+    is_flag=True,
+    help="Werkzeug's development server instead, with the periodic jobs in-process.",
+)
+@click.option("--no-scheduler", is_flag=True, help="With --dev: no periodic jobs in-process.")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, no_scheduler: bool) -> None:
-    """Serve the dashboard and API (development server; use gunicorn in production)."""
-    from scopeguard.entrypoints.devserver import serve_forever  # noqa: PLC0415 - only this command needs it
+def serve(  # noqa: PLR0917 - one parameter per command-line option
+    ctx: click.Context,
+    host: str,
+    port: int,
+    workers: int,
+    timeout: int,
+    dev: bool,
+    no_scheduler: bool,
+) -> None:
+    """Serve the dashboard, the JSON API and the Forge endpoints with gunicorn.
 
-    services = _services(ctx, syncing=not no_scheduler)
-    click.echo(f"serving http://{host}:{port}/")
-    serve_forever(services, host, port, scheduler=not no_scheduler)
+    It never runs the periodic jobs (sync, alerts, reports): run `scopeguard worker`
+    beside it. Other gunicorn settings come from $GUNICORN_CMD_ARGS. The database
+    schema must be this release's (`scopeguard db upgrade`) unless
+    `database_auto_migrate: true`. --dev serves with werkzeug for one user, with
+    the jobs in the same process unless --no-scheduler.
+    """
+    if no_scheduler and not dev:
+        raise click.UsageError("--no-scheduler goes with --dev: gunicorn never runs the jobs")
+    scheduler = dev and not no_scheduler
+    services = _services(ctx, syncing=scheduler)
+    services.database  # noqa: B018 - refuse now, in one process, if the schema is not ours
+    if dev:
+        from scopeguard.entrypoints.devserver import serve_forever  # noqa: PLC0415
+
+        click.echo(f"serving http://{host}:{port}/ (development server)")
+        serve_forever(services, host, port, scheduler=scheduler)
+        return
+    from scopeguard.entrypoints.webserver import run_gunicorn  # noqa: PLC0415
+
+    # The workers open their own connections after the fork; the check's must not leak.
+    services.close()
+    try:
+        run_gunicorn(services.settings, host=host, port=port, workers=workers, timeout=timeout)
+    except SystemExit as stop:
+        # gunicorn exits 3 or 4 when its workers cannot boot: one failure code for us.
+        sys.exit(0 if stop.code in (0, None) else EXIT_FAILED)
 
 
 @cli.command()
@@ -204,6 +341,7 @@ def worker(ctx: click.Context) -> None:
     # APScheduler logs every run at INFO; ScopeGuard logs the runs that matter.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     services = _services(ctx, syncing=True)
+    services.database  # noqa: B018 - refuse now, before any job thread, if the schema is not ours
     jobs = build_scheduler(services)
     stop = threading.Event()
 

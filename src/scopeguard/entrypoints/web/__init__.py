@@ -13,14 +13,19 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     """Build the Flask app.
 
     With no arguments (as gunicorn calls ``scopeguard.entrypoints.web:create_app()``) the
-    configuration is read from ``$SCOPEGUARD_CONFIG`` or ``./scopeguard.yaml``.
+    configuration is read from ``$SCOPEGUARD_CONFIG`` or ``./scopeguard.yaml``. Built from
+    settings, the app checks the database schema (or migrates it, with
+    ``database_auto_migrate``) and raises
+    :class:`~scopeguard.adapters.store.db.SchemaMismatchError` when it is not this release's.
     """
     if services is None:
-        services = Services(settings if settings is not None else load_settings())
+        settings = settings if settings is not None else load_settings()
+        services = Services(settings, migrate=settings.database_auto_migrate)
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the documented order
     app.extensions["scopeguard"] = services
-    # Migrations run here, before the first request, so a fresh database works.
+    # The schema is checked (or migrated, with database_auto_migrate) here, before the
+    # first request: a process on a schema it was not written for must not start.
     services.database  # noqa: B018
 
     app.register_blueprint(health.blueprint)
