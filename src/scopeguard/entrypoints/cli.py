@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 import click
 
 from scopeguard import __version__
+from scopeguard.adapters.store.errors import STORAGE_ERRORS, describe_storage_error
 from scopeguard.adapters.store.repository import history_count, issue_count
 from scopeguard.bootstrap import Services
 from scopeguard.config import ClientSettings, ConfigError, Settings, load_settings
@@ -112,6 +113,10 @@ def sync(ctx: click.Context, full: bool, client_key: str | None) -> None:
         except SyncError as error:
             failed = True
             click.echo(f"{client.key}: FAILED: {error.cause}", err=True)
+            continue
+        except STORAGE_ERRORS as error:  # the database refused even the run's first write
+            failed = True
+            click.echo(f"{client.key}: FAILED: {describe_storage_error(error)}", err=True)
             continue
         click.echo(report.line())
     if failed:
@@ -394,5 +399,12 @@ def _clients(settings: Settings, key: str | None) -> tuple[ClientSettings, ...]:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    cli(prog_name="scopeguard")
+    """Console-script entry point.
+
+    A database or disk that refuses (a read-only folder, a full disk, a server that
+    is down) is a message and exit 1, never a traceback.
+    """
+    try:
+        cli(prog_name="scopeguard")
+    except STORAGE_ERRORS as error:
+        _fail(f"error: {describe_storage_error(error)}", EXIT_FAILED)
