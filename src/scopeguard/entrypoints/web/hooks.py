@@ -89,8 +89,13 @@ def jira() -> tuple[Response, int]:
             404, error="not_found", message="Jira webhooks are off (jira.webhook_secret)"
         )
     # Counted while it streams in (chunked bodies too): 413 at the limit, never more read.
-    request.max_content_length = min(MAX_BODY, settings.web.max_request_bytes)
+    limit = min(MAX_BODY, settings.web.max_request_bytes)
+    request.max_content_length = limit
     body = request.get_data(cache=False)
+    if len(body) >= limit:
+        # Werkzeug stops a stream without Content-Length at the limit; one byte more
+        # tells a body of exactly the limit from a longer one (which raises 413).
+        request.stream.read(1)
     if not signature_valid(secret, body, request.headers.get("X-Hub-Signature")):
         return _answer(401, error="unauthorized", message="missing or wrong X-Hub-Signature")
     try:

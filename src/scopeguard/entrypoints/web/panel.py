@@ -389,10 +389,11 @@ def issue_list(key: str) -> str:
     name = next((n for n in LIST_NAMES if n == request.args.get("list", "revised")), None)
     if name is None:
         abort(404)
-    try:
-        page = int(request.args.get("page", "1"))
-    except ValueError:
+    # ASCII digits only (int() also takes "١" and " 1_0 "), and no page beyond a million.
+    page_text = request.args.get("page", "1")
+    if not (page_text.isascii() and page_text.isdigit() and len(page_text) <= 6):
         abort(404)
+    page = int(page_text)
     snapshot = services().analysis.snapshot(client)
     keys = list_keys(snapshot.summary, name)
     size = services().settings.web.page_size
