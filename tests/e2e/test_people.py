@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
+from scopeguard.config import parse_settings
 from scopeguard.entrypoints.cli import cli
 from scopeguard.entrypoints.web import create_app
 from tests.support import clock
@@ -226,8 +227,6 @@ def test_sign_in_is_rate_limited(tmp_path: Path) -> None:
     for agency in build_agency(tmp_path):
         add_people(agency.services)
         document = agency.config_file.read_text() + "\nweb:\n  signin_rate_limit: 3 per minute\n"
-        from scopeguard.config import parse_settings
-
         services = pinned_services(parse_settings(document, env={}), migrate=False)
         limited = create_app(services=services).test_client()
         answers = [
