@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from scopeguard.adapters.jira.client import JiraClient
+from scopeguard.adapters.oidc import OidcClient
 from scopeguard.adapters.store.db import Database
 from scopeguard.config import Settings
 from scopeguard.domain.clock import Clock, utcnow
 from scopeguard.usecases.after_sync import AlertingListener
 from scopeguard.usecases.alerts import AlertService
+from scopeguard.usecases.people import People
 from scopeguard.usecases.snapshots import ScopeAnalysis
 from scopeguard.usecases.sync import SyncService
 
@@ -78,6 +80,18 @@ class Services:
         return SyncService(
             self.settings, self.database, self.jira, clock=self.clock, listener=listener
         )
+
+    @cached_property
+    def people(self) -> People:
+        return People(self.settings, self.database, clock=self.clock)
+
+    @cached_property
+    def oidc(self) -> OidcClient | None:
+        """The identity provider (``web.oidc``), checking tokens on the services' clock."""
+        config = self.settings.web.oidc
+        if config is None:
+            return None
+        return OidcClient(config, now=lambda: self.clock().timestamp())
 
     def close(self) -> None:
         if self._database is not None:

@@ -128,7 +128,7 @@ def test_health_and_readiness(client: FlaskClient) -> None:
 @pytest.fixture(scope="module")
 def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlaskClient]:
     folder: Path = tmp_path_factory.mktemp("guarded")
-    for agency in build_agency(folder, api_token="s3cret-token"):
+    for agency in build_agency(folder, api_token="s3cret-token-0123456"):
         yield create_app(services=agency.services).test_client()
 
 
@@ -136,7 +136,7 @@ def test_api_token_is_required_when_configured(guarded: FlaskClient) -> None:
     assert guarded.get("/api/v1/clients").status_code == 401
     wrong = guarded.get("/api/v1/clients", headers={"Authorization": "Bearer nope"})
     assert wrong.status_code == 401
-    right = guarded.get("/api/v1/clients", headers={"Authorization": "Bearer s3cret-token"})
+    right = guarded.get("/api/v1/clients", headers={"Authorization": "Bearer s3cret-token-0123456"})
     assert right.status_code == 200
     assert guarded.get("/healthz").status_code == 200  # probes stay open
 

@@ -30,8 +30,9 @@ from scopeguard.entrypoints.web import create_app
 from scopeguard.entrypoints.web.panel import PANEL_LIST_LIMIT, PANEL_TRAILS
 from tests.support.agency import build_agency
 from tests.support.browser import chromium_browser, require_chromium
+from tests.support.people import PASSWORD, add_people
 
-TOKEN = "browser-test-token-42"
+TOKEN = "browser-test-token-4242"
 DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 IFRAME: ViewportSize = {"width": 800, "height": 900}
 
@@ -71,6 +72,7 @@ class Problems:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     for agency in build_agency(tmp_path_factory.mktemp("browser"), api_token=TOKEN):
+        add_people(agency.services)
         app = create_app(services=agency.services)
         httpd: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
         thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -96,13 +98,16 @@ def api(server: Server, path: str) -> Any:
     return response.json()
 
 
-def open_signed_in(browser: Browser, server: Server, viewport: ViewportSize, lang: str) -> Page:
-    """A new browser context, signed in through the form, on the portfolio."""
+def open_signed_in(
+    browser: Browser, server: Server, viewport: ViewportSize, lang: str, username: str = "ada"
+) -> Page:
+    """A new browser context, signed in through the form as ``username``, on the portfolio."""
     context = browser.new_context(viewport=viewport)
     page = context.new_page()
     page.goto(f"{server.url}/?lang={lang}")
-    assert "/signin" in page.url, "the panel must ask for the token first"
-    page.get_by_label(re.compile("Access token|Токен доступа")).fill(TOKEN)
+    assert "/signin" in page.url, "the panel must ask for a sign-in first"
+    page.get_by_label(re.compile("Username|Имя пользователя")).fill(username)
+    page.get_by_label(re.compile("Password|Пароль")).fill(PASSWORD)
     page.locator("form.signin button[type=submit]").click()
     page.wait_for_url(re.compile(r"/(\?.*)?$"))
     return page
@@ -241,3 +246,25 @@ def test_portfolio_and_panel_in_chromium(
 
     page.context.close()
     assert not problems.items, "\n".join(problems.items)
+
+
+def test_a_viewer_and_an_admin_see_different_panels(
+    browser: Browser, server: Server, artifacts_dir: Path
+) -> None:
+    shots = artifacts_dir / "browser"
+    shots.mkdir(parents=True, exist_ok=True)
+    viewer = open_signed_in(browser, server, DESKTOP, "en", username="vera")
+    viewer.goto(f"{server.url}/clients/TOX")
+    assert viewer.locator("[data-section=internal]").count() == 0
+    screenshot(viewer, shots, "panel-viewer-en-desktop")
+    denied = viewer.goto(f"{server.url}/admin/audit")
+    assert denied is not None and denied.status == 403
+    viewer.context.close()
+    admin = open_signed_in(browser, server, DESKTOP, "en", username="ada")
+    admin.goto(f"{server.url}/clients/TOX")
+    assert admin.locator("[data-section=internal]").count() == 1
+    screenshot(admin, shots, "panel-admin-en-desktop")
+    admin.goto(f"{server.url}/admin/audit")
+    assert admin.locator("table.audit tbody tr").count() > 0
+    screenshot(admin, shots, "audit-admin-en-desktop")
+    admin.context.close()

@@ -24,6 +24,7 @@ from scopeguard.presentation.formatting import format_moment
 from tests.support import clock
 from tests.support.agency import Agency, build_agency
 from tests.support.html import Node, parse
+from tests.support.people import PASSWORD, add_people, sign_in
 from tests.support.services import pinned_services
 
 HOSTILE = "<script>alert('pwned')</script> & <b>bold</b>"
@@ -522,18 +523,12 @@ def test_russian_numbers_and_times_are_localized(client: FlaskClient) -> None:
 @pytest.fixture(scope="module")
 def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     for agency in build_agency(tmp_path_factory.mktemp("guarded"), api_token=TOKEN):
+        add_people(agency.services)
         yield create_app(services=agency.services)
 
 
 def _csrf(doc: Node) -> str:
     return doc.find("input", name="csrf_token").attrs["value"]
-
-
-def sign_in(client: FlaskClient, token: str = TOKEN, next_path: str = "/") -> Any:
-    form = page(client, f"/signin?next={next_path}")
-    return client.post(
-        "/signin", data={"token": token, "csrf_token": _csrf(form), "next": next_path}
-    )
 
 
 def test_pages_redirect_to_sign_in_and_images_refuse(guarded: Flask) -> None:
@@ -545,14 +540,22 @@ def test_pages_redirect_to_sign_in_and_images_refuse(guarded: Flask) -> None:
     assert client.get("/portfolio/charts/TOX.png").status_code == 401
 
 
+def test_the_sign_in_page_and_its_stylesheet_need_no_sign_in(guarded: Flask) -> None:
+    client = guarded.test_client()
+    doc = page(client, "/signin")
+    sheet = doc.find("link", rel="stylesheet").attrs["href"]
+    response = client.get(sheet)
+    assert response.status_code == 200 and response.mimetype == "text/css"
+
+
 def test_signing_in_opens_the_pages_and_the_charts(guarded: Flask) -> None:
     client = guarded.test_client()
-    response = sign_in(client, next_path="/clients/TOX")
+    response = sign_in(client, "vera", next_path="/clients/TOX")
     assert response.status_code == 303
     assert response.headers["Location"] == "/clients/TOX"
-    cookie = response.headers["Set-Cookie"]
+    cookie = next(c for c in response.headers.getlist("Set-Cookie") if "scopeguard_session" in c)
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
-    assert TOKEN not in cookie
+    assert TOKEN not in cookie and "vera" not in cookie
     doc = page(client, "/clients/TOX")
     for image in doc.find_all("img"):
         assert client.get(image.attrs["src"]).status_code == 200
@@ -562,41 +565,59 @@ def test_signing_in_opens_the_pages_and_the_charts(guarded: Flask) -> None:
     assert client.get("/", headers={"Accept": "text/html"}).status_code == 303
 
 
-def test_a_wrong_token_or_a_missing_form_token_is_refused(guarded: Flask) -> None:
+def test_a_wrong_password_or_a_missing_form_token_is_refused(guarded: Flask) -> None:
     client = guarded.test_client()
-    wrong = sign_in(client, token="not-the-token")
+    wrong = sign_in(client, "vera", password="not-the-password")
     assert wrong.status_code == 401
-    assert "That access token is not correct." in wrong.get_data(as_text=True)
-    forged = client.post("/signin", data={"token": TOKEN, "next": "/"})  # no csrf_token
+    assert "That username or password is not correct." in wrong.get_data(as_text=True)
+    unknown = sign_in(client, "nobody")
+    assert unknown.status_code == 401
+    forged = client.post("/signin", data={"username": "vera", "password": PASSWORD, "next": "/"})
     assert forged.status_code == 400
     assert client.get("/", headers={"Accept": "text/html"}).status_code == 303
 
 
-def test_sign_in_never_redirects_off_site(guarded: Flask) -> None:
-    for target in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
-        client = guarded.test_client()
-        response = sign_in(client, next_path=target)
-        assert response.status_code == 303
-        assert response.headers["Location"] == "/"
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example/",
+        "https://evil.example/",
+        "/\\evil.example",
+        "/\r\nSet-Cookie: x=1",
+        "/%0d%0aLocation: https://evil.example",
+        "/" + "a" * 2500,
+    ],
+)
+def test_sign_in_never_redirects_off_site_nor_splits_headers(guarded: Flask, target: str) -> None:
+    client = guarded.test_client()
+    response = sign_in(client, "vera", next_path=target)
+    assert response.status_code == 303
+    location = response.headers["Location"]
+    assert "\r" not in location and "\n" not in location
+    assert location.startswith("/") and not location.startswith(("//", "/\\"))
+    if target.startswith(("//", "https:", "/\\", "/\r")) or len(target) > 2000:
+        assert location == "/"
 
 
-def test_a_bearer_token_also_opens_the_panel(guarded: Flask) -> None:
+def test_the_deprecated_service_token_opens_the_panel_read_only(guarded: Flask) -> None:
     client = guarded.test_client()
     response = client.get("/clients/TOX", headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.status_code == 200
+    assert 'data-section="internal"' not in response.get_data(as_text=True)  # a viewer
     wrong = client.get(
         "/clients/TOX", headers={"Authorization": "Bearer nope", "Accept": "text/html"}
     )
-    assert wrong.status_code == 303
+    assert wrong.status_code == 401
+    assert client.get("/signin").status_code == 200  # and no way to sign in with it
 
 
-def test_a_token_without_a_secret_key_is_a_config_error(tmp_path: Path) -> None:
+def test_an_empty_token_is_a_config_error(tmp_path: Path) -> None:
     document = {
         "jira": {"url": "http://127.0.0.1:9", "email": "a@b.c", "api_token": "t"},
-        "web": {"api_token": "panel"},
+        "web": {"api_token": ""},
     }
     with pytest.raises(ConfigError) as raised:
         parse_settings(yaml.safe_dump(document), env={})
-    assert "web.secret_key" in str(raised.value)
-    document["web"]["secret_key"] = "a-long-enough-random-secret"
-    assert parse_settings(yaml.safe_dump(document), env={}).web.secret_key
+    assert "web.api_token" in str(raised.value) and "is empty" in str(raised.value)
+    document["web"]["api_token"] = "a-long-enough-random-token"
+    assert parse_settings(yaml.safe_dump(document), env={}).web.api_token

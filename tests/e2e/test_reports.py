@@ -38,6 +38,7 @@ from scopeguard.presentation.report_formatting import Formatter
 from scopeguard.usecases.reporting import GeneratedReport, generate_report
 from tests.support import clock
 from tests.support.agency import Agency
+from tests.support.people import add_people, sign_in
 from tests.support.services import pinned_services
 
 CASES = [("TOX", "en"), ("TOX", "ru"), ("HLT", "en"), ("HLT", "ru")]
@@ -492,7 +493,7 @@ def guarded(agency: Agency) -> Iterator[Any]:
     document = agency.config_file.read_text()
     settings = parse_settings(
         document
-        + "\nweb:\n  api_token: report-token\n  secret_key: report-secret-key-0123456789\n",
+        + "\nweb:\n  api_token: report-token-0123456\n  secret_key: report-secret-key-0123456789\n",
         env={},
     )
     services = pinned_services(settings, migrate=False)
@@ -508,7 +509,18 @@ def test_the_download_needs_the_panel_sign_in(agency: Agency, guarded: Any) -> N
     )
     assert refused.status_code == 401
     assert guarded.get("/clients/TOX/reports.json").status_code in (303, 401)
-    allowed = guarded.get(
-        f"/clients/TOX/reports/{month}.pdf", headers={"Authorization": "Bearer report-token"}
+    # The service token is a viewer, and a PDF download is an export: admins only.
+    viewer = guarded.get(
+        f"/clients/TOX/reports/{month}.pdf",
+        headers={"Authorization": "Bearer report-token-0123456"},
     )
+    assert viewer.status_code == 403
+    add_people(agency.services)
+    assert sign_in(guarded, "vera").status_code == 303
+    assert guarded.get(f"/clients/TOX/reports/{month}.pdf").status_code == 403
+    admin = guarded.application.test_client()
+    assert sign_in(admin, "ada").status_code == 303
+    allowed = admin.get(f"/clients/TOX/reports/{month}.pdf")
     assert allowed.status_code == 200 and allowed.data.startswith(b"%PDF-")
+    exports = agency.services.people.audit_log(target="TOX")
+    assert [(e.actor, e.action) for e in exports][:1] == [("ada", "export.report")]

@@ -251,6 +251,9 @@ def test_slack_and_teams_payloads_match_the_documented_shapes(
         # Slack mrkdwn escapes &, < and >; the plain-text header does not need to.
         fields = json.dumps(slack["blocks"][2])
         assert "ACME &lt;Corp&gt; &amp; Sons" in fields
+        # The plain fallback is mrkdwn for notifications: escaped the same way.
+        assert "<Corp>" not in slack["text"]
+        assert "ACME &lt;Corp&gt; &amp; Sons" in slack["text"]
         card = teams["attachments"][0]["content"]
         assert card["body"][0]["text"] == alert["title"]
         assert {

@@ -14,7 +14,7 @@ jira:
   email: pm@agency.example
   api_token: ${JIRA_API_TOKEN}
 web:
-  api_token: ${API_TOKEN:-fallback-token}
+  api_token: ${API_TOKEN:-fallback-read-only-token}
   secret_key: ${SECRET_KEY}
 """
 
@@ -29,12 +29,12 @@ def test_the_file_wins_over_the_variable_and_over_the_default(tmp_path: Path) ->
     env = {
         "JIRA_API_TOKEN": "from-the-environment",
         "JIRA_API_TOKEN_FILE": _secret(tmp_path, "jira", b"from-the-file\n"),
-        "API_TOKEN_FILE": _secret(tmp_path, "api", b"api-from-file"),
+        "API_TOKEN_FILE": _secret(tmp_path, "api", b"api-token-from-the-file"),
         "SECRET_KEY": "k" * 32,
     }
     settings = parse_settings(CONFIG, env=env)
     assert settings.jira.api_token == "from-the-file"
-    assert settings.web.api_token == "api-from-file"
+    assert settings.web.api_token == "api-token-from-the-file"
     assert settings.web.secret_key == "k" * 32
 
 
@@ -43,7 +43,6 @@ def test_the_file_wins_over_the_variable_and_over_the_default(tmp_path: Path) ->
     [
         (b"token\n", "token"),
         (b"token\r\n", "token"),
-        (b"token\n\n", "token\n"),  # only one newline is the file's ending
         (b"  token \n", "  token "),  # spaces may be part of a password
         (b"to${OTHER}ken", "to${OTHER}ken"),  # a secret is not substituted again
     ],
@@ -53,6 +52,14 @@ def test_one_trailing_newline_is_removed_and_nothing_else(
 ) -> None:
     env = {"JIRA_API_TOKEN_FILE": _secret(tmp_path, "jira", content), "SECRET_KEY": "k" * 32}
     assert parse_settings(CONFIG, env=env).jira.api_token == value
+
+
+def test_a_second_newline_is_part_of_the_value_and_refused(tmp_path: Path) -> None:
+    # Only one newline is the file's own ending; another one is a stray character a
+    # token must not carry into an HTTP header.
+    env = {"JIRA_API_TOKEN_FILE": _secret(tmp_path, "jira", b"token\n\n"), "SECRET_KEY": "k" * 32}
+    with pytest.raises(ConfigError, match="jira.api_token .*control character"):
+        parse_settings(CONFIG, env=env)
 
 
 def test_unreadable_files_are_errors_naming_key_path_line_and_variable(tmp_path: Path) -> None:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import math
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from scopeguard.config import ConfigError, load_settings, parse_settings
 from scopeguard.domain.contract import ScopeUnit
@@ -147,3 +152,124 @@ def test_file_location_and_instance_folder(tmp_path: Path, monkeypatch: pytest.M
     assert settings.resolved_database_url.endswith("conf/instance/scopeguard.db")
     with pytest.raises(ConfigError, match="cannot read"):
         load_settings(tmp_path / "missing.yaml")
+
+
+# -- values that pass a loose check and break the app later -------------------------
+
+
+def problems(text: str, env: dict[str, str] | None = None) -> str:
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(text, env=ENV if env is None else env)
+    return "\n".join(caught.value.problems)
+
+
+@pytest.mark.parametrize(
+    ("variable", "key"), [("JIRA_API_TOKEN", "jira.api_token"), ("HOOK_SECRET", "secret")]
+)
+def test_an_empty_secret_from_the_environment_is_an_error(variable: str, key: str) -> None:
+    found = problems(VALID, {**ENV, variable: ""})
+    assert key in found and "is empty" in found
+
+
+@pytest.mark.parametrize("name", ["SCOPEGUARD_API_TOKEN", "SCOPEGUARD_SECRET"])
+def test_an_empty_web_token_or_secret_key_is_an_error(name: str) -> None:
+    text = (
+        VALID + "web:\n  api_token: ${SCOPEGUARD_API_TOKEN}\n  secret_key: ${SCOPEGUARD_SECRET}\n"
+    )
+    env = {**ENV, "SCOPEGUARD_API_TOKEN": "t" * 20, "SCOPEGUARD_SECRET": "s" * 20, name: ""}
+    found = problems(text, env)
+    assert "web." in found and "is empty" in found
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("hourly_rate: 90", "hourly_rate: .inf"),
+        ("hourly_rate: 90", "hourly_rate: .nan"),
+        ("hourly_rate: 90", "hourly_rate: 1e300"),
+        ("scope: {issues: 21,", "scope: {issues: 1e-300,"),
+        ("creep_alert_percent: 10", "creep_alert_percent: .inf"),
+    ],
+)
+def test_amounts_are_finite_and_bounded(old: str, new: str) -> None:
+    found = problems(VALID.replace(old, new))
+    assert "contract" in found
+
+
+def test_a_key_written_twice_is_an_error_with_both_lines() -> None:
+    text = VALID.replace(
+        "revisions_per_issue: 2\n", "revisions_per_issue: 2\n      revisions_per_issue: 9\n"
+    )
+    found = problems(text)
+    first = next(
+        n for n, line in enumerate(text.splitlines(), 1) if "revisions_per_issue: 2" in line
+    )
+    assert f"'revisions_per_issue' is written twice (lines {first} and {first + 1})" in found
+
+
+@pytest.mark.parametrize("name", ['"ACME\\nCorp"', '"ACME\\rBcc: x@evil.example"', '"A\\u0000"'])
+def test_names_that_become_headers_are_one_line(name: str) -> None:
+    found = problems(VALID.replace("name: ACME Corp", f"name: {name}"))
+    assert "clients[0].name" in found and "one line" in found
+
+
+def test_an_impossible_date_is_a_message() -> None:
+    found = problems(VALID.replace("end: 2026-12-31", "end: 2026-02-30"))
+    assert "not valid YAML" in found and "day is out of range" in found
+
+
+def test_deep_nesting_is_a_message() -> None:
+    found = problems("a: " + "[" * 5000)
+    assert "not valid YAML" in found
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(max_size=400))
+def test_any_text_is_settings_or_a_config_error(text: str) -> None:
+    with contextlib.suppress(ConfigError):
+        parse_settings(text, env=ENV)
+
+
+_LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.floats(),
+    st.text(max_size=30),
+    st.sampled_from(["2026-02-30", "25:99", "${UNSET}", "", "\n", "auto"]),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(
+        [
+            "hourly_rate: 90",
+            "revisions_per_issue: 2",
+            "scope: {issues: 21, story_points: 120, hours: 400}",
+            "currency: EUR",
+            "name: ACME Corp",
+            "timezone: Europe/Moscow",
+            "start: 2026-09-01",
+            "creep_alert_percent: 10",
+        ]
+    ),
+    _LEAVES,
+)
+def test_any_value_in_any_place_is_valid_and_finite_or_a_config_error(
+    line: str, value: object
+) -> None:
+    key = line.split(":", 1)[0]
+    text = VALID.replace(line, f"{key}: {json.dumps(value)}")
+    try:
+        settings_ = parse_settings(text, env=ENV)
+    except ConfigError:
+        return
+    contract = settings_.client("ACME").contract
+    for number in (
+        contract.hourly_rate,
+        contract.hours_per_revision,
+        *contract.scope.as_units().values(),
+    ):
+        assert math.isfinite(number)
+    assert "\n" not in settings_.client("ACME").name

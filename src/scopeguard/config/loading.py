@@ -63,11 +63,54 @@ class _Located:
         return None
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key written twice in one mapping.
+
+    PyYAML keeps the last value silently: a second ``revisions_per_issue:`` further
+    down a long file would quietly replace the first.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _value in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                first = seen.get(key)
+            except TypeError:  # an unhashable key: PyYAML reports it below
+                continue
+            line = key_node.start_mark.line + 1
+            if first is not None:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"key {key!r} is written twice (lines {first} and {line})",
+                    key_node.start_mark,
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def _load_yaml(text: str) -> Any:
+    """The YAML document, or :class:`ConfigError` for anything PyYAML cannot read."""
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([f"not valid YAML{where}: {problem}"]) from exc
+    except ValueError as exc:
+        # PyYAML builds dates itself: `2026-02-30` fails in datetime, not in the parser.
+        raise ConfigError([f"not valid YAML: {exc} (a date written YYYY-MM-DD?)"]) from exc
+    except RecursionError as exc:
+        raise ConfigError(["not valid YAML: nested too deeply"]) from exc
+
+
 def _locate(text: str) -> _Located:
     lines: dict[tuple[str | int, ...], int] = {}
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):
         return _Located(lines)
 
     def walk(node: yaml.Node | None, path: tuple[str | int, ...]) -> None:
@@ -149,11 +192,9 @@ def parse_settings(
     """
     env = os.environ if env is None else env
     try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise ConfigError([f"not valid YAML{where}: {exc}"], source) from exc
+        raw = _load_yaml(text)
+    except ConfigError as unreadable:
+        raise ConfigError(unreadable.problems, source) from unreadable
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -168,6 +209,7 @@ def parse_settings(
         return f"{_format_path(loc)}{at}: {message}"
 
     problems = [describe(loc, message) for loc, message in missing]
+    unset = {loc for loc, _message in missing}
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
@@ -178,6 +220,8 @@ def parse_settings(
                 for part in error["loc"]
                 if not (isinstance(part, str) and ("function-" in part or part in _UNION_TAGS))
             )
+            if loc in unset:
+                continue  # already reported: the variable behind it is not set
             problems.append(describe(loc, error["msg"].removeprefix("Value error, ")))
         raise ConfigError(problems, source) from exc
     if problems:
@@ -201,6 +245,10 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError([f"cannot read {file}: {exc.strerror}"], str(file)) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            [f"{file} is not UTF-8 text (byte {exc.start}): save it as UTF-8"], str(file)
+        ) from exc
     settings = parse_settings(text, source=str(file))
     if not settings.instance_path.is_absolute():
         # The instance folder is relative to the config file, not to wherever the

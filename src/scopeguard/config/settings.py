@@ -15,6 +15,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     AnyHttpUrl,
     BaseModel,
     ConfigDict,
@@ -28,8 +29,42 @@ from scopeguard.domain.contract import Contract, ScopeUnit, WorkflowRules
 
 class _Strict(BaseModel):
     # Unknown keys are mistakes (a typo such as `revison_limit` would otherwise be
-    # silently ignored and the limit never enforced).
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # silently ignored and the limit never enforced). `.inf` and `.nan` are valid YAML
+    # floats that no limit, rate or timeout can mean; they would reach the API's JSON.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _secret(value: str) -> str:
+    # `${VAR}` with VAR set to "" gives an empty string: an empty token or secret
+    # would turn the check it guards into one that anybody passes.
+    if not value.strip():
+        raise ValueError("is empty (an environment variable set to an empty string?)")
+    if _CONTROL.search(value):
+        raise ValueError("contains a control character (a stray newline?)")
+    return value
+
+
+def _line(value: str) -> str:
+    # Names end up in email subjects, HTTP headers and file names, where a newline
+    # splits a header in two (and an SMTP server refuses the mail for good).
+    if _CONTROL.search(value):
+        raise ValueError("must be one line of text without control characters")
+    return value
+
+
+Secret = Annotated[str, AfterValidator(_secret)]
+"""A token, password or key: never empty, one line."""
+Line = Annotated[str, Field(max_length=500), AfterValidator(_line)]
+"""Text that becomes a header, a subject or part of a file name: one line."""
+Amount = Annotated[float, Field(ge=0, le=1e9)]
+"""Money and hours: finite, not negative, below a billion."""
+Size = Annotated[float, Field(ge=0.01, le=1e9)]
+"""A contracted quantity: at least 0.01 (a percentage is divided by it)."""
+Seconds = Annotated[float, Field(gt=0, le=31_536_000)]
+"""A duration: positive, at most a year."""
 
 
 class Deployment(StrEnum):
@@ -41,19 +76,19 @@ class Deployment(StrEnum):
 class JiraSettings(_Strict):
     url: AnyHttpUrl
     deployment: Deployment = Deployment.AUTO
-    email: str | None = None
-    api_token: str | None = None
-    pat: str | None = None
-    story_points_field: str | None = None
+    email: Line | None = None
+    api_token: Secret | None = None
+    pat: Secret | None = None
+    story_points_field: Line | None = None
     """A custom field id (``customfield_10016``); found from ``/field`` when unset."""
-    timeout_seconds: float = Field(default=30.0, gt=0)
+    timeout_seconds: Seconds = 30.0
     max_attempts: int = Field(default=6, ge=1, le=20)
     """Attempts per request on 429/503/network errors before giving up."""
-    max_backoff_seconds: float = Field(default=60.0, gt=0)
+    max_backoff_seconds: Seconds = 60.0
     verify_tls: bool = True
-    webhook_secret: str | None = None
+    webhook_secret: Secret | None = None
     """Secret of the Jira admin webhook (``X-Hub-Signature``); unset: ``/hooks/jira`` is off."""
-    webhook_debounce_seconds: float = Field(default=30.0, ge=0)
+    webhook_debounce_seconds: float = Field(default=30.0, ge=0, le=86_400)
     """A burst of webhook events within this time becomes one sync of the client."""
 
     @model_validator(mode="after")
@@ -87,7 +122,7 @@ class WorkingHours(_Strict):
 
 
 class AgencySettings(_Strict):
-    name: str = "Agency"
+    name: Line = "Agency"
     timezone: str = "UTC"
     working_hours: WorkingHours = WorkingHours()
 
@@ -117,9 +152,9 @@ class WorkflowSettings(_Strict):
 
 
 class ScopeSettings(_Strict):
-    issues: float | None = Field(default=None, gt=0)
-    story_points: float | None = Field(default=None, gt=0)
-    hours: float | None = Field(default=None, gt=0)
+    issues: Size | None = None
+    story_points: Size | None = None
+    hours: Size | None = None
 
     @model_validator(mode="after")
     def _one_unit(self) -> ScopeSettings:
@@ -144,8 +179,8 @@ Moment = date | datetime
 
 class ReportSettings(_Strict):
     language: Literal["en", "ru"] = "en"
-    recipients: tuple[str, ...] = ()
-    notes: str | None = None
+    recipients: tuple[Line, ...] = ()
+    notes: str | None = Field(default=None, max_length=10_000)
     """Text for the notes block of this client's monthly reports (plain text, kept as written)."""
 
 
@@ -167,13 +202,13 @@ class ContractSettings(_Strict):
     revisions_per_issue: int = Field(ge=0)
     revisions_total: int | None = Field(default=None, ge=0)
     reopen_limit: int | None = Field(default=None, ge=0)
-    creep_alert_percent: float = Field(default=10.0, ge=0)
-    change_request_label: str | None = "change-request"
-    change_request_issue_types: tuple[str, ...] = ()
-    hourly_rate: float = Field(default=0.0, ge=0)
+    creep_alert_percent: float = Field(default=10.0, ge=0, le=100_000)
+    change_request_label: Line | None = "change-request"
+    change_request_issue_types: tuple[Line, ...] = ()
+    hourly_rate: Amount = 0.0
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
-    hours_per_story_point: float | None = Field(default=None, gt=0)
-    hours_per_revision: float = Field(default=0.0, ge=0)
+    hours_per_story_point: Size | None = None
+    hours_per_revision: Amount = 0.0
     report: ReportSettings = ReportSettings()
 
     @model_validator(mode="after")
@@ -205,10 +240,10 @@ class ContractSettings(_Strict):
 
 class AlertChannelSettings(_Strict):
     type: Literal["webhook", "slack", "teams", "email"]
-    url: str | None = None
-    secret: str | None = None
+    url: Line | None = None
+    secret: Secret | None = None
     """``webhook``: the HMAC-SHA256 key of ``X-ScopeGuard-Signature``."""
-    to: tuple[str, ...] = ()
+    to: tuple[Line, ...] = ()
     allow_private: bool = False
     """Allow a URL that resolves to a private, loopback or link-local address."""
     repeat_each_round: bool = False
@@ -230,11 +265,11 @@ ClientKey = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
 
 class ClientSettings(_Strict):
     key: ClientKey
-    name: str
+    name: Annotated[Line, Field(min_length=1, max_length=200)]
     jql: str = Field(min_length=1)
     contract: ContractSettings
     alerts: tuple[AlertChannelSettings, ...] = ()
-    jira_projects: tuple[str, ...] = ()
+    jira_projects: tuple[Line, ...] = ()
     """Jira project keys that map to this client (the Forge panel); from the JQL if unset."""
     scope_label: str | None = None
     """When the client's scope is a label (``jql: labels = acme``): the moment an issue
@@ -257,11 +292,11 @@ class ClientSettings(_Strict):
 
 
 class SyncSettings(_Strict):
-    interval_minutes: float = Field(default=15, gt=0)
-    overlap_minutes: int = Field(default=10, ge=0)
+    interval_minutes: float = Field(default=15, gt=0, le=10_080)
+    overlap_minutes: int = Field(default=10, ge=0, le=10_080)
     """Re-read issues updated this long before the last successful sync: Jira's
     search index lags writes slightly, and JQL dates have minute precision."""
-    reconcile_hours: float = Field(default=24.0, gt=0)
+    reconcile_hours: float = Field(default=24.0, gt=0, le=8_760)
     """How often a sync also lists all issue ids to find deleted or moved-out issues."""
     batch_issues: int = Field(default=1000, ge=1, le=1000)
 
@@ -269,14 +304,14 @@ class SyncSettings(_Strict):
 class SmtpSettings(_Strict):
     """The mail server alerts and reports are sent through."""
 
-    host: str
+    host: Line
     port: int | None = Field(default=None, ge=1, le=65535)
     """Default by ``security``: 587 (starttls), 465 (tls), 25 (none)."""
     security: Literal["starttls", "tls", "none"] = "starttls"
-    username: str | None = None
-    password: str | None = None
-    sender: str
-    timeout: float = Field(default=30.0, gt=0)
+    username: Line | None = None
+    password: Secret | None = None
+    sender: Line
+    timeout: Seconds = 30.0
     ca_file: Path | None = None
     """Trust this CA bundle (PEM) too, for a server with a private certificate."""
 
@@ -295,15 +330,15 @@ class AlertsSettings(_Strict):
     """Channels for clients that configure none of their own."""
     timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     """Connect and read timeout of one webhook, Slack or Teams request."""
-    retry_hours: float = Field(default=24.0, gt=0)
+    retry_hours: float = Field(default=24.0, gt=0, le=8_760)
     """Keep retrying a failing delivery this long, then record it as failed."""
-    backoff_seconds: float = Field(default=30.0, gt=0)
+    backoff_seconds: Seconds = 30.0
     """First retry delay; doubled per attempt, with jitter."""
-    max_backoff_seconds: float = Field(default=3600.0, gt=0)
-    dispatch_interval_seconds: float = Field(default=60.0, gt=0)
-    claim_seconds: float = Field(default=300.0, gt=0)
+    max_backoff_seconds: Seconds = 3600.0
+    dispatch_interval_seconds: Seconds = 60.0
+    claim_seconds: Seconds = 300.0
     """A dispatcher that stopped mid-delivery frees its alert after this long."""
-    batch: int = Field(default=200, ge=1)
+    batch: int = Field(default=200, ge=1, le=100_000)
     """At most this many deliveries per dispatch run."""
 
     @model_validator(mode="after")
@@ -318,12 +353,12 @@ class AlertsSettings(_Strict):
 class SchedulerSettings(_Strict):
     """The periodic jobs and the database lease that lets one worker run them."""
 
-    lease_seconds: float = Field(default=60.0, gt=0)
+    lease_seconds: Seconds = 60.0
     """A worker that stops renewing loses the lease after this long; another takes over."""
-    heartbeat_seconds: float = Field(default=15.0, gt=0)
-    hook_poll_seconds: float = Field(default=5.0, gt=0)
+    heartbeat_seconds: Seconds = 15.0
+    hook_poll_seconds: Seconds = 5.0
     """How often webhook-requested syncs are looked for."""
-    monthly_catch_up_hours: float = Field(default=48.0, ge=0)
+    monthly_catch_up_hours: float = Field(default=48.0, ge=0, le=744)
     """A monthly job missed at 08:00 on the 1st still runs if the worker is back within this."""
 
     @model_validator(mode="after")
@@ -333,26 +368,80 @@ class SchedulerSettings(_Strict):
         return self
 
 
+Role = Literal["viewer", "pm", "admin"]
+"""What a person may see: ``viewer`` every client's panel, ``pm`` only their clients,
+``admin`` everything, with the internal sections, exports and the audit log."""
+
+
+class OidcRoleMapping(_Strict):
+    """Which values of the role claim give which role (the highest match wins)."""
+
+    admin: tuple[Line, ...] = ()
+    pm: tuple[Line, ...] = ()
+    viewer: tuple[Line, ...] = ()
+
+
+class OidcSettings(_Strict):
+    """Sign-in through an OpenID Connect identity provider (authorization code + PKCE)."""
+
+    issuer: AnyHttpUrl
+    """The issuer; its ``/.well-known/openid-configuration`` is read on first use."""
+    client_id: Line
+    client_secret: Secret
+    scopes: tuple[Line, ...] = ("openid", "email", "profile")
+    role_claim: Line = "groups"
+    """The ID token claim holding the person's groups or roles (a string or a list)."""
+    roles: OidcRoleMapping = OidcRoleMapping()
+    default_role: Role | None = None
+    """The role of a person whose claim matches none of ``roles``; unset: refused."""
+    username_claim: Line = "email"
+    allowed_domains: tuple[Line, ...] = ()
+    """When set, only e-mail addresses in these domains may sign in (``email_verified``)."""
+    leeway_seconds: float = Field(default=60.0, ge=0, le=300)
+    timeout_seconds: Seconds = 10.0
+    display_name: Line = "single sign-on"
+    """The sign-in button's words: "Sign in with <display_name>"."""
+
+
 class WebSettings(_Strict):
-    api_token: str | None = None
-    public_url: str = "http://127.0.0.1:8000"
-    secret_key: str | None = None
-    """Signs the panel's sign-in cookie; required when ``api_token`` is set."""
+    api_token: Secret | None = None
+    """Deprecated: a read-only service token for scripts (personal tokens replace it)."""
+    public_url: Line = "http://127.0.0.1:8000"
+    secret_key: Secret | None = None
+    """Signs the sign-in form's token and the OIDC round trip; default: a random key
+    generated once and kept in the database."""
     language: Literal["en", "ru"] = "en"
     """The panel's language when neither ``?lang=`` nor the browser names one we have."""
     page_size: int = Field(default=50, ge=5, le=500)
     """Issues per page of the panel's full issue lists."""
+    oidc: OidcSettings | None = None
+    session_idle_minutes: float = Field(default=60.0, ge=1, le=10_080)
+    """A session unused this long is over."""
+    session_hours: float = Field(default=12.0, ge=0.1, le=720)
+    """A session is over this long after sign-in, used or not."""
+    max_request_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=1024**3)
+    """The largest request body accepted (413 beyond), counted as it streams in."""
+    max_query_bytes: int = Field(default=4096, ge=256, le=65_536)
+    """The longest query string accepted (414 beyond)."""
+    signin_rate_limit: Line = "10 per minute"
+    """Sign-in attempts per client address (Flask-Limiter notation)."""
+    webhook_rate_limit: Line = "600 per minute"
+    """Jira webhook calls per client address."""
+    rate_limit_storage: Line = "memory://"
+    """Where the rate-limit counters live (``memory://`` is per process; ``redis://…``)."""
 
     @model_validator(mode="after")
     def _secret_key(self) -> WebSettings:
-        if self.api_token and not self.secret_key:
-            raise ValueError(
-                "set web.secret_key (a long random string) when web.api_token is set: "
-                "it signs the panel's sign-in cookie"
-            )
         if self.secret_key is not None and len(self.secret_key) < 16:
             raise ValueError("web.secret_key must be at least 16 characters")
+        if self.api_token is not None and len(self.api_token) < 16:
+            raise ValueError("web.api_token must be at least 16 characters")
         return self
+
+    @property
+    def https(self) -> bool:
+        """Whether ScopeGuard is served over HTTPS (cookies Secure, HSTS)."""
+        return self.public_url.lower().startswith("https://")
 
 
 FORGE_JWKS_URL = "https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json"
@@ -389,8 +478,8 @@ class ForgeSettings(_Strict):
     jwks_url: AnyHttpUrl = AnyHttpUrl(FORGE_JWKS_URL)
     leeway_seconds: float = Field(default=10.0, ge=0, le=300)
     """Clock skew allowed on the token's exp / nbf / iat."""
-    jwks_cache_seconds: float = Field(default=3600.0, gt=0)
-    jwks_timeout_seconds: float = Field(default=10.0, gt=0)
+    jwks_cache_seconds: Seconds = 3600.0
+    jwks_timeout_seconds: Seconds = 10.0
     sites: tuple[ForgeSiteSettings, ...] = ()
     """Sites allowed to call; empty means only the site at ``jira.url``."""
 

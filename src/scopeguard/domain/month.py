@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 from scopeguard.domain.metrics import end_of_day
 from scopeguard.domain.timeparse import start_of_day
 
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+# ASCII only: \d would also take full-width and other Unicode digits ("２０２６-１０").
+_MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -8,6 +8,7 @@ command line is wrong. Expected failures are one clear message, never a tracebac
 from __future__ import annotations
 
 import json
+import secrets
 import sys
 from typing import Any, NoReturn
 
@@ -21,10 +22,13 @@ from scopeguard.adapters.store.db import (
     head_revision,
     is_known_revision,
 )
+from scopeguard.adapters.store.errors import STORAGE_ERRORS, describe_storage_error
 from scopeguard.adapters.store.repository import history_count, issue_count
 from scopeguard.bootstrap import Services
 from scopeguard.config import ClientSettings, ConfigError, Settings, load_settings
+from scopeguard.domain.access import Role, parse_role
 from scopeguard.domain.figures import ClientFigures
+from scopeguard.usecases.people import PeopleError
 from scopeguard.usecases.sync import SyncError
 
 EXIT_FAILED = 1
@@ -185,6 +189,10 @@ def sync(ctx: click.Context, full: bool, client_key: str | None) -> None:
         except SyncError as error:
             failed = True
             click.echo(f"{client.key}: FAILED: {error.cause}", err=True)
+            continue
+        except STORAGE_ERRORS as error:  # the database refused even the run's first write
+            failed = True
+            click.echo(f"{client.key}: FAILED: {describe_storage_error(error)}", err=True)
             continue
         click.echo(report.line())
     if failed:
@@ -531,6 +539,130 @@ def _clients(settings: Settings, key: str | None) -> tuple[ClientSettings, ...]:
     return settings.clients if key is None else (_client(settings, key),)
 
 
+# -- people ------------------------------------------------------------------------------
+
+
+@cli.group()
+def users() -> None:
+    """Accounts: add, reset a password, change a role, disable, list."""
+
+
+def _password(from_stdin: bool, generate: bool) -> str:
+    if generate:
+        password = secrets.token_urlsafe(18)
+        click.echo(f"password (shown once): {password}")
+        return password
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    entered: str = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    return entered
+
+
+def _role_option(value: str) -> Role:
+    try:
+        return parse_role(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from error
+
+
+def _client_keys(value: str | None) -> tuple[str, ...]:
+    return tuple(key.strip() for key in (value or "").split(",") if key.strip())
+
+
+_ROLE = click.option(
+    "--role", required=True, help="viewer | pm | admin", callback=lambda _c, _p, v: _role_option(v)
+)
+_CLIENTS = click.option("--clients", default=None, help="A pm's client keys, comma-separated.")
+_STDIN = click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
+_GENERATE = click.option("--generate", is_flag=True, help="Generate a password and print it once.")
+
+
+@users.command("add")
+@click.argument("username")
+@_ROLE
+@_CLIENTS
+@click.option("--oidc", is_flag=True, help="No password: the person signs in through web.oidc.")
+@_STDIN
+@_GENERATE
+@click.pass_context
+def users_add(  # noqa: PLR0917 - click passes options by keyword, each is one flag
+    ctx: click.Context,
+    username: str,
+    role: Role,
+    clients: str | None,
+    oidc: bool,
+    password_stdin: bool,
+    generate: bool,
+) -> None:
+    """Add an account (a local password, or --oidc for single sign-on)."""
+    people = _services(ctx).people
+    password = None if oidc else _password(password_stdin, generate)
+    try:
+        people.add(username, role, password=password, clients=_client_keys(clients))
+    except PeopleError as error:
+        _fail(f"error: {error}", EXIT_CONFIG)
+    click.echo(f"added {username} ({role})")
+
+
+@users.command("reset")
+@click.argument("username")
+@_STDIN
+@_GENERATE
+@click.pass_context
+def users_reset(ctx: click.Context, username: str, password_stdin: bool, generate: bool) -> None:
+    """Set a new password (enables the account again); its sessions end."""
+    people = _services(ctx).people
+    try:
+        people.reset(username, _password(password_stdin, generate))
+    except PeopleError as error:
+        _fail(f"error: {error}", EXIT_CONFIG)
+    click.echo(f"password of {username} reset; their sessions are signed out")
+
+
+@users.command("role")
+@click.argument("username")
+@_ROLE
+@_CLIENTS
+@click.pass_context
+def users_role(ctx: click.Context, username: str, role: Role, clients: str | None) -> None:
+    """Change an account's role (and a pm's clients); its sessions end."""
+    try:
+        _services(ctx).people.set_role(username, role, _client_keys(clients))
+    except PeopleError as error:
+        _fail(f"error: {error}", EXIT_CONFIG)
+    click.echo(f"{username} is now {role}")
+
+
+@users.command("disable")
+@click.argument("username")
+@click.pass_context
+def users_disable(ctx: click.Context, username: str) -> None:
+    """Disable an account: its sessions and API tokens stop working at once."""
+    try:
+        _services(ctx).people.disable(username)
+    except PeopleError as error:
+        _fail(f"error: {error}", EXIT_CONFIG)
+    click.echo(f"{username} disabled; their sessions and tokens no longer work")
+
+
+@users.command("list")
+@click.pass_context
+def users_list(ctx: click.Context) -> None:
+    """Every account: username, role, clients, how they sign in, whether disabled."""
+    for user in _services(ctx).people.users():
+        how = "password" if user.password_hash else "oidc"
+        state = "disabled" if user.disabled_at else "active"
+        clients = ",".join(user.clients) or "-"
+        click.echo(f"{user.username:<32} {user.role:<7} {clients:<20} {how:<9} {state}")
+
+
 def main() -> None:
-    """Console-script entry point."""
-    cli(prog_name="scopeguard")
+    """Console-script entry point.
+
+    A database or disk that refuses (a read-only folder, a full disk, a server that
+    is down) is a message and exit 1, never a traceback.
+    """
+    try:
+        cli(prog_name="scopeguard")
+    except STORAGE_ERRORS as error:
+        _fail(f"error: {describe_storage_error(error)}", EXIT_FAILED)

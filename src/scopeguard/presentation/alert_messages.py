@@ -201,7 +201,9 @@ def slack_payload(alert: Mapping[str, Any]) -> dict[str, Any]:
             }
         )
     return {
-        "text": _clip(f"{alert['title']}: {alert['text']}", 3000),
+        # The fallback is read as mrkdwn too (notifications, old clients): a client name
+        # with `<!channel>` or `<https://evil|click>` must stay text there as well.
+        "text": _clip(_slack_escape(f"{alert['title']}: {alert['text']}"), 3000),
         "blocks": [
             {"type": "header", "text": {"type": "plain_text", "text": _clip(alert["title"], 150)}},
             {

@@ -9,6 +9,7 @@ because storing is idempotent nothing is duplicated.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Iterable, Sequence
@@ -21,6 +22,7 @@ from scopeguard.adapters.jira.decoding import JsonObject
 from scopeguard.adapters.jira.errors import JiraError, JiraMalformedResponse
 from scopeguard.adapters.jira.parse import ISSUE_FIELDS, parse_description, parse_issue
 from scopeguard.adapters.store.db import Database
+from scopeguard.adapters.store.errors import STORAGE_ERRORS, describe_storage_error
 from scopeguard.adapters.store.models import SyncRunRow
 from scopeguard.adapters.store.repository import (
     StoredIssue,
@@ -32,6 +34,8 @@ from scopeguard.adapters.store.repository import (
 from scopeguard.config import ClientSettings, Settings
 from scopeguard.domain.clock import Clock, utcnow
 from scopeguard.domain.model import Issue, Status
+
+log = logging.getLogger(__name__)
 
 
 class JiraSource(Protocol):
@@ -128,6 +132,9 @@ class SyncService:
                 results.append(self.sync_client(client, full=full))
             except SyncError as error:
                 results.append(error)
+            except STORAGE_ERRORS as exc:  # before the run could even be recorded
+                log.exception("sync of %s failed on storage", client.key)
+                results.append(SyncError(client.key, RuntimeError(describe_storage_error(exc))))
         return results
 
     def sync_client(self, client: ClientSettings, *, full: bool = False) -> SyncReport:
@@ -144,6 +151,16 @@ class SyncService:
         report = SyncReport(client_key=client.key, full=full)
         try:
             self._sync(client, report, started, cursor, last_reconcile)
+        except STORAGE_ERRORS as exc:
+            # A full disk or a read-only database: record the failed run (best effort,
+            # the same storage may refuse that too) and let the next client go on.
+            report.requests = self.jira.requests_made - requests_before
+            message = describe_storage_error(exc)
+            try:
+                self._record(report, started, error=message)
+            except STORAGE_ERRORS:
+                log.exception("could not record the failed sync of %s", client.key)
+            raise SyncError(client.key, RuntimeError(message)) from exc
         except (JiraError, ValueError, KeyError, TypeError) as exc:
             if not isinstance(exc, JiraError):
                 # A page we could not make sense of: never skip it silently.

@@ -35,6 +35,7 @@ from scopeguard.adapters import charts
 from scopeguard.domain.health import Health
 from scopeguard.domain.monthly_report import Comparison, ReportData
 from scopeguard.presentation.report_formatting import DASH, Formatter
+from scopeguard.presentation.spreadsheet import safe_row, safe_rows
 
 TEMPLATES = Path(__file__).parent / "templates"
 FONT_FAMILY = "DejaVu Sans"
@@ -144,8 +145,9 @@ def csv_files(data: ReportData, fmt: Formatter) -> list[tuple[str, bytes]]:
     def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(header)
-        writer.writerows(rows)
+        # Client-written text (summaries, names) must not become a formula.
+        writer.writerow(safe_row(header))
+        writer.writerows(safe_rows(rows))
         # A byte order mark so spreadsheet programs read Cyrillic as UTF-8.
         return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 

@@ -352,3 +352,98 @@ class ReportRow(Base):
     """Set while one process sends the email; another one leaves it alone."""
     emailed_at: Mapped[datetime | None]
     email_error: Mapped[str | None] = mapped_column(Text)
+
+
+# --- people: accounts, sessions, API tokens, the audit log (migration 0006) --------
+
+
+class UserRow(Base):
+    """A person who may sign in: a local account (argon2id hash) or an OIDC identity."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        UniqueConstraint("username", name="uq_users_username"),
+        UniqueConstraint("oidc_issuer", "oidc_subject", name="uq_users_oidc"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    """``viewer``, ``pm`` or ``admin``."""
+    clients: Mapped[list[str]] = mapped_column(JSON, default=list)
+    """A ``pm``'s client keys."""
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    oidc_issuer: Mapped[str | None] = mapped_column(String(500))
+    oidc_subject: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+    disabled_at: Mapped[datetime | None]
+
+
+class WebSessionRow(Base):
+    """A signed-in browser; the cookie holds a random id, the table only its SHA-256."""
+
+    __tablename__ = "web_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    """The absolute end (``web.session_hours`` after sign-in)."""
+    revoked_at: Mapped[datetime | None]
+
+
+class ApiTokenRow(Base):
+    """A personal API token: read-only, shown once, kept as its SHA-256."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (UniqueConstraint("token_hash", name="uq_api_tokens_token_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    prefix: Mapped[str] = mapped_column(String(16))
+    """The first characters, shown in lists so a person can tell tokens apart."""
+    scope: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class AuditRow(Base):
+    """One audited action: sign-ins, token use, exports, account and token changes."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_target", "target"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime]
+    actor: Mapped[str | None] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(255))
+    detail: Mapped[str | None] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(String(64))
+
+
+class OidcFlowRow(Base):
+    """A sign-in sent to the identity provider and not back yet: used once, then deleted."""
+
+    __tablename__ = "oidc_flows"
+
+    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(128))
+    code_verifier: Mapped[str] = mapped_column(String(128))
+    next_path: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class AppSecretRow(Base):
+    """A random key generated once per installation (the form-signing key by default)."""
+
+    __tablename__ = "app_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))

@@ -6,7 +6,17 @@ from flask import Flask
 
 from scopeguard.bootstrap import Services
 from scopeguard.config import Settings, load_settings
-from scopeguard.entrypoints.web import api, forge, health, hooks, panel, reports
+from scopeguard.entrypoints.web import (
+    api,
+    forge,
+    guard,
+    health,
+    hooks,
+    limits,
+    panel,
+    people,
+    reports,
+)
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Flask:
@@ -28,6 +38,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     # first request: a process on a schema it was not written for must not start.
     services.database  # noqa: B018
 
+    # Size limits, JSON errors under /api/, security headers: for every route.
+    guard.init_app(app)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(forge.blueprint)
@@ -36,4 +48,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     panel.init_app(app)
     # Archived monthly PDF reports (behind the panel's sign-in).
     app.register_blueprint(reports.blueprint)
+    # Personal tokens and the admins' audit log.
+    app.register_blueprint(people.blueprint)
+    # Rate limits on sign-in and the webhook, around the registered views.
+    limits.init_app(app)
     return app

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from flask import Blueprint, Response, abort, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from scopeguard.entrypoints.web.auth import bearer_ok
+from scopeguard.entrypoints.web import auth
 from scopeguard.entrypoints.web.context import client_or_404, services
 from scopeguard.presentation.documents import client_entries, trail_document
 
@@ -16,15 +16,15 @@ blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 
 @blueprint.before_request
 def require_token() -> Response | None:
-    """With ``web.api_token`` set, every API call needs ``Authorization: Bearer <token>``."""
-    expected = services().settings.web.api_token
-    if not expected:
-        return None
-    if not bearer_ok(expected):
+    """Every API call needs a principal: a personal token, a session, or open mode."""
+    who = auth.principal()
+    if who is None:
         response = jsonify(error="unauthorized", message="missing or wrong API token")
         response.status_code = 401
         response.headers["WWW-Authenticate"] = 'Bearer realm="scopeguard"'
         return response
+    if who.read_only and request.method not in ("GET", "HEAD"):
+        abort(403, description="API tokens may only read")
     return None
 
 
@@ -55,7 +55,11 @@ def _json_bytes(plain: bytes, compressed: Callable[[], bytes]) -> Response:
 def clients() -> Response:
     """Every configured client with its health."""
     analysis = services().analysis
-    figures = [analysis.snapshot(client).figures for client in services().settings.clients]
+    figures = [
+        analysis.snapshot(client).figures
+        for client in services().settings.clients
+        if auth.can_see(client.key)  # a pm's token lists only their clients
+    ]
     return jsonify(client_entries(figures))
 
 

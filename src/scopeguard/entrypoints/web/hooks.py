@@ -25,6 +25,9 @@ blueprint = Blueprint("hooks", __name__, url_prefix="/hooks")
 SYNC_EVENTS = frozenset({"jira:issue_created", "jira:issue_updated"})
 MAX_BODY = 5 * 1024 * 1024
 """Jira issue events with a long changelog stay well under this."""
+MAX_DEPTH = 32
+"""Jira's issue events nest about 8 deep; deeper is not Jira."""
+MAX_KEY = 255
 
 
 def signature_valid(secret: str, body: bytes, header: str | None) -> bool:
@@ -42,16 +45,38 @@ def _answer(status: int, **body: Any) -> tuple[Response, int]:
     return jsonify(body), status
 
 
+def _depth(value: Any) -> int:
+    """How deep lists and objects nest in ``value`` (without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            if deepest > MAX_DEPTH:
+                return deepest
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _text(value: Any) -> str | None:
+    # A signed body is still data: a list or an object where Jira sends a string
+    # is ignored, and so is anything too long or with control characters.
+    if isinstance(value, str) and 0 < len(value) <= MAX_KEY and value.isprintable():
+        return value
+    return None
+
+
 def _project_key(payload: dict[str, Any]) -> tuple[str | None, str | None]:
     issue = payload.get("issue")
     if not isinstance(issue, dict):
         return None, None
-    key = issue.get("key") if isinstance(issue.get("key"), str) else None
+    key = _text(issue.get("key"))
     fields = issue.get("fields")
     project = fields.get("project") if isinstance(fields, dict) else None
-    if isinstance(project, dict) and isinstance(project.get("key"), str):
-        return project["key"], key
-    return project_of(key), key
+    if isinstance(project, dict) and _text(project.get("key")) is not None:
+        return _text(project.get("key")), key
+    return (project_of(key) if key is not None else None), key
 
 
 @blueprint.post("/jira")
@@ -63,22 +88,27 @@ def jira() -> tuple[Response, int]:
         return _answer(
             404, error="not_found", message="Jira webhooks are off (jira.webhook_secret)"
         )
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        return _answer(413, error="too_large", message="request body too large")
+    # Counted while it streams in (chunked bodies too): 413 at the limit, never more read.
+    limit = min(MAX_BODY, settings.web.max_request_bytes)
+    request.max_content_length = limit
     body = request.get_data(cache=False)
-    if len(body) > MAX_BODY:
-        return _answer(413, error="too_large", message="request body too large")
+    if len(body) >= limit:
+        # Werkzeug stops a stream without Content-Length at the limit; one byte more
+        # tells a body of exactly the limit from a longer one (which raises 413).
+        request.stream.read(1)
     if not signature_valid(secret, body, request.headers.get("X-Hub-Signature")):
         return _answer(401, error="unauthorized", message="missing or wrong X-Hub-Signature")
     try:
         payload = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return _answer(400, error="bad_request", message="the body is not JSON")
     if not isinstance(payload, dict):
         return _answer(400, error="bad_request", message="the body is not a JSON object")
-    event = payload.get("webhookEvent")
+    if _depth(payload) > MAX_DEPTH:
+        return _answer(400, error="bad_request", message="the body nests too deeply")
+    event = _text(payload.get("webhookEvent"))
     if event not in SYNC_EVENTS:
-        return _answer(202, scheduled=[], ignored=str(event))
+        return _answer(202, scheduled=[], ignored=event or "not an event name")
     project, issue_key = _project_key(payload)
     if project is None:
         return _answer(202, scheduled=[], ignored="no project in the payload")

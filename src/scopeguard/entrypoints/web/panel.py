@@ -26,7 +26,6 @@ import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -130,20 +129,14 @@ def page_cache() -> RenderCache[str]:
 
 @blueprint.before_request
 def _guard() -> Any:
+    if request.endpoint == "panel.static":
+        return None  # the stylesheet: the sign-in page needs it before anyone signs in
     return auth.require_panel_access()
 
 
 @blueprint.after_request
 def _headers(response: Response) -> Response:
-    jira = urlsplit(services().settings.jira.base_url)
-    jira_origin = f"{jira.scheme}://{jira.netloc}"
-    # No script runs on these pages; they may be framed by Jira (the 800 px panel).
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-        f"base-uri 'none'; frame-ancestors 'self' {jira_origin} https://*.atlassian.net"
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
+    # The security headers are the app's (guard.py); pages differ by who and which language.
     response.vary.update(("Cookie", "Accept-Language"))
     return response
 
@@ -178,7 +171,10 @@ def _template_helpers() -> dict[str, Any]:
     zone = settings.agency.zone
 
     def lang_url(code: str) -> str:
-        values: dict[str, Any] = {**(request.view_args or {}), **request.args.to_dict()}
+        # Keys starting with "_" are url_for's own (_external, _method, _scheme,
+        # _anchor): from the query string they would build links to another host.
+        query = {k: v for k, v in request.args.items() if not k.startswith("_")}
+        values: dict[str, Any] = {**(request.view_args or {}), **query}
         values["lang"] = code
         return url_for(request.endpoint or "panel.portfolio", **values)
 
@@ -199,7 +195,8 @@ def _template_helpers() -> dict[str, Any]:
         "health_name": lambda health: health_label(health, lang),
         "agency_name": settings.agency.name,
         "agency_zone": settings.agency.timezone,
-        "signed_in": bool(settings.web.api_token) and auth.signed_in(),
+        "signed_in": auth.signed_in(),
+        "principal": auth.principal(),
         "csrf_token": auth.csrf_token,
         "jira_url": settings.jira.browse_url,
     }
@@ -220,6 +217,8 @@ def portfolio() -> str:
     rows: list[PortfolioRow] = []
     stamps: dict[str, str] = {}
     for client in services().settings.clients:
+        if not auth.can_see(client.key):
+            continue  # a pm's portfolio is their clients
         snapshot = analysis.snapshot(client)
         rows.append(PortfolioRow.of(snapshot.figures))
         stamps[client.key] = snapshot_stamp(snapshot)
@@ -256,13 +255,27 @@ def client_page(key: str) -> str:
         RenderKey(client.key, stamp, ("client-page", lang)),
         lambda: render_template("panel/client_main.html", **_client_context(client, snapshot)),
     )
-    # Deliveries and reports change without a new snapshot: never from the cache.
+    # Deliveries and reports change without a new snapshot: never from the cache;
+    # nor does what only admins see (the cached part is the same for every role).
+    who = auth.principal()
+    internal = who is not None and who.is_admin
     return render_template(
         "panel/client.html",
         client=client,
         main=main,
+        internal=internal,
+        can_export=internal,
+        exports=_client_exports(client.key) if internal else [],
         **_activity_context(client),
     )
+
+
+INTERNAL_ENTRIES = 20
+"""Audit lines about a client in its internal section."""
+
+
+def _client_exports(client_key: str) -> list[Any]:
+    return services().people.audit_log(limit=INTERNAL_ENTRIES, target=client_key)
 
 
 def _activity_context(client: ClientSettings) -> dict[str, Any]:
@@ -376,10 +389,11 @@ def issue_list(key: str) -> str:
     name = next((n for n in LIST_NAMES if n == request.args.get("list", "revised")), None)
     if name is None:
         abort(404)
-    try:
-        page = int(request.args.get("page", "1"))
-    except ValueError:
+    # ASCII digits only (int() also takes "١" and " 1_0 "), and no page beyond a million.
+    page_text = request.args.get("page", "1")
+    if not (page_text.isascii() and page_text.isdigit() and len(page_text) <= 6):
         abort(404)
+    page = int(page_text)
     snapshot = services().analysis.snapshot(client)
     keys = list_keys(snapshot.summary, name)
     size = services().settings.web.page_size

@@ -27,8 +27,9 @@ def require_access() -> BaseResponse | None:
 
 
 @blueprint.get("/clients/<key>/reports/<month>.pdf")
+@auth.admin_only
 def report_pdf(key: str, month: str) -> BaseResponse:
-    """One archived report as a PDF."""
+    """One archived report as a PDF: an export, so admins only, and audited."""
     client = client_or_404(key)
     try:
         wanted = Month.parse(month)
@@ -43,6 +44,14 @@ def report_pdf(key: str, month: str) -> BaseResponse:
         content = read_report(settings, row)
     except FileNotFoundError:
         abort(404, description=f"the file of the report of {client.key} for {wanted} is missing")
+    who = auth.principal()
+    services().people.record(
+        "export.report",
+        actor=who.username if who is not None else None,
+        target=client.key,
+        detail=f"{wanted} {'download' if request.args.get('download') else 'view'}",
+        address=request.remote_addr,
+    )
     response = Response(content, mimetype="application/pdf")
     disposition = "attachment" if request.args.get("download") else "inline"
     response.headers["Content-Disposition"] = f'{disposition}; filename="{client.key}-{wanted}.pdf"'
