@@ -58,7 +58,7 @@ def test_a_second_newline_is_part_of_the_value_and_refused(tmp_path: Path) -> No
     # Only one newline is the file's own ending; another one is a stray character a
     # token must not carry into an HTTP header.
     env = {"JIRA_API_TOKEN_FILE": _secret(tmp_path, "jira", b"token\n\n"), "SECRET_KEY": "k" * 32}
-    with pytest.raises(ConfigError, match="jira.api_token .*control character"):
+    with pytest.raises(ConfigError, match=r"jira\.api_token .*control character"):
         parse_settings(CONFIG, env=env)
 
 
