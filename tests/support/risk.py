@@ -20,12 +20,22 @@ from scopeguard.adapters.lexicons import shipped_lexicon
 from scopeguard.adapters.morphology import morphology
 from scopeguard.domain.context import ClientContext
 from scopeguard.domain.contract import Contract
+from scopeguard.domain.risk.activity import ClientActivity, client_activity
 from scopeguard.domain.risk.engine import ClientRecord
 from scopeguard.domain.risk.lexicon import PhraseMatcher
 from scopeguard.domain.risk.people import ClientPeople, Member, PmAssignment, Sides
 from scopeguard.domain.risk.policy import RiskPolicy
+from scopeguard.domain.risk.signals import Window, utc
 from scopeguard.domain.risk.worktime import WorkingTime
-from tests.support.issues import MSK, RULES, STATUSES, IssueBuilder, account_of, make_contract
+from tests.support.issues import (
+    MSK,
+    RULES,
+    STATUSES,
+    IssueBuilder,
+    account_of,
+    make_contract,
+    msk,
+)
 
 PM = "Paula Manager"
 DEV = "Dmitri Developer"
@@ -280,3 +290,20 @@ def persona_record(
         end=start + timedelta(weeks=weeks + 8),
     )
     return record(key, builders, contract=scope)
+
+
+def activity(
+    builders: Sequence[IssueBuilder],
+    *,
+    key: str = "ACME",
+    contract: Contract | None = None,
+    client_people: ClientPeople | None = None,
+) -> ClientActivity:
+    """One client's issues read as sided actions."""
+    built = record(key, builders, contract=contract, client_people=client_people)
+    return client_activity(built.key, built.context, built.issues, built.people)
+
+
+def window(since: str, until: str) -> Window:
+    """A window between two Moscow moments (``"2026-10-05 00:00"``)."""
+    return Window(utc(msk(since)), utc(msk(until)))
