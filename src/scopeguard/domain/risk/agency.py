@@ -119,7 +119,7 @@ class ResponsivenessData:
 
     def waits(self, window: Window) -> list[MeasuredWait]:
         """The waits of ``window`` with their working hours."""
-        return self.index.measure(window, self.working)
+        return self.index.measure(window)
 
     def measure(self, window: Window, *, evidence: bool = True) -> Measurement:
         """Median and p90 working hours to the agency's answer in ``window``."""
@@ -145,7 +145,7 @@ class ResponsivenessData:
 def prepare_responsiveness(activity: ClientActivity, policy: RiskPolicy) -> ResponsivenessData:
     """Find the client's waits for the agency once."""
     return ResponsivenessData(
-        WaitIndex(response_waits(activity)), policy.working, dict(activity.names)
+        WaitIndex(response_waits(activity), policy.working), policy.working, dict(activity.names)
     )
 
 

@@ -91,7 +91,7 @@ class ApprovalDragData:
 
     def measure(self, window: Window, *, evidence: bool = True) -> Measurement:
         """Median working hours of the review waits of ``window``."""
-        waits = self.index.measure(window, self.working)
+        waits = self.index.measure(window)
         if not waits:
             return NOTHING
         hours = [w.hours for w in waits]
@@ -111,7 +111,9 @@ class ApprovalDragData:
 
 def prepare_approval_drag(activity: ClientActivity, policy: RiskPolicy) -> ApprovalDragData:
     """Find the client's review waits once."""
-    return ApprovalDragData(WaitIndex(review_waits(activity)), policy.working, dict(activity.names))
+    return ApprovalDragData(
+        WaitIndex(review_waits(activity), policy.working), policy.working, dict(activity.names)
+    )
 
 
 def approval_drag(activity: ClientActivity, window: Window, policy: RiskPolicy) -> Measurement:

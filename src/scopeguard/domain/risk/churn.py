@@ -84,7 +84,6 @@ class RevisionChurnData:
 
 def prepare_revision_churn(activity: ClientActivity, policy: RiskPolicy) -> RevisionChurnData:
     """Collect the rounds (from the issues' facts) and deliveries (status changes)."""
-    statuses = activity.context.statuses
     rounds: list[_Round] = []
     deliveries: list[tuple[float, str]] = []
     for issue in activity.issues:
@@ -108,7 +107,7 @@ def prepare_revision_churn(activity: ClientActivity, policy: RiskPolicy) -> Revi
             if action.kind is not ActionKind.STATUS or item is None:
                 continue
             into_review = is_review(activity.context, item.to_id, item.to_string)
-            done = statuses.category(item.to_id, item.to_string) is StatusCategory.DONE
+            done = action.category is StatusCategory.DONE
             if into_review or done:
                 deliveries.append((action.ts, issue.key))
     rounds.sort(key=lambda r: r.ts)

@@ -14,7 +14,7 @@ finds "could we get somebody else" only if the lexicon says so.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal, Protocol
@@ -30,6 +30,9 @@ _GAP_WORDS = 3
 _GAP_MARKS = frozenset({"*", "…", "..."})
 _CACHE_LIMIT = 500_000
 """Distinct words whose forms are remembered; beyond it forms are recomputed (memory bound)."""
+_RECENT_TEXTS = 4096
+"""Texts whose matches are remembered (then forgotten all at once): a comment is read by
+several signals one after another."""
 
 
 class WordForms(Protocol):
@@ -100,6 +103,8 @@ class _Phrase:
     kind: LexiconKind
     text: str
     slots: tuple[_Slot, ...]
+    words: tuple[frozenset[str], ...]
+    """The word slots after the first (the first is known present when it is tried)."""
 
 
 class PhraseMatcher:
@@ -122,13 +127,17 @@ class PhraseMatcher:
                 if not slots:
                     continue
                 index = len(self._phrases)
-                self._phrases.append(_Phrase(kind, text, slots))
+                words = tuple(slot for slot in slots[1:] if not isinstance(slot, int))
+                self._phrases.append(_Phrase(kind, text, slots, words))
                 first = slots[0]
                 assert not isinstance(first, int)
                 for key in first:
                     self._first.setdefault(key, []).append(index)
-        self._seen: set[str] = set()
+        self._starts: dict[str, tuple[int, ...]] = {}
+        """Word as written → the phrases it can start (most words: none)."""
         self._triggers: dict[LexiconKind, set[str]] = {kind: set() for kind in LexiconKind}
+        self._any: set[str] = set()
+        self._recent: dict[str, tuple[Match, ...]] = {}
 
     def _compile(self, phrase: str) -> tuple[_Slot, ...]:
         slots: list[_Slot] = []
@@ -153,16 +162,29 @@ class PhraseMatcher:
         return known
 
     def _learn(self, words: set[str]) -> None:
-        for word in words - self._seen:
-            kinds = {
-                self._phrases[index].kind
-                for key in self.keys(word)
-                for index in self._first.get(key, ())
-            }
-            for kind in kinds:
-                self._triggers[kind].add(word)
-            if len(self._seen) < _CACHE_LIMIT:
-                self._seen.add(word)
+        """Remember, for each new word, which phrases it can start."""
+        # A loop, not ``words - self._starts.keys()``: that would copy every known word.
+        for word in [w for w in words if w not in self._starts]:
+            indices = sorted(
+                {index for key in self.keys(word) for index in self._first.get(key, ())}
+            )
+            for index in indices:
+                self._triggers[self._phrases[index].kind].add(word)
+            if indices:
+                self._any.add(word)
+            if len(self._starts) < _CACHE_LIMIT:
+                self._starts[word] = tuple(indices)
+
+    def _starting(self, word: str) -> tuple[int, ...]:
+        known = self._starts.get(word)
+        if known is None:
+            self._learn({word})
+            known = self._starts.get(word)
+        if known is None:  # the memory bound was reached: compute without remembering
+            return tuple(
+                sorted({index for key in self.keys(word) for index in self._first.get(key, ())})
+            )
+        return known
 
     def may_contain(self, text: str, kinds: Collection[LexiconKind] | None = None) -> bool:
         """False when no phrase (of ``kinds``) can be in ``text``; True means "look closer"."""
@@ -176,24 +198,54 @@ class PhraseMatcher:
 
         Where phrases of one kind overlap, the one that starts first wins, and
         of those the longest: "make it pop more" is one vague phrase, not two.
+        The answer for a text is remembered for a while, so the several signals
+        that read one comment analyse it once.
         """
-        if not text or not self.may_contain(text, kinds):
-            return []
-        tokens = [(m.start(), m.end(), self.keys(m.group())) for m in _WORD.finditer(text)]
+        found = self._recent.get(text)
+        if found is None:
+            if kinds is not None and not self.may_contain(text, kinds):
+                return []  # cheap, and not remembered: another kind may still be asked for
+            found = self._find_all(text)
+            if len(self._recent) >= _RECENT_TEXTS:
+                self._recent.clear()
+            self._recent[text] = found
+        if kinds is None:
+            return list(found)
+        return [match for match in found if match.kind in kinds]
+
+    def _find_all(self, text: str) -> tuple[Match, ...]:
+        if not text:
+            return ()
+        words = set(_WORD.findall(text))
+        self._learn(words)
+        starters = words & self._any
+        if not starters:
+            return ()
+        # A phrase can only match when every one of its words is somewhere in the
+        # text; checking that first spares most attempts that start at "a" or "as".
+        present: set[str] = set()
+        for word in words:
+            present.update(self.keys(word))
+        viable: dict[int, bool] = {}
+        tokens = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
         found: list[Match] = []
-        for position, (start, _end, word_keys) in enumerate(tokens):
-            candidates: set[int] = set()
-            for key in word_keys:
-                candidates.update(self._first.get(key, ()))
-            for index in sorted(candidates):
+        for position, (start, _end, word) in enumerate(tokens):
+            if word not in starters:
+                continue
+            for index in self._starting(word):
                 phrase = self._phrases[index]
-                if kinds is not None and phrase.kind not in kinds:
+                able = viable.get(index)
+                if able is None:
+                    able = viable[index] = all(
+                        not slot.isdisjoint(present) for slot in phrase.words
+                    )
+                if not able:
                     continue
-                last = _match_from(phrase.slots, tokens, position)
+                last = _match_from(phrase.slots, tokens, position, self.keys)
                 if last is not None:
                     end = tokens[last][1]
                     found.append(Match(phrase.kind, start, end, text[start:end], phrase.text))
-        return _without_overlaps(found)
+        return tuple(_without_overlaps(found))
 
     def contains(self, text: str, kind: LexiconKind) -> bool:
         """Whether a phrase of ``kind`` occurs in ``text``."""
@@ -201,11 +253,15 @@ class PhraseMatcher:
 
 
 def _match_from(
-    slots: tuple[_Slot, ...], tokens: list[tuple[int, int, frozenset[str]]], position: int
+    slots: tuple[_Slot, ...],
+    tokens: list[tuple[int, int, str]],
+    position: int,
+    keys: Callable[[str], frozenset[str]],
 ) -> int | None:
     """The index of the last token of a match of ``slots`` starting at ``position``, or None.
 
-    A gap may skip 0 to its number of words; the shortest match wins.
+    A gap may skip 0 to its number of words; the shortest match wins. Word keys
+    are looked up only for the tokens a phrase reaches.
     """
 
     def walk(slot: int, at: int) -> int | None:
@@ -218,7 +274,7 @@ def _match_from(
                 if found is not None:
                     return found
             return None
-        if at < len(tokens) and not current.isdisjoint(tokens[at][2]):
+        if at < len(tokens) and not current.isdisjoint(keys(tokens[at][2])):
             return walk(slot + 1, at + 1)
         return None
 

@@ -150,7 +150,7 @@ def prepare_escalation(
                 brief = f"{issue.initial_summary}\n\n{issue.initial_description or ''}"
                 urgent = matcher.find(brief, (LexiconKind.URGENT,))
                 if urgent:
-                    written = replace(action, text=brief)
+                    written = action._replace(text=brief)
                     evidence = quoted(written, urgent, EvidenceKind.ISSUE_CREATED, names)
                     found.append(
                         _Escalation(action.ts, URGENT_WORDING, _labelled(evidence, "urgent"))

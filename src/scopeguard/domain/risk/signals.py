@@ -101,7 +101,7 @@ class Evidence:
 
     issue: str
     at: datetime
-    """When it happened (UTC; shown in the agency's zone)."""
+    """When it happened (aware; shown in the agency's zone)."""
     kind: EvidenceKind
     text: str | None = None
     """The quoted words (a comment, a description), cut around what matters."""

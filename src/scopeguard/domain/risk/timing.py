@@ -72,12 +72,13 @@ def prepare_off_hours(activity: ClientActivity, policy: RiskPolicy) -> OffHoursD
     actions = tuple(
         a for a in activity.client_actions if a.kind in PRESSURE_KINDS and not a.internal
     )
+    classified = [working.classify(a.at) for a in actions]
     return OffHoursData(
         actions=actions,
         times=tuple(a.ts for a in actions),
-        off=tuple(not working.in_hours(a.at) for a in actions),
-        late=tuple(working.is_late_night(a.at) for a in actions),
-        rest=tuple(working.is_rest_day(a.at) for a in actions),
+        off=tuple(not in_hours for in_hours, _, _ in classified),
+        late=tuple(late for _, late, _ in classified),
+        rest=tuple(rest for _, _, rest in classified),
         names=dict(activity.names),
     )
 

@@ -49,24 +49,48 @@ class MeasuredWait:
 
 
 class WaitIndex:
-    """A client's waits, indexed so a window finds its own without scanning them all."""
+    """A client's waits, indexed so a window finds its own without scanning them all.
 
-    __slots__ = ("_closed", "_ends", "_longest", "_open", "_open_starts", "_starts")
+    Each wait's start (and end) is placed on the working-time clock once
+    (:meth:`~scopeguard.domain.risk.worktime.WorkingTime.running`), so a window
+    costs one clock reading for its end, whatever its number of waits.
+    """
 
-    def __init__(self, waits: Sequence[Wait]) -> None:
+    __slots__ = (
+        "_closed",
+        "_closed_hours",
+        "_ends",
+        "_longest",
+        "_open",
+        "_open_clock",
+        "_open_starts",
+        "_start_clock",
+        "_starts",
+        "_working",
+    )
+
+    def __init__(self, waits: Sequence[Wait], working: WorkingTime) -> None:
+        self._working = working
         closed = sorted((w for w in waits if w.closed is not None), key=lambda w: w.opened.ts)
         self._closed = closed
         self._starts = [w.opened.ts for w in closed]
         self._ends = [w.closed.ts if w.closed is not None else 0.0 for w in closed]
+        self._start_clock = [working.running(w.opened.at) for w in closed]
+        self._closed_hours = [
+            max(0.0, working.running(w.closed.at) - start) / 3600 if w.closed is not None else 0.0
+            for w, start in zip(closed, self._start_clock, strict=True)
+        ]
         self._longest = max(
             (end - start for start, end in zip(self._starts, self._ends, strict=True)), default=0.0
         )
         self._open = sorted((w for w in waits if w.closed is None), key=lambda w: w.opened.ts)
         self._open_starts = [w.opened.ts for w in self._open]
+        self._open_clock = [working.running(w.opened.at) for w in self._open]
 
-    def measure(self, window: Window, working: WorkingTime) -> list[MeasuredWait]:
+    def measure(self, window: Window) -> list[MeasuredWait]:
         """The waits of ``window`` (the module's rule), each with its working hours."""
         since, until = window.since, window.until
+        closes = self._working.running(window.end)
         found: list[MeasuredWait] = []
         first = bisect_left(self._starts, since - self._longest)
         last = bisect_left(self._starts, until)
@@ -76,15 +100,11 @@ class WaitIndex:
                 continue
             wait = self._closed[index]
             if end < until:
-                assert wait.closed is not None
-                hours = working.working_hours(wait.opened.at, wait.closed.at)
-                found.append(MeasuredWait(wait, hours, False))
+                found.append(MeasuredWait(wait, self._closed_hours[index], False))
             else:
-                found.append(
-                    MeasuredWait(wait, working.working_hours(wait.opened.at, window.end), True)
-                )
-        for wait in self._open[: bisect_left(self._open_starts, until)]:
-            found.append(
-                MeasuredWait(wait, working.working_hours(wait.opened.at, window.end), True)
-            )
+                hours = max(0.0, closes - self._start_clock[index]) / 3600
+                found.append(MeasuredWait(wait, hours, True))
+        for index in range(bisect_left(self._open_starts, until)):
+            hours = max(0.0, closes - self._open_clock[index]) / 3600
+            found.append(MeasuredWait(self._open[index], hours, True))
         return found

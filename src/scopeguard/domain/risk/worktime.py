@@ -19,9 +19,6 @@ from zoneinfo import ZoneInfo
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 """Weekday names as the configuration writes them, Monday first (``date.weekday()`` order)."""
 
-_MARGIN_DAYS = 400
-"""How far before the first moment asked about the running totals start."""
-
 
 class WorkingTime:
     """The agency's working hours (days, start, end) and late-night hours in its zone.
@@ -30,14 +27,16 @@ class WorkingTime:
     is the late-night span (default 22:00–07:00, across midnight).
 
     :meth:`working_seconds` is answered from running totals of working seconds per
-    local day, built once for the days asked about, so counting the working time
-    of a long wait costs two look-ups rather than a walk over its days.
+    local day (:meth:`running`), built once for the days asked about, so counting
+    the working time of a long wait costs two look-ups rather than a walk over its days.
     """
 
     __slots__ = (
-        "_cumulative",
-        "_origin",
-        "_windows",
+        "_anchor",
+        "_backward",
+        "_backward_totals",
+        "_forward",
+        "_forward_totals",
         "days",
         "end",
         "late_end",
@@ -66,9 +65,15 @@ class WorkingTime:
         self.end = end
         self.late_start = late_start
         self.late_end = late_end
-        self._origin: int | None = None
-        self._windows: list[tuple[float, float] | None] = []
-        self._cumulative: list[float] = [0.0]
+        # Running totals per local day from an anchor day (the first asked about),
+        # growing either way as needed: forward[i] is day anchor + i, backward[j] day
+        # anchor − 1 − j; the totals are the working seconds from the anchor's start
+        # to the start of that day.
+        self._anchor: int | None = None
+        self._forward: list[tuple[float, float] | None] = []
+        self._forward_totals: list[float] = [0.0]
+        self._backward: list[tuple[float, float] | None] = []
+        self._backward_totals: list[float] = []
 
     @classmethod
     def named(
@@ -114,6 +119,17 @@ class WorkingTime:
         """Whether ``moment`` falls on a day that is not a working day (a weekend)."""
         return moment.astimezone(self.zone).weekday() not in self.days
 
+    def classify(self, moment: datetime) -> tuple[bool, bool, bool]:
+        """(in working hours, late night, rest day) of ``moment``, read on the clock once."""
+        local = moment.astimezone(self.zone)
+        clock = local.time()
+        rest = local.weekday() not in self.days
+        if self.late_start <= self.late_end:
+            late = self.late_start <= clock < self.late_end
+        else:
+            late = clock >= self.late_start or clock < self.late_end
+        return (not rest and self.start <= clock < self.end), late, rest
+
     def seen_on(self, moment: datetime) -> date:
         """The working day on which the agency first sees something done at ``moment``.
 
@@ -144,7 +160,7 @@ class WorkingTime:
         """Working seconds from ``since`` to ``until`` (0 when ``until`` is not later)."""
         if until <= since:
             return 0.0
-        return max(0.0, self._running(until) - self._running(since))
+        return max(0.0, self.running(until) - self.running(since))
 
     def working_hours(self, since: datetime, until: datetime) -> float:
         """:meth:`working_seconds` in hours."""
@@ -160,41 +176,50 @@ class WorkingTime:
             day += timedelta(days=1)
         return days
 
-    def _running(self, moment: datetime) -> float:
-        """Working seconds from the start of the running totals to ``moment``."""
+    def running(self, moment: datetime) -> float:
+        """Working seconds from a fixed origin to ``moment`` (negative before it).
+
+        Only differences mean anything: ``running(b) − running(a)`` is the working
+        time between ``a`` and ``b``. A value once given never changes, so callers
+        may keep it (the waits keep their start's).
+        """
         timestamp = moment.timestamp()
-        day = datetime.fromtimestamp(timestamp, self.zone).date().toordinal()
-        index = self._index(day)
-        total = self._cumulative[index]
-        window = self._windows[index]
+        ordinal = datetime.fromtimestamp(timestamp, self.zone).date().toordinal()
+        if self._anchor is None:
+            self._anchor = ordinal
+        offset = ordinal - self._anchor
+        if offset >= 0:
+            while len(self._forward) <= offset:
+                self._grow_forward()
+            total, window = self._forward_totals[offset], self._forward[offset]
+        else:
+            back = -offset - 1
+            while len(self._backward) <= back:
+                self._grow_backward()
+            total, window = self._backward_totals[back], self._backward[back]
         if window is not None:
             opens, closes = window
             if timestamp > opens:
                 total += min(timestamp, closes) - opens
         return total
 
-    def _index(self, ordinal: int) -> int:
-        """Position of a local day in the running totals, extending them as needed."""
-        if self._origin is None or ordinal < self._origin:
-            # Rebuilt from further back; rare (a moment older than any seen so far).
-            known = len(self._windows)
-            last = ordinal if self._origin is None else self._origin + known - 1
-            self._origin = ordinal - _MARGIN_DAYS
-            self._windows = []
-            self._cumulative = [0.0]
-            self._extend(max(last, ordinal))
-        elif ordinal >= self._origin + len(self._windows):
-            self._extend(ordinal + _MARGIN_DAYS)
-        return ordinal - self._origin
+    def _span(self, ordinal: int) -> tuple[float, float] | None:
+        window = self.window(date.fromordinal(ordinal))
+        if window is None:
+            return None
+        return window[0].timestamp(), window[1].timestamp()
 
-    def _extend(self, last: int) -> None:
-        assert self._origin is not None
-        for ordinal in range(self._origin + len(self._windows), last + 1):
-            window = self.window(date.fromordinal(ordinal))
-            if window is None:
-                self._windows.append(None)
-                self._cumulative.append(self._cumulative[-1])
-            else:
-                opens, closes = window[0].timestamp(), window[1].timestamp()
-                self._windows.append((opens, closes))
-                self._cumulative.append(self._cumulative[-1] + closes - opens)
+    def _grow_forward(self) -> None:
+        assert self._anchor is not None
+        span = self._span(self._anchor + len(self._forward))
+        self._forward.append(span)
+        length = 0.0 if span is None else span[1] - span[0]
+        self._forward_totals.append(self._forward_totals[-1] + length)
+
+    def _grow_backward(self) -> None:
+        assert self._anchor is not None
+        span = self._span(self._anchor - 1 - len(self._backward))
+        self._backward.append(span)
+        length = 0.0 if span is None else span[1] - span[0]
+        before = self._backward_totals[-1] if self._backward_totals else 0.0
+        self._backward_totals.append(before - length)
