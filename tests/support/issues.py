@@ -7,7 +7,7 @@ Jira would have written. Times are Moscow time unless they carry an offset.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Self
 from zoneinfo import ZoneInfo
 
@@ -18,9 +18,14 @@ from scopeguard.domain.metrics import (
     issue_facts,
     summarize,
 )
-from scopeguard.domain.model import ChangeItem, Issue, Status, StatusCategory
+from scopeguard.domain.model import ChangeItem, Comment, Issue, Status, StatusCategory
 
 MSK = ZoneInfo("Europe/Moscow")
+
+
+def account_of(name: str) -> str:
+    """The account id the builders give a person: ``acc-`` and the first name, lower case."""
+    return f"acc-{name.split(maxsplit=1)[0].lower()}"
 
 
 NEW = StatusCategory.NEW
@@ -101,6 +106,13 @@ class IssueBuilder:
         self.resolution: str | None = None
         self.removed_at: datetime | None = None
         self.changes: list[ChangeItem] = []
+        self.comments: list[Comment] = []
+        self.summary = f"Summary of {key}"
+        self.description: str | None = None
+        self.priority: str | None = None
+        self.due_date: date | None = None
+        self.assignee: str | None = None
+        self.creator: str | None = None
         self._next_history = 10_000
 
     # --- fields as the issue was created with (Jira logs no change for them) ---
@@ -119,6 +131,31 @@ class IssueBuilder:
 
     def estimate_hours(self, hours: float) -> Self:
         self.estimate_seconds = round(hours * 3600)
+        return self
+
+    def by(self, name: str) -> Self:
+        """Created by ``name`` (reporter and creator)."""
+        self.creator = name
+        return self
+
+    def titled(self, summary: str) -> Self:
+        self.summary = summary
+        return self
+
+    def described(self, text: str | None) -> Self:
+        self.description = text
+        return self
+
+    def prioritised(self, priority: str) -> Self:
+        self.priority = priority
+        return self
+
+    def due(self, day: str) -> Self:
+        self.due_date = date.fromisoformat(day)
+        return self
+
+    def assigned(self, name: str) -> Self:
+        self.assignee = account_of(name)
         return self
 
     # --- history ---
@@ -150,7 +187,7 @@ class IssueBuilder:
                 from_string=from_string,
                 to_id=to_id,
                 to_string=to_string,
-                author_account=f"acc-{by.split(maxsplit=1)[0].lower()}",
+                author_account=account_of(by),
                 author_name=by,
             )
         )
@@ -247,19 +284,79 @@ class IssueBuilder:
             self.status = target
         return self
 
+    def comment(
+        self,
+        at: str,
+        text: str,
+        *,
+        by: str = "Carla Client",
+        internal: bool = False,
+        edited: str | None = None,
+        edited_by: str | None = None,
+    ) -> Self:
+        """A comment; ``edited``: when it was last changed, by ``edited_by`` (else the author)."""
+        self.comments.append(
+            Comment(
+                id=str(20_000 + len(self.comments)),
+                created=msk(at),
+                author_account=account_of(by),
+                author_name=by,
+                body=text,
+                updated=msk(edited) if edited is not None else msk(at),
+                update_author_account=account_of(edited_by or by),
+                internal=internal,
+            )
+        )
+        return self
+
+    def edit_description(self, text: str, at: str, *, by: str = "Carla Client") -> Self:
+        before, self.description = self.description, text
+        return self.item(at, "description", before, text, field_id="description", by=by)
+
+    def edit_summary(self, text: str, at: str, *, by: str = "Carla Client") -> Self:
+        before, self.summary = self.summary, text
+        return self.item(at, "summary", before, text, field_id="summary", by=by)
+
+    def set_priority(self, priority: str, at: str, *, by: str = "Carla Client") -> Self:
+        before, self.priority = self.priority, priority
+        return self.item(at, "priority", before, priority, field_id="priority", by=by)
+
+    def set_due(self, day: str, at: str, *, by: str = "Carla Client") -> Self:
+        before = None if self.due_date is None else self.due_date.isoformat()
+        self.due_date = date.fromisoformat(day)
+        return self.item(at, "duedate", before, day, field_id="duedate", by=by)
+
+    def assign(self, name: str, at: str, *, by: str = "Paula Manager") -> Self:
+        before, self.assignee = self.assignee, account_of(name)
+        return self.item(
+            at,
+            "assignee",
+            None,
+            name,
+            field_id="assignee",
+            from_id=before,
+            to_id=self.assignee,
+            by=by,
+        )
+
     def removed(self, at: str) -> Self:
         """The sync found the issue gone (deleted or moved out of the client's JQL)."""
         self.removed_at = msk(at)
         return self
 
     def build(self) -> Issue:
-        moments = [self.created, *(c.created for c in self.changes)]
+        moments = [
+            self.created,
+            *(c.created for c in self.changes),
+            *(c.updated or c.created for c in self.comments),
+        ]
+        creator = account_of(self.creator) if self.creator is not None else None
         return Issue(
             key=self.key,
             id=str(abs(hash(self.key)) % 10**8),
             project_key=self.project,
             issue_type=self.issue_type,
-            summary=f"Summary of {self.key}",
+            summary=self.summary,
             created=self.created,
             updated=max(moments),
             status=self.status,
@@ -268,7 +365,15 @@ class IssueBuilder:
             story_points=self.story_points,
             original_estimate_seconds=self.estimate_seconds,
             changes=tuple(self.changes),
+            comments=tuple(sorted(self.comments, key=lambda c: c.created)),
             removed_at=self.removed_at,
+            description=self.description,
+            priority=self.priority,
+            due_date=self.due_date,
+            assignee_account=self.assignee,
+            reporter_account=creator,
+            reporter_name=self.creator,
+            creator_account=creator,
         )
 
 

@@ -95,14 +95,20 @@ class Receiver:
                         self.close_connection = True
                         return
                 answer = b"ok"
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
+                # Recorded before the answer goes out: a sender that has read it may
+                # look at the record at once, before this thread runs another line.
                 item.status = status
                 item.accepted = 200 <= status < 300
+                try:
+                    self.send_response(status)
+                    for name, value in headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(answer)))
+                    self.end_headers()
+                    self.wfile.write(answer)
+                except OSError:
+                    item.accepted = False  # the sender had gone after all
+                    raise
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True

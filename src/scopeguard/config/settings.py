@@ -24,7 +24,10 @@ from pydantic import (
     model_validator,
 )
 
+from scopeguard.config.risk import Person, Pms, RiskSettings
 from scopeguard.domain.contract import Contract, ScopeUnit, WorkflowRules
+from scopeguard.domain.risk.people import ClientPeople, Directory, Sides
+from scopeguard.domain.risk.policy import RiskPolicy
 
 
 class _Strict(BaseModel):
@@ -125,6 +128,8 @@ class AgencySettings(_Strict):
     name: Line = "Agency"
     timezone: str = "UTC"
     working_hours: WorkingHours = WorkingHours()
+    team: tuple[Person, ...] = ()
+    """The agency's people (account ids, emails, ``group:<name>``); everyone else is a client."""
 
     @field_validator("timezone")
     @classmethod
@@ -274,6 +279,19 @@ class ClientSettings(_Strict):
     scope_label: str | None = None
     """When the client's scope is a label (``jql: labels = acme``): the moment an issue
     got it is when it entered the scope."""
+    client_users: tuple[Person, ...] = ()
+    """The client's people, named explicitly (the same forms as ``agency.team``)."""
+    pm: Pms = ()
+    """The client's PM (an account id), or ``{account, since, until}`` periods; default: the
+    agency account assigned to most of the client's issues."""
+
+    @model_validator(mode="after")
+    def _pm_not_client(self) -> ClientSettings:
+        clients = {p.account for p in self.client_users if p.account is not None}
+        wrong = sorted({pm.account for pm in self.pm} & clients)
+        if wrong:
+            raise ValueError(f"the PM {', '.join(wrong)} is also listed in client_users")
+        return self
 
     @property
     def project_keys(self) -> tuple[str, ...]:
@@ -504,6 +522,7 @@ class Settings(_Strict):
     scheduler: SchedulerSettings = SchedulerSettings()
     forge: ForgeSettings | None = None
     reports: ReportsSettings = ReportsSettings()
+    risk: RiskSettings = RiskSettings()
     clients: tuple[ClientSettings, ...] = ()
 
     @field_validator("clients")
@@ -544,6 +563,24 @@ class Settings(_Strict):
             if client.key == key:
                 return client
         raise KeyError(key)
+
+    def risk_policy(self) -> RiskPolicy:
+        """The client-risk engine's policy: ``risk:`` on the agency's working hours."""
+        hours = self.agency.working_hours
+        return self.risk.policy(self.agency.zone, hours.days, hours.start, hours.end)
+
+    def client_people(
+        self, client: ClientSettings, directory: Directory | None = None
+    ) -> ClientPeople:
+        """Who is who on ``client``'s issues; ``directory``: the emails and groups the sync read."""
+        zone = self.agency.zone
+        sides = Sides(
+            agency=[person.member(zone) for person in self.agency.team],
+            client_users=[person.member(zone) for person in client.client_users],
+            directory=directory or Directory(),
+            ignored=[person.member(zone) for person in self.risk.ignore],
+        )
+        return ClientPeople(sides, tuple(pm.assignment(zone) for pm in client.pm))
 
 
 def _as_date(value: Moment) -> date:

@@ -8,7 +8,7 @@ and live in :mod:`scopeguard.domain.metrics`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 
@@ -66,12 +66,41 @@ class ChangeItem:
 
 @dataclass(frozen=True, slots=True)
 class Comment:
-    """Comment metadata: who wrote when (the text is not needed for the metrics)."""
+    """A comment: who wrote it when, and, where the sync read them, its text, edit and visibility.
+
+    The scope metrics need only the author and the moment; the client-risk
+    signals (:mod:`scopeguard.domain.risk`) read the rest.
+    """
 
     id: str
     created: datetime
     author_account: str | None = None
     author_name: str | None = None
+    body: str | None = None
+    """The text as plain text: Cloud's Atlassian document turned into text, Data
+    Center's wiki markup as it is; ``None`` when the sync did not read it."""
+    updated: datetime | None = None
+    """When the comment was last edited; ``None`` or ``created`` if it never was."""
+    update_author_account: str | None = None
+    """Who edited it last (Jira keeps only the last edit)."""
+    internal: bool = False
+    """Not visible to the client: a service-desk internal note (``jsdPublic: false``)
+    or a comment restricted to a role or group. Only the agency writes those."""
+
+    def __post_init__(self) -> None:
+        if self.created.tzinfo is None or (
+            self.updated is not None and self.updated.tzinfo is None
+        ):
+            raise ValueError(f"comment {self.id} has a naive timestamp")
+
+    @property
+    def edited(self) -> bool:
+        """Whether the comment was changed after it was written.
+
+        Jira stamps ``updated`` a moment after ``created`` on some writes, so an
+        edit is a change more than a minute later.
+        """
+        return self.updated is not None and (self.updated - self.created).total_seconds() > 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +126,15 @@ class Issue:
     comments: tuple[Comment, ...] = ()
     removed_at: datetime | None = None
     """When ScopeGuard found the issue deleted or moved out of the client's JQL."""
+    description: str | None = None
+    """The current description as plain text (see :attr:`Comment.body`); ``None`` when
+    empty or not read. Its earlier versions are in the ``description`` change items."""
+    priority: str | None = None
+    """The current priority's name (``High``); earlier ones are in ``priority`` change items."""
+    due_date: date | None = None
+    assignee_account: str | None = None
+    creator_account: str | None = None
+    """Who created the issue; ``None``: take the reporter (usually the same person)."""
 
     def __post_init__(self) -> None:
         if self.created.tzinfo is None or self.updated.tzinfo is None:
@@ -105,6 +143,11 @@ class Issue:
     @property
     def status_changes(self) -> tuple[ChangeItem, ...]:
         return tuple(c for c in self.changes if c.is_status_change)
+
+    @property
+    def created_by(self) -> str | None:
+        """The account that created the issue: the creator, else the reporter."""
+        return self.creator_account if self.creator_account is not None else self.reporter_account
 
 
 def sort_changes(items: list[ChangeItem]) -> tuple[ChangeItem, ...]:

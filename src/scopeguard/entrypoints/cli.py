@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import secrets
 import sys
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
@@ -25,9 +26,10 @@ from scopeguard.adapters.store.db import (
 from scopeguard.adapters.store.errors import STORAGE_ERRORS, describe_storage_error
 from scopeguard.adapters.store.repository import history_count, issue_count
 from scopeguard.bootstrap import Services
-from scopeguard.config import ClientSettings, ConfigError, Settings, load_settings
+from scopeguard.config import ClientSettings, ConfigError, Settings, config_path, load_settings
 from scopeguard.domain.access import Role, parse_role
 from scopeguard.domain.figures import ClientFigures
+from scopeguard.presentation.documents import BriefDocument
 from scopeguard.usecases.people import PeopleError
 from scopeguard.usecases.sync import SyncError
 
@@ -474,8 +476,6 @@ def report(  # noqa: PLR0917 - one parameter per command-line option
 ) -> None:
     """Produce one client's monthly PDF report from the stored Jira data."""
     # Imported here: WeasyPrint is only loaded by the commands that render PDFs.
-    from pathlib import Path  # noqa: PLC0415
-
     from scopeguard.adapters.store.report_archive import store_report  # noqa: PLC0415
     from scopeguard.domain.month import Month  # noqa: PLC0415
     from scopeguard.domain.monthly_report import MonthOutsideDataError, ReportError  # noqa: PLC0415
@@ -523,6 +523,105 @@ def report(  # noqa: PLR0917 - one parameter per command-line option
         if outcome.status != "sent":
             _fail(f"{client.key} {wanted}: not emailed ({outcome.status}) {outcome.error or ''}")
         click.echo(f"emailed to {', '.join(client.contract.report.recipients)}")
+
+
+@cli.group()
+def brief() -> None:
+    """Briefs before signing: vague wording, missing acceptance criteria, questions to ask."""
+
+
+@brief.command("check")
+@click.argument("source", required=False, metavar="FILE|-")
+@click.option("--issue", "issue_key", default=None, help="Check a synced Jira issue's description.")
+@click.option("--json", "as_json", is_flag=True, help="The findings as JSON.")
+@click.pass_context
+def brief_check(
+    ctx: click.Context, source: str | None, issue_key: str | None, as_json: bool
+) -> None:
+    """Check a brief (text, .docx or .pdf; `-` reads standard input) or an issue's description.
+
+    Lists the vague phrases, whether acceptance criteria are there, and the
+    questions to send back, in the brief's language, with a 0-100 clarity
+    score. Exits 0 whatever the score, 2 when the input cannot be read. The
+    configuration (when there is one) adds its `risk.lexicon` phrases.
+    """
+    from scopeguard.adapters.document_text import (  # noqa: PLC0415 - only this command reads documents
+        UnreadableDocumentError,
+        document_text,
+    )
+    from scopeguard.adapters.lexicons import shipped_lexicon  # noqa: PLC0415
+    from scopeguard.adapters.morphology import morphology  # noqa: PLC0415
+    from scopeguard.domain.brief import check_brief  # noqa: PLC0415
+    from scopeguard.domain.risk.lexicon import PhraseMatcher  # noqa: PLC0415
+    from scopeguard.presentation.documents import brief_document  # noqa: PLC0415
+
+    if (source is None) == (issue_key is None):
+        _fail("give a FILE (or - for standard input) or --issue KEY, one of the two", EXIT_CONFIG)
+    settings: Settings | None
+    if issue_key is not None:
+        settings = _settings(ctx)
+        text = _issue_brief(ctx, issue_key)
+        where = issue_key
+    else:
+        obj: dict[str, Any] = ctx.ensure_object(dict)
+        # A brief is often checked before any client is configured: the shipped
+        # lexicons do without a configuration; one that exists must be valid.
+        settings = _settings(ctx) if config_path(obj.get("config_path")).exists() else None
+        assert source is not None
+        where = "standard input" if source == "-" else source
+        try:
+            data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+        except OSError as error:
+            _fail(f"cannot read {where}: {error.strerror}", EXIT_CONFIG)
+        try:
+            text = document_text(data, where)
+        except UnreadableDocumentError as error:
+            _fail(str(error), EXIT_CONFIG)
+    lexicon = shipped_lexicon()
+    min_words = 30
+    if settings is not None:
+        lexicon = lexicon.extended(settings.risk.lexicon.additions())
+        min_words = settings.risk.min_words
+    report = check_brief(text, PhraseMatcher(lexicon, morphology()), min_words=min_words)
+    document = brief_document(report)
+    if as_json:
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        return
+    click.echo(format_brief(where, text, document))
+
+
+def _issue_brief(ctx: click.Context, issue_key: str) -> str:
+    """The stored summary and description of an issue, as one brief."""
+    from scopeguard.adapters.store.issue_text import stored_brief  # noqa: PLC0415
+
+    services = _services(ctx)
+    with services.database.session() as session:
+        found = stored_brief(session, issue_key)
+    if found is None:
+        _fail(f"{issue_key}: no such issue stored (run `scopeguard sync` first)", EXIT_CONFIG)
+    if not found.description:
+        return found.summary
+    return f"{found.summary}\n\n{found.description}"
+
+
+def format_brief(where: str, text: str, document: BriefDocument) -> str:
+    """The brief checker's findings as plain text, each phrase quoted in its line."""
+    lines = [
+        f"{where}: clarity {document['score']}/100 ({document['language']}, "
+        f"{document['words']} words)"
+    ]
+    criteria = "found" if document["acceptance_criteria"] else "none found"
+    lines.append(f"acceptance criteria: {criteria}")
+    if document["phrases"]:
+        lines.append("phrases:")
+        for phrase in document["phrases"]:
+            start, end = phrase["start"], phrase["end"]
+            context = " ".join(text[max(0, start - 30) : end + 30].split())
+            lines.append(f"  [{phrase['kind']}] {phrase['text']!r} at {start}-{end}: …{context}…")
+    if document["questions"]:
+        lines.append("questions to send back:")
+        lines.extend(f"  {n}. {q}" for n, q in enumerate(document["questions"], start=1))
+    return "\n".join(lines)
 
 
 def _client(settings: Settings, key: str) -> ClientSettings:

@@ -12,11 +12,12 @@ metrics round them (whole issues, two decimals of points and hours).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 from zoneinfo import ZoneInfo
 
+from scopeguard.domain.brief import BriefReport, Question, QuestionKind
 from scopeguard.domain.contract import Contract, ScopeUnit
 from scopeguard.domain.figures import ClientFigures, IssueTrail, SyncStatus
 from scopeguard.domain.health import assess_health
@@ -30,7 +31,11 @@ from scopeguard.domain.metrics import (
     ScopeSummary,
     UnitFigures,
 )
+from scopeguard.domain.risk.engine import ClientRisk
+from scopeguard.domain.risk.signals import Evidence
+from scopeguard.domain.risk.verdict import Finding
 from scopeguard.domain.timeseries import DailySeries, DayPoint, UnitPoint
+from scopeguard.presentation.i18n import gettext_for
 
 # --- shapes -----------------------------------------------------------------------------
 
@@ -435,3 +440,280 @@ def figures_from_documents(
         series=daily,
         sync=SyncStatus(last_success=None if last is None else _parse(last), issues=sync["issues"]),
     )
+
+
+# --- client risk --------------------------------------------------------------------------
+
+
+class EvidenceDocument(TypedDict):
+    """One event behind a risk figure; ``text`` only when it has words."""
+
+    issue: str
+    at: str
+    kind: str
+    text: NotRequired[str]
+    marks: NotRequired[list[list[int]]]
+    actor: NotRequired[str]
+    detail: NotRequired[str]
+    hours: NotRequired[float]
+    url: str
+
+
+class SignalDocument(TypedDict):
+    """One signal of the risk document."""
+
+    value: float | None
+    normalised: float | None
+    weight: float
+    side: str
+    evidence: list[EvidenceDocument]
+    basis: int
+    peer_median: float | None
+    z: float | None
+    details: dict[str, float | None]
+
+
+class RiskWeekDocument(TypedDict):
+    """One week of the series and of the conflict view (client side vs agency side)."""
+
+    week: str
+    score: int | None
+    agency_score: int | None
+    status: str
+    client: dict[str, float | None]
+    agency: dict[str, float | None]
+
+
+class NeighbourDocument(TypedDict):
+    """Another client's first weeks, by distance."""
+
+    client: str
+    distance: float
+    score: int | None
+    level: str | None
+
+
+class EarlyWarningDocument(TypedDict):
+    """A young contract's first weeks against the other clients' first weeks."""
+
+    weeks: int
+    start: str
+    end: str
+    score: int | None
+    level: str | None
+    resembles: str | None
+    neighbours: list[NeighbourDocument]
+    signals: dict[str, float | None]
+
+
+class FindingDocument(TypedDict):
+    """A signal that stands out, with its events."""
+
+    signal: str
+    side: str
+    value: float
+    peer_median: float | None
+    z: float
+    evidence: list[EvidenceDocument]
+
+
+class RiskDocument(TypedDict):
+    """``GET /api/v1/clients/<key>/risk``."""
+
+    client: str
+    as_of: str
+    status: str
+    score: int | None
+    level: str | None
+    verdict: str
+    signals: dict[str, SignalDocument]
+    weekly: list[RiskWeekDocument]
+    early_warning: EarlyWarningDocument | None
+    agency_score: int | None
+    window: dict[str, str]
+    shortage: str | None
+    actions: int
+    findings: dict[str, list[FindingDocument]]
+    pm_change_requests: list[EvidenceDocument]
+
+
+def _rounded(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else round(value, digits) + 0.0
+
+
+def _evidence(item: Evidence, zone: ZoneInfo, browse_url: Callable[[str], str]) -> EvidenceDocument:
+    url = browse_url(item.issue)
+    if item.comment_id is not None:
+        url = f"{url}?focusedCommentId={item.comment_id}"
+    document: EvidenceDocument = {
+        "issue": item.issue,
+        "at": item.at.astimezone(zone).isoformat(),
+        "kind": item.kind.value,
+        "url": url,
+    }
+    if item.text is not None:
+        document["text"] = item.text
+    if item.marks:
+        document["marks"] = [[start, end] for start, end in item.marks]
+    if item.actor is not None:
+        document["actor"] = item.actor
+    if item.detail is not None:
+        document["detail"] = item.detail
+    if item.hours is not None:
+        document["hours"] = item.hours
+    return document
+
+
+def _finding(item: Finding, zone: ZoneInfo, browse_url: Callable[[str], str]) -> FindingDocument:
+    return {
+        "signal": item.signal.value,
+        "side": item.side.value,
+        "value": round(item.value, 4) + 0.0,
+        "peer_median": _rounded(item.peer_median),
+        "z": round(item.z, 3) + 0.0,
+        "evidence": [_evidence(e, zone, browse_url) for e in item.evidence],
+    }
+
+
+def risk_document(
+    risk: ClientRisk, zone: ZoneInfo, browse_url: Callable[[str], str]
+) -> RiskDocument:
+    """A client's risk as the API serves it; ``browse_url`` gives an issue's Jira page."""
+    signals: dict[str, SignalDocument] = {}
+    for name, result in risk.signals.items():
+        measurement = result.measurement
+        signals[name.value] = {
+            "value": _rounded(result.value),
+            "normalised": _rounded(result.normalised, 3),
+            "weight": result.weight,
+            "side": result.side.value,
+            "evidence": [_evidence(e, zone, browse_url) for e in measurement.evidence],
+            "basis": measurement.basis,
+            "peer_median": _rounded(result.placed.peer_median),
+            "z": _rounded(result.placed.z, 3),
+            "details": {key: _rounded(value) for key, value in measurement.details.items()},
+        }
+    early = risk.early_warning
+    return {
+        "client": risk.client,
+        "as_of": risk.as_of.astimezone(zone).isoformat(),
+        "status": risk.status.value,
+        "score": risk.score,
+        "level": None if risk.level is None else risk.level.value,
+        "verdict": risk.verdict.value,
+        "signals": signals,
+        "weekly": [
+            {
+                "week": week.week.isoformat(),
+                "score": week.score,
+                "agency_score": week.agency_score,
+                "status": week.status.value,
+                "client": {name.value: _rounded(v, 3) for name, v in week.client.items()},
+                "agency": {name.value: _rounded(v, 3) for name, v in week.agency.items()},
+            }
+            for week in risk.weekly
+        ],
+        "early_warning": None
+        if early is None
+        else {
+            "weeks": early.weeks,
+            "start": early.window.start.astimezone(zone).isoformat(),
+            "end": early.window.end.astimezone(zone).isoformat(),
+            "score": early.score,
+            "level": None if early.level is None else early.level.value,
+            "resembles": early.resembles,
+            "neighbours": [
+                {
+                    "client": n.client,
+                    "distance": n.distance,
+                    "score": n.score,
+                    "level": None if n.level is None else n.level.value,
+                }
+                for n in early.neighbours
+            ],
+            "signals": {name.value: _rounded(v, 3) for name, v in early.signals.items()},
+        },
+        "agency_score": risk.agency_score,
+        "window": {
+            "start": risk.window.start.astimezone(zone).isoformat(),
+            "end": risk.window.end.astimezone(zone).isoformat(),
+        },
+        "shortage": None if risk.shortage is None else risk.shortage.value,
+        "actions": risk.actions,
+        "findings": {
+            "client": [_finding(f, zone, browse_url) for f in risk.reading.client_findings],
+            "agency": [_finding(f, zone, browse_url) for f in risk.reading.agency_findings],
+        },
+        "pm_change_requests": [
+            _evidence(e, zone, browse_url) for e in risk.reading.pm_change_requests
+        ],
+    }
+
+
+# --- the brief checker ----------------------------------------------------------------------
+
+
+class BriefPhraseDocument(TypedDict):
+    """A phrase found in a brief: character offsets into the text that was checked."""
+
+    text: str
+    start: int
+    end: int
+    kind: str
+
+
+class BriefDocument(TypedDict):
+    """``scopeguard brief check --json`` (and the brief page in phase 2)."""
+
+    language: str
+    score: int
+    phrases: list[BriefPhraseDocument]
+    acceptance_criteria: bool
+    questions: list[str]
+    words: int
+    shortfalls: list[str]
+
+
+def question_text(question: Question, language: str) -> str:
+    """A question back to the client, in ``language`` (en or ru)."""
+    _ = gettext_for(language)
+    phrase = question.phrase or ""
+    if question.kind is QuestionKind.DESCRIBE:
+        return _(
+            "Please describe the deliverable in more detail: what exactly should be made, "
+            "for whom, and in which formats or channels?"
+        )
+    if question.kind is QuestionKind.ACCEPTANCE:
+        return _(
+            "How will we both know it is done? Please list the acceptance criteria: "
+            "what must be true for you to accept the work."
+        )
+    if question.kind is QuestionKind.CLARIFY:
+        return _(
+            "What does “{phrase}” mean in concrete terms? A reference, an example or a "
+            "measurable result would help."
+        ).format(phrase=phrase)
+    if question.kind is QuestionKind.WRITE_DOWN:
+        return _(
+            "You wrote “{phrase}”: please write down what was agreed, so that everyone "
+            "works from the same text."
+        ).format(phrase=phrase)
+    return _(
+        "You wrote “{phrase}”: by which date and time exactly is it needed, and what depends on it?"
+    ).format(phrase=phrase)
+
+
+def brief_document(report: BriefReport) -> BriefDocument:
+    """The brief checker's findings; questions in the brief's own language."""
+    return {
+        "language": report.language,
+        "score": report.score,
+        "phrases": [
+            {"text": m.text, "start": m.start, "end": m.end, "kind": m.kind.value}
+            for m in report.phrases
+        ],
+        "acceptance_criteria": report.acceptance_criteria,
+        "questions": [question_text(q, report.language) for q in report.questions],
+        "words": report.words,
+        "shortfalls": [reason.value for reason in report.shortfalls],
+    }
