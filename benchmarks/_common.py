@@ -29,8 +29,11 @@ BULK = "BULK"
 
 
 @contextmanager
-def simulator(issues: int, histories: int, latency: float = 0.0) -> Iterator[str]:
-    """The Jira simulator with the bulk scenario in its own process; yields its URL.
+def simulator(
+    issues: int, histories: int, latency: float = 0.0, flavor: str = "cloud"
+) -> Iterator[str]:
+    """The Jira simulator (``cloud`` or ``datacenter``) with the bulk scenario in its own
+    process; yields its URL.
 
     Its own process keeps the dataset out of the measuring process's memory.
     """
@@ -39,6 +42,8 @@ def simulator(issues: int, histories: int, latency: float = 0.0) -> Iterator[str
             sys.executable,
             "-m",
             "jira_simulator",
+            "--flavor",
+            flavor,
             "--scenario",
             "bulk",
             "--port",
@@ -70,12 +75,14 @@ def bulk_config(
     contract: Mapping[str, Any],
     *,
     client: Mapping[str, Any] | None = None,
+    flavor: str = "cloud",
     **sections: Any,
 ) -> dict[str, Any]:
     """A ScopeGuard configuration document with one client, the simulator's bulk project.
 
     The database is ``folder/bench.db``; ``client`` adds to (or replaces keys of) the
-    client's entry, and ``sections`` add or replace top-level sections.
+    client's entry, ``flavor`` (``cloud`` or ``datacenter``) picks the deployment and
+    its credentials, and ``sections`` add or replace top-level sections.
     """
     entry = {
         "key": BULK,
@@ -86,12 +93,16 @@ def bulk_config(
     }
     return {
         "database_url": f"sqlite:///{folder}/bench.db",
-        "jira": {
-            "url": jira_url,
-            "deployment": "cloud",
-            "email": "pm@agency.example",
-            "api_token": "token",
-        },
+        "jira": (
+            {
+                "url": jira_url,
+                "deployment": "cloud",
+                "email": "pm@agency.example",
+                "api_token": "token",
+            }
+            if flavor == "cloud"
+            else {"url": jira_url, "deployment": "datacenter", "pat": "pat-token"}
+        ),
         "agency": {"timezone": "Europe/Moscow"},
         "clients": [entry],
         **sections,
