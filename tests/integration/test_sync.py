@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from jira_simulator import Dataset, JiraSimulator, serve
 from scopeguard.adapters.jira import JiraClient
 from scopeguard.adapters.store import Database
-from scopeguard.adapters.store.models import ChangeItemRow, IssueRow, SyncStateRow
+from scopeguard.adapters.store.models import IssueRow, SyncStateRow
 from scopeguard.adapters.store.repository import history_count, issue_count, load_issues
 from scopeguard.config import Settings
 from scopeguard.domain.model import StatusCategory
@@ -75,7 +75,7 @@ class Harness:
 
     def rows(self) -> int:
         with self.database.session() as session:
-            return int(session.scalar(select(func.count()).select_from(ChangeItemRow)) or 0)
+            return sum(len(issue.changes) for issue in load_issues(session, "ACME"))
 
     def cursor(self) -> datetime | None:
         with self.database.session() as session:
@@ -204,11 +204,15 @@ def test_jira_down_mid_sync_keeps_stored_data_and_the_next_run_completes(
     assert harness.histories() == _expected_histories(dataset, "ACME")
     with harness.database.session() as session:
         dupes = session.execute(
-            select(ChangeItemRow.issue_pk, ChangeItemRow.history_id, ChangeItemRow.item_index)
-            .group_by(ChangeItemRow.issue_pk, ChangeItemRow.history_id, ChangeItemRow.item_index)
-            .having(func.count() > 1)
+            select(IssueRow.jira_id).group_by(IssueRow.jira_id).having(func.count() > 1)
         ).all()
+        stored = load_issues(session, "ACME")
     assert dupes == []
+    for issue in stored:
+        # Each history is stored once: its items form one run in the issue's changes.
+        ids = [change.history_id for change in issue.changes]
+        runs = [h for i, h in enumerate(ids) if i == 0 or ids[i - 1] != h]
+        assert len(runs) == len(set(runs)) == len(dataset.issue(issue.key).histories)
 
 
 def test_malformed_page_is_an_error_and_stored_data_stays(harness: Harness) -> None:

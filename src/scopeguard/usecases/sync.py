@@ -225,10 +225,8 @@ class SyncService:
         changelog = raw.get("changelog") or {}
         histories = changelog.get("histories") or []
         fields = raw.get("fields") or {}
-        stripped = {k: v for k, v in raw.items() if k != "changelog"}
         return StoredIssue(
             issue=issue,
-            raw=stripped,
             description=parse_description(fields.get("description")),
             histories_total=len(histories),
         )
