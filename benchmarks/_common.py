@@ -37,6 +37,21 @@ def simulator(
 
     Its own process keeps the dataset out of the measuring process's memory.
     """
+    with simulator_process(issues, histories, latency, flavor) as (url, _pid):
+        yield url
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def simulator_process(
+    issues: int, histories: int, latency: float = 0.0, flavor: str = "cloud"
+) -> Iterator[tuple[str, int]]:
+    """:func:`simulator`, yielding its URL and its process id (to read its CPU time)."""
     process = subprocess.Popen(
         [
             sys.executable,
@@ -63,7 +78,7 @@ def simulator(
         first = process.stdout.readline()
         if " at " not in first:
             raise SystemExit(f"simulator did not start: {first!r}")
-        yield first.rsplit(" at ", 1)[1].strip()
+        yield first.rsplit(" at ", 1)[1].strip(), process.pid
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -193,7 +193,10 @@ def test_jira_down_mid_sync_keeps_stored_data_and_the_next_run_completes(
     for key in ("ACME-1", "ACME-2"):
         dataset.transition(key, "Client Review", at=now, author=PM)
     stored_rows = harness.rows()
-    harness.simulator.faults.go_down_after(2)
+    # Metadata is cached by now: the incremental sync's first request is its search.
+    # One issue a Data Center page, so that it has a second page to fail on.
+    harness.simulator.max_results_cap = 1
+    harness.simulator.faults.go_down_after(1)
     with pytest.raises(SyncError):
         harness.sync.sync_client(client)
     assert harness.cursor() == cursor  # nothing past unstored data

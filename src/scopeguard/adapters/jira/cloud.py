@@ -6,28 +6,33 @@ changelog and collected up to ``batch_size`` issues, then
 (10,000 per page). ``expand=changelog`` is never used on Cloud: it returns only
 the newest 20–40 histories. If bulkfetch does not exist on the site (404/405),
 the reader falls back to ``GET /rest/api/3/issue/{id}/changelog`` per issue.
+
+A page token chain is sequential by nature, so a full read with several workers
+is split into ranges of the issues' ``created`` time, each paged by its own token
+and bulkfetched on its own (:meth:`CloudReader.streams`). ``created`` never
+changes, so an issue updated while the sync runs stays in its range; adjacent
+ranges share their boundary text (``created < "X"`` and ``created >= "X"``), so
+however Jira reads that local time (a DST fold), no issue falls between them.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from functools import partial
+from itertools import pairwise
 from urllib.parse import quote
 
-from scopeguard.adapters.jira.decoding import (
-    JsonObject,
-    expect_object,
-    history_id_of,
-    issue_id_of,
-    issue_key_of,
-    issues_of,
-    kind,
-    rebatch,
-    set_changelog,
-    snippet,
-)
+from scopeguard.adapters.jira import wire
+from scopeguard.adapters.jira.decoding import JsonObject, rebatch
 from scopeguard.adapters.jira.errors import JiraMalformedResponse, JiraRequestError
+from scopeguard.adapters.jira.pipeline import Stream
 from scopeguard.adapters.jira.transport import JiraTransport
+from scopeguard.adapters.jira.wire import History, SearchIssue, WireIssue, search_issue_id
+from scopeguard.domain.timeparse import parse_jira_datetime
 
 LOG = logging.getLogger(__name__)
 
@@ -39,6 +44,21 @@ BULKFETCH_MAX_ISSUES = 1000
 BULKFETCH_MAX_HISTORIES = 10000
 CHANGELOG_PAGE = 100
 """``/issue/{id}/changelog`` page size (its maximum)."""
+_ORDER_BY = re.compile(r"\border\s+by\b.*$", re.IGNORECASE | re.DOTALL)
+
+
+def split_order(jql: str) -> tuple[str, str]:
+    """``jql`` without its ``ORDER BY`` clause, and that clause (``ORDER BY key ASC`` if none)."""
+    match = _ORDER_BY.search(jql)
+    if match is None:
+        return jql.strip(), "ORDER BY key ASC"
+    return jql[: match.start()].strip(), match.group(0).strip()
+
+
+def _wire(issue: SearchIssue, histories: list[History]) -> WireIssue:
+    if not issue.key:
+        raise JiraMalformedResponse(f"issue {issue.id!r} has no key")
+    return WireIssue(search_issue_id(issue), issue.key, issue.fields, histories)
 
 
 class CloudReader:
@@ -50,7 +70,7 @@ class CloudReader:
 
     def _search_pages(
         self, jql: str, fields: list[str], page_size: int
-    ) -> Iterator[list[JsonObject]]:
+    ) -> Iterator[list[SearchIssue]]:
         token: str | None = None
         seen_tokens: set[str] = set()
         while True:
@@ -61,54 +81,107 @@ class CloudReader:
             }
             if token is not None:
                 params["nextPageToken"] = token
-            page = expect_object(
-                self._transport.request("GET", "/rest/api/3/search/jql", params=params), "search"
+            page = self._transport.request_as(
+                wire.CloudSearchPage, "GET", "/rest/api/3/search/jql", params=params
             )
-            yield issues_of(page, "search/jql")
-            next_token = page.get("nextPageToken")
-            if next_token is None or page.get("isLast") is True:
+            yield page.issues
+            next_token = page.nextPageToken
+            if next_token is None or page.isLast is True:
                 return
-            if not isinstance(next_token, str) or not next_token:
-                raise JiraMalformedResponse(
-                    f"search/jql gave a nextPageToken of {kind(next_token)}"
-                )
+            if not next_token:
+                raise JiraMalformedResponse("search/jql gave an empty nextPageToken")
             if next_token in seen_tokens:
                 # Following it again would loop for ever re-reading the same pages.
                 raise JiraMalformedResponse("search/jql repeated a nextPageToken")
             seen_tokens.add(next_token)
             token = next_token
 
-    def issue_batches(
-        self, jql: str, fields: list[str], batch_size: int
-    ) -> Iterator[list[JsonObject]]:
-        """Raw issues of ``jql`` in batches of at most ``batch_size``, histories complete."""
+    def read(self, jql: str, fields: list[str], batch_size: int) -> Iterator[list[WireIssue]]:
+        """Issues of ``jql`` with complete histories, in groups of at most ``batch_size``."""
         # Batching across search pages is what keeps bulkfetch calls (and the
         # request count) low: one bulkfetch serves up to 1,000 issues.
         pages = self._search_pages(jql, fields, SEARCH_PAGE)
         for batch in rebatch(pages, batch_size):
             yield from self._with_changelogs(batch)
 
-    def _with_changelogs(self, issues: list[JsonObject]) -> Iterator[list[JsonObject]]:
+    def streams(
+        self,
+        jql: str,
+        fields: list[str],
+        batch_size: int,
+        *,
+        split: int,
+        jql_datetime: Callable[[datetime], str],
+    ) -> list[Stream[list[WireIssue]]]:
+        """Readers that together return every issue of ``jql`` once (see the module docs).
+
+        With ``split`` > 1, two one-issue probes (run at once) find the oldest and
+        newest ``created``; the span between is cut into ``split`` ranges.
+        """
+        whole: Stream[list[WireIssue]] = partial(self.read, jql, fields, batch_size)
+        if split <= 1:
+            return [whole]
+        base, order = split_order(jql)
+        with ThreadPoolExecutor(2, thread_name_prefix="jira-probe") as pool:
+            oldest, newest = pool.map(
+                lambda direction: self._created_probe(base, direction), ("ASC", "DESC")
+            )
+        if oldest is None or newest is None or newest - oldest < timedelta(minutes=split):
+            return [whole]
+        step = (newest - oldest) / split
+        marks: list[str] = []
+        for index in range(1, split):
+            text = jql_datetime(oldest + step * index)
+            if not marks or text != marks[-1]:
+                marks.append(text)
+        conditions = [f"created < {marks[0]}"]
+        conditions += [f"created >= {a} AND created < {b}" for a, b in pairwise(marks)]
+        conditions.append(f"created >= {marks[-1]}")
+        return [
+            partial(self.read, f"({base}) AND {condition} {order}", fields, batch_size)
+            for condition in conditions
+        ]
+
+    def _created_probe(self, base: str, direction: str) -> datetime | None:
+        page = self._transport.request_as(
+            wire.CloudSearchPage,
+            "GET",
+            "/rest/api/3/search/jql",
+            params={
+                "jql": f"({base}) ORDER BY created {direction}",
+                "maxResults": 1,
+                "fields": "created",
+            },
+        )
+        if not page.issues:
+            return None
+        created = page.issues[0].fields.get("created")
+        if not isinstance(created, str):
+            raise JiraMalformedResponse(f"search/jql gave an issue without created: {created!r}")
+        return parse_jira_datetime(created)
+
+    def _with_changelogs(self, issues: list[SearchIssue]) -> Iterator[list[WireIssue]]:
         """The issues with their complete histories, in groups as bulkfetch pages complete them.
 
         Yielding per page rather than per batch keeps memory to one page of
         histories (10,000) instead of the batch's (30,000 for 1,000 issues with 30
         histories each) without costing a single extra request.
         """
-        by_id = {issue_id_of(issue): issue for issue in issues}
+        by_id = {search_issue_id(issue): issue for issue in issues}
         if self._bulkfetch_available:
+            yielded = False
             try:
                 for complete in self._bulkfetch(list(by_id)):
-                    group = []
-                    for issue_id, histories in complete.items():
-                        issue = by_id.pop(issue_id)
-                        set_changelog(issue, histories)
-                        group.append(issue)
+                    group = [
+                        _wire(by_id.pop(issue_id), histories)
+                        for issue_id, histories in complete.items()
+                    ]
                     if group:
+                        yielded = True
                         yield group
                 return
             except JiraRequestError as exc:
-                if exc.status not in (404, 405) or len(by_id) != len(issues):
+                if exc.status not in (404, 405) or yielded:
                     raise
                 # Sites (or proxies) without the bulk endpoint: remember, and read
                 # each issue's changelog instead. Costs one request per issue.
@@ -117,11 +190,11 @@ class CloudReader:
                     exc.status,
                 )
                 self._bulkfetch_available = False
-        for issue_id, issue in by_id.items():
-            set_changelog(issue, self._issue_changelog_pages(issue_id))
-        yield list(by_id.values())
+        yield [
+            _wire(issue, self._issue_changelog_pages(issue_id)) for issue_id, issue in by_id.items()
+        ]
 
-    def _bulkfetch(self, ids: list[str]) -> Iterator[dict[str, list[JsonObject]]]:
+    def _bulkfetch(self, ids: list[str]) -> Iterator[dict[str, list[History]]]:
         """Histories of ``ids`` per bulkfetch page: each yield holds the issues it completed.
 
         Jira orders the results by issue, so when a page ends every issue on it
@@ -129,7 +202,7 @@ class CloudReader:
         without any history come last, with an empty list.
         """
         wanted = set(ids)
-        found: dict[str, dict[str, JsonObject]] = {}
+        found: dict[str, dict[str, History]] = {}
         done: set[str] = set()
         token: str | None = None
         seen_tokens: set[str] = set()
@@ -141,25 +214,12 @@ class CloudReader:
             }
             if token is not None:
                 body["nextPageToken"] = token
-            page = expect_object(
-                self._transport.request("POST", "/rest/api/3/changelog/bulkfetch", body=body),
-                "bulkfetch",
+            page = self._transport.request_as(
+                wire.BulkfetchPage, "POST", "/rest/api/3/changelog/bulkfetch", body=body
             )
-            logs = page.get("issueChangeLogs")
-            if not isinstance(logs, list):
-                raise JiraMalformedResponse(
-                    f"changelog/bulkfetch has no issueChangeLogs list ({kind(logs)})"
-                )
             last_on_page: str | None = None
-            for entry in logs:
-                log = expect_object(entry, "a bulkfetch issueChangeLog")
-                issue_id = log.get("issueId")
-                changes = log.get("changeHistories")
-                if not isinstance(issue_id, str) or not isinstance(changes, list):
-                    raise JiraMalformedResponse(
-                        "a bulkfetch issueChangeLog lacks issueId or changeHistories: "
-                        + snippet(log)
-                    )
+            for log in page.issueChangeLogs:
+                issue_id = log.issueId
                 if issue_id not in wanted:
                     continue
                 if issue_id in done:
@@ -170,10 +230,10 @@ class CloudReader:
                 # One issue's histories may continue on the next page; the same
                 # history never counts twice even if a page boundary repeats it.
                 bucket = found.setdefault(issue_id, {})
-                for history in changes:
-                    bucket.setdefault(history_id_of(history, issue_id), history)
+                for history in log.changeHistories:
+                    bucket.setdefault(wire.history_id(history), history)
                 last_on_page = issue_id
-            next_token = page.get("nextPageToken")
+            next_token = page.nextPageToken
             if next_token is None:
                 complete = {i: list(b.values()) for i, b in found.items()}
                 complete.update({i: [] for i in ids if i not in found and i not in done})
@@ -185,41 +245,32 @@ class CloudReader:
             done.update(complete)
             if complete:
                 yield complete
-            if not isinstance(next_token, str) or not next_token or next_token in seen_tokens:
+            if not next_token or next_token in seen_tokens:
                 raise JiraMalformedResponse(
-                    f"changelog/bulkfetch gave an unusable nextPageToken ({kind(next_token)})"
+                    f"changelog/bulkfetch gave an unusable nextPageToken ({next_token!r})"
                 )
             seen_tokens.add(next_token)
             token = next_token
 
-    def _issue_changelog_pages(self, issue_id: str) -> list[JsonObject]:
-        histories: list[JsonObject] = []
+    def _issue_changelog_pages(self, issue_id: str) -> list[History]:
+        histories: list[History] = []
         start = 0
         path = f"/rest/api/3/issue/{quote(issue_id, safe='')}/changelog"
         while True:
-            page = expect_object(
-                self._transport.request(
-                    "GET", path, params={"startAt": start, "maxResults": CHANGELOG_PAGE}
-                ),
-                f"changelog of issue {issue_id}",
+            page = self._transport.request_as(
+                wire.ChangelogPage,
+                "GET",
+                path,
+                params={"startAt": start, "maxResults": CHANGELOG_PAGE},
             )
-            values = page.get("values")
-            if not isinstance(values, list):
-                raise JiraMalformedResponse(
-                    f"the changelog page of issue {issue_id} has no values list ({kind(values)})"
-                )
-            histories.extend(values)
-            start += len(values)
-            total = page.get("total")
-            if (
-                not values
-                or page.get("isLast") is True
-                or (isinstance(total, int) and start >= total)
-            ):
+            histories.extend(page.values)
+            start += len(page.values)
+            total = page.total
+            if not page.values or page.isLast is True or (total is not None and start >= total):
                 return histories
 
     def issue_ids(self, jql: str) -> Iterator[list[tuple[str, str]]]:
         """(id, key) of every issue of ``jql``, up to 5,000 per search page."""
         for issues in self._search_pages(jql, ["key"], ID_PAGE):
             if issues:
-                yield [(issue_id_of(issue), issue_key_of(issue)) for issue in issues]
+                yield [(search_issue_id(issue), issue.key) for issue in issues]

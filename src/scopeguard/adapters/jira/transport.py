@@ -9,6 +9,13 @@ one place that
   ``X-RateLimit-Reset``, otherwise with jittered exponential backoff, and
 * turns every failure into a :mod:`scopeguard.adapters.jira.errors` exception.
 
+Several reader threads share one transport during a concurrent sync. A 429 or
+503 seen by one of them makes all of them wait (the *gate*): Jira's limit is the
+site's, not the thread's, so the others would only collect 429s of their own.
+Each 429 (or network error) also halves how many requests may be in flight at
+once (the *budget*); it grows back by one after every 50 successful answers, so a
+site that limits hard ends up read one request at a time.
+
 The session comes from the ``jira`` package (``JIRA`` builds it with the
 default headers and TLS verification); credentials are put on it with
 requests' own auth classes once the deployment is known: basic auth with email
@@ -23,9 +30,10 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import requests
 from jira import JIRA
@@ -40,11 +48,70 @@ from scopeguard.adapters.jira.errors import (
     JiraUnavailable,
 )
 from scopeguard.adapters.jira.retry import RETRYABLE_STATUSES, BackoffPolicy, server_delay
+from scopeguard.adapters.jira.wire import decode_as
 from scopeguard.config import Deployment, JiraSettings
 
 LOG = logging.getLogger(__name__)
 
 DeploymentName = Literal["cloud", "datacenter"]
+
+T = TypeVar("T")
+
+_RECOVER_AFTER = 50
+"""Successful answers after which a budget halved by a rate limit grows by one again."""
+
+
+class _Gate:
+    """When every thread of one transport may send again, and how many may be in flight.
+
+    ``resume_at`` is a time on the transport's clock. A thread that has itself
+    waited for a rate limit does not wait for it a second time (tests inject a
+    ``sleep`` that returns at once, so the clock alone cannot tell).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self.resume_at = 0.0
+        self._waited = threading.local()
+        self.limit: int | None = None
+        """Requests allowed in flight; ``None`` until a rate limit sets one."""
+        self._in_flight = 0
+        self._successes = 0
+
+    def enter(self, clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
+        """Wait for the shared backoff (once) and for room in the budget."""
+        with self._lock:
+            resume_at = self.resume_at
+        waited = getattr(self._waited, "until", 0.0)
+        if resume_at > waited:
+            self._waited.until = resume_at
+            delay = resume_at - clock()
+            if delay > 0:
+                sleep(delay)
+        with self._lock:
+            while self.limit is not None and self._in_flight >= self.limit:
+                self._lock.wait()
+            self._in_flight += 1
+
+    def leave(self, *, limited: bool) -> None:
+        """A request is over; ``limited``: answered 429, or not answered at all."""
+        with self._lock:
+            self._in_flight -= 1
+            if limited:
+                self.limit = max(1, (self.limit or self._in_flight + 1) // 2)
+                self._successes = 0
+            elif self.limit is not None:
+                self._successes += 1
+                if self._successes >= _RECOVER_AFTER:
+                    self._successes = 0
+                    self.limit += 1
+            self._lock.notify_all()
+
+    def hold(self, until: float) -> None:
+        """Every thread waits until ``until`` before its next request; this one has."""
+        with self._lock:
+            self.resume_at = max(self.resume_at, until)
+            self._waited.until = self.resume_at
 
 
 class _BearerAuth(AuthBase):
@@ -94,6 +161,8 @@ class JiraTransport:
             rng=rng or random.Random(),
         )
         self._requests_made = 0
+        self._count_lock = threading.Lock()
+        self._gate = _Gate()
         self._deployment: DeploymentName | None = (
             None if settings.deployment == Deployment.AUTO else _name(settings.deployment)
         )
@@ -156,6 +225,36 @@ class JiraTransport:
         anonymous: bool = False,
     ) -> Any:
         """Send one logical request, retrying as needed; return the decoded JSON body."""
+        response = self._send(method, path, params=params, body=body, anonymous=anonymous)
+        return decode_body(response, f"{method} {path}")
+
+    def request_as(
+        self,
+        kind: type[T],
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> T:
+        """Like :meth:`request`, the body decoded straight into ``kind``
+        (a :mod:`~scopeguard.adapters.jira.wire` struct)."""
+        what = f"{method} {path}"
+        response = self._send(method, path, params=params, body=body, anonymous=False)
+        if "html" in response.headers.get("Content-Type", "").lower():
+            decode_body(response, what)  # raises with the hint an HTML page deserves
+        return decode_as(response.content, kind, what)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None,
+        body: Mapping[str, Any] | None,
+        anonymous: bool,
+    ) -> requests.Response:
+        """The first answer that is neither retryable nor an error, after retries."""
         if not anonymous:
             self._ensure_auth()
         url = self.base_url + path
@@ -163,41 +262,25 @@ class JiraTransport:
         data = json.dumps(body) if body is not None else None
         failures = 0
         while True:
-            self._requests_made += 1
+            with self._count_lock:
+                self._requests_made += 1
+            self._gate.enter(self._clock, self._sleep)
+            limited = False
             try:
-                # The plain requests method of the jira package's session: the
-                # session's auth, headers and adapters, without ResilientSession's
-                # retry loop (we own retries) or its exception wrapping.
-                response = requests.Session.request(
-                    self._http,
-                    method,
-                    url,
-                    params=params,
-                    data=data,
-                    headers={"Content-Type": "application/json"} if data is not None else None,
-                    timeout=self._settings.timeout_seconds,
-                )
-            except requests.exceptions.SSLError as exc:
-                raise JiraError(
-                    f"{what}: TLS verification with {self.base_url} failed ({exc}); "
-                    "check jira.url, or set jira.verify_tls: false for a self-signed server"
-                ) from exc
-            except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as exc:
-                raise JiraError(f"jira.url {self.base_url!r} is not usable: {exc}") from exc
-            except (
-                requests.exceptions.ConnectionError,
-                requests.exceptions.Timeout,
-                requests.exceptions.ChunkedEncodingError,
-            ) as exc:
+                response = self._attempt(method, url, params, data, what)
+                limited = isinstance(response, Exception) or response.status_code == 429
+            finally:
+                self._gate.leave(limited=limited)
+            if isinstance(response, Exception):
                 failures += 1
-                problem = f"{type(exc).__name__}: {exc}"
+                problem = f"{type(response).__name__}: {response}"
                 if failures >= self._policy.max_attempts:
                     raise JiraUnavailable(
                         f"{what}: Jira at {self.base_url} could not be reached after "
                         f"{failures} attempts ({problem})",
                         status=None,
                         attempts=failures,
-                    ) from exc
+                    ) from response
                 self._wait(self._policy.backoff(failures), what, problem, failures)
                 continue
 
@@ -225,11 +308,44 @@ class JiraTransport:
                         attempts=failures,
                     )
                 delay = advised if advised is not None else self._policy.backoff(failures)
+                # The limit is the site's: every thread of this transport waits too.
+                self._gate.hold(self._clock() + delay)
                 self._wait(delay, what, problem, failures)
                 continue
             if status >= 400:
                 raise self._error_for(response, what)
-            return decode_body(response, what)
+            return response
+
+    def _attempt(
+        self, method: str, url: str, params: Mapping[str, Any] | None, data: str | None, what: str
+    ) -> requests.Response | requests.RequestException:
+        """One HTTP exchange; the network error instead when one is worth retrying."""
+        try:
+            # The plain requests method of the jira package's session: the
+            # session's auth, headers and adapters, without ResilientSession's
+            # retry loop (we own retries) or its exception wrapping.
+            return requests.Session.request(
+                self._http,
+                method,
+                url,
+                params=params,
+                data=data,
+                headers={"Content-Type": "application/json"} if data is not None else None,
+                timeout=self._settings.timeout_seconds,
+            )
+        except requests.exceptions.SSLError as exc:
+            raise JiraError(
+                f"{what}: TLS verification with {self.base_url} failed ({exc}); "
+                "check jira.url, or set jira.verify_tls: false for a self-signed server"
+            ) from exc
+        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as exc:
+            raise JiraError(f"jira.url {self.base_url!r} is not usable: {exc}") from exc
+        except (
+            requests.exceptions.ConnectionError,
+            requests.exceptions.Timeout,
+            requests.exceptions.ChunkedEncodingError,
+        ) as exc:
+            return exc
 
     def _ensure_auth(self) -> None:
         """Put the credentials that fit the deployment on the session (once)."""

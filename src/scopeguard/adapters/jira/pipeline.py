@@ -1,0 +1,102 @@
+"""Reading several page sequences at once, with a bounded number of results waiting.
+
+A sync's reading is a few *streams*: sequences of requests that must run in
+order among themselves (a ``nextPageToken`` chain, the bulkfetch pages of one
+batch) but not with each other (another created-date range, every fourth Data
+Center page). :func:`run_streams` runs each stream in a worker thread and hands
+their results to the caller as they complete, so that while the caller parses
+and stores one page, the next ones are already in flight.
+
+The bounds that keep memory flat: at most ``workers`` streams run at once, each
+holds at most one result it could not hand over yet, and at most ``buffer``
+results wait for the caller. When the caller stops early or a stream fails, the
+other streams stop at their next hand-over.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+Stream = Callable[[], Iterator[T]]
+
+
+class _Done:
+    """A stream's end marker."""
+
+
+class _Failed:
+    """A stream's exception, carried to the caller's thread."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+class _StoppedError(Exception):
+    """Raised inside a stream's thread when the caller has gone."""
+
+
+class _Handover(Generic[T]):
+    def __init__(self, buffer: int) -> None:
+        self.queue: queue.Queue[T | _Done | _Failed] = queue.Queue(maxsize=buffer)
+        self.stop = threading.Event()
+
+    def put(self, item: T | _Done | _Failed) -> None:
+        # A timed wait so a stream blocked on a full queue notices the caller left.
+        while True:
+            if self.stop.is_set():
+                raise _StoppedError
+            try:
+                self.queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+
+def run_streams(streams: Sequence[Stream[T]], *, workers: int, buffer: int = 2) -> Iterator[T]:
+    """Every result of every stream: each stream's in its order, streams interleaved.
+
+    ``workers`` threads run the streams (one stream per thread until it ends);
+    ``buffer`` (≥ 1) results at most wait for the caller. The first exception of
+    a stream is raised here once the results before it were taken; the other
+    streams are then stopped. Even with one stream and one worker the stream runs
+    ahead of the caller by up to ``buffer`` results: the overlap of I/O and CPU.
+    """
+    if not streams:
+        return
+    handover: _Handover[T] = _Handover(max(1, buffer))
+
+    def run(stream: Stream[T]) -> None:
+        try:
+            for item in stream():
+                handover.put(item)
+            handover.put(_Done())
+        except _StoppedError:
+            return
+        except BaseException as exc:  # carried to the caller, which re-raises it
+            try:
+                handover.put(_Failed(exc))
+            except _StoppedError:
+                return
+
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="jira-read")
+    try:
+        for stream in streams:
+            pool.submit(run, stream)
+        remaining = len(streams)
+        while remaining:
+            item = handover.queue.get()
+            if isinstance(item, _Done):
+                remaining -= 1
+            elif isinstance(item, _Failed):
+                raise item.error
+            else:
+                yield item
+    finally:
+        handover.stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
