@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy import create_engine, text
 
 from _common import BULK, bulk_config, process_cpu_seconds, simulator_process
 from scopeguard.bootstrap import Services
@@ -88,6 +89,16 @@ class _TimedListener:
         self._timed("after", self.inner.sync_finished, client, report)
 
 
+def _empty_database(url: str) -> None:
+    """Drop everything in a server database, so each run starts with a full sync."""
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
 def one_run(args: argparse.Namespace) -> dict[str, Any]:
     """One full sync and one no-change re-sync against the simulator at ``args.url``."""
     with tempfile.TemporaryDirectory() as folder:
@@ -100,6 +111,7 @@ def one_run(args: argparse.Namespace) -> dict[str, Any]:
         )
         if args.database_url:
             document["database_url"] = args.database_url
+            _empty_database(args.database_url)
         if args.concurrency is not None:
             document["sync"] = {"concurrency": args.concurrency}
         settings = parse_settings(yaml.safe_dump(document), env={})

@@ -177,7 +177,9 @@ def test_a_429_storm_changes_nothing_but_the_wait(harness: Harness) -> None:
     harness.simulator.faults.rate_limit(next_requests=3, retry_after=2)
     report = harness.sync.sync_client(client)
     assert report.issues == 6
-    assert harness.sleeps[:3] == [2, 2, 2]
+    # Each 429 is waited out for its Retry-After; a worker that did not get it waits
+    # for what is left of the shared backoff (a hair less), never less than that.
+    assert harness.sleeps[:3] == [pytest.approx(2, abs=0.1)] * 3
     assert harness.histories() == _expected_histories(harness.simulator.dataset, "ACME")
 
 

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from scopeguard.adapters.jira.errors import JiraError, JiraMalformedResponse
@@ -31,11 +32,14 @@ from scopeguard.adapters.store.repository import (
     mark_removed,
     save_issues,
     save_statuses,
+    stored_issue,
     sync_state,
 )
 from scopeguard.config import ClientSettings, Settings
 from scopeguard.domain.clock import Clock, utcnow
 from scopeguard.domain.model import Issue, Status
+
+T = TypeVar("T")
 
 
 class JiraSource(Protocol):
@@ -58,12 +62,14 @@ class JiraSource(Protocol):
         fields: Iterable[str],
         statuses: Mapping[str, Status],
         story_points_field: str | None,
+        prepare: Callable[[FetchedIssue], T],
         batch_size: int = 1000,
         concurrency: int = 1,
         full: bool = False,
         unknown_statuses: set[str] | None = None,
-    ) -> Iterable[list[FetchedIssue]]:
-        """Parsed issues with complete histories, read ahead by ``concurrency`` workers."""
+    ) -> Generator[list[T], None, None]:
+        """Parsed issues with complete histories, read ahead by ``concurrency`` workers
+        and passed through ``prepare`` in them."""
 
     def user_timezone(self) -> ZoneInfo: ...
 
@@ -115,6 +121,11 @@ class SyncReport:
             f"{self.facts_seconds:.1f}s metric facts, {self.after_seconds:.1f}s snapshot "
             "and alerts)"
         )
+
+
+def _for_storage(fetched: FetchedIssue) -> StoredIssue:
+    # Runs in the reading threads: see stored_issue.
+    return stored_issue(fetched.issue, fetched.description, fetched.histories_total)
 
 
 class SyncListener(Protocol):
@@ -219,7 +230,6 @@ class SyncService:
         size = self.settings.sync.batch_issues
         seen_ids: set[str] = set()
         unknown: set[str] = set()
-        pending: list[StoredIssue] = []
         groups = self.jira.iter_issues(
             jql,
             fields=fields,
@@ -229,22 +239,11 @@ class SyncService:
             concurrency=self.settings.sync.concurrency,
             full=report.full,
             unknown_statuses=unknown,
+            prepare=_for_storage,
         )
-        for group in groups:
-            for fetched in group:
-                if fetched.issue.id in seen_ids:
-                    # Listed twice (it moved between pages while they were read):
-                    # the first read is kept; the next sync reads it again anyway.
-                    continue
-                seen_ids.add(fetched.issue.id)
-                pending.append(
-                    StoredIssue(fetched.issue, fetched.description, fetched.histories_total)
-                )
-            while len(pending) >= size:
-                self._store(client, report, pending[:size], started)
-                del pending[:size]
-        if pending:
-            self._store(client, report, pending, started)
+        # Closed on the way out, also on an error here: that stops the reading threads.
+        with closing(groups):
+            self._store_all(client, report, groups, started, seen_ids)
         if unknown:
             # A status created since the statuses were read: read them again, so the
             # facts (whose fingerprint includes the statuses) are recomputed with it.
@@ -269,6 +268,31 @@ class SyncService:
             report.removed = [key for _, key in removed]
             report.removed_pks = [pk for pk, _ in removed]
             report.reconciled = True
+
+    def _store_all(
+        self,
+        client: ClientSettings,
+        report: SyncReport,
+        groups: Iterable[list[StoredIssue]],
+        started: datetime,
+        seen_ids: set[str],
+    ) -> None:
+        """Commit what is read in transactions of ``sync.batch_issues`` issues."""
+        size = self.settings.sync.batch_issues
+        pending: list[StoredIssue] = []
+        for group in groups:
+            for item in group:
+                if item.issue.id in seen_ids:
+                    # Listed twice (it moved between pages while they were read):
+                    # the first read is kept; the next sync reads it again anyway.
+                    continue
+                seen_ids.add(item.issue.id)
+                pending.append(item)
+            while len(pending) >= size:
+                self._store(client, report, pending[:size], started)
+                del pending[:size]
+        if pending:
+            self._store(client, report, pending, started)
 
     def _store(
         self,

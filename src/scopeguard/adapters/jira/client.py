@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
+from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
@@ -41,6 +42,8 @@ from scopeguard.adapters.jira.transport import DeploymentName, JiraTransport
 from scopeguard.adapters.jira.wire import WireIssue
 from scopeguard.config import JiraSettings
 from scopeguard.domain.model import Status, StatusCategory
+
+T = TypeVar("T")
 
 _STORY_POINT_NAMES: dict[DeploymentName, tuple[str, ...]] = {
     # Company-managed Cloud projects created before 2020 and most Data Center
@@ -251,55 +254,70 @@ class JiraClient:
         fields: Iterable[str],
         statuses: Mapping[str, Status],
         story_points_field: str | None,
+        prepare: Callable[[FetchedIssue], T],
         batch_size: int = 1000,
         concurrency: int = 1,
         full: bool = False,
         unknown_statuses: set[str] | None = None,
-    ) -> Iterator[list[FetchedIssue]]:
+    ) -> Generator[list[T], None, None]:
         """Issues matching ``jql``, parsed, with complete histories, in groups of at most
         ``batch_size`` (each group as its pages completed it).
 
         Reading runs ahead of the caller in ``concurrency`` worker threads (a worker
         even when 1: the next page is in flight while the caller stores this one),
-        with at most ``2 x concurrency`` groups waiting. With ``full`` (a read of the
+        with at most ``max(2, concurrency)`` groups waiting and never more than
+        ``concurrency`` requests in flight (one worker keeps its next request in
+        flight while it parses the page before). With ``full`` (a read of the
         whole JQL) and ``concurrency`` > 1, the read is split so that the workers
         have independent requests to make (Cloud: created-date ranges; Data Center:
         ``startAt`` pages). Issues come in ``jql``'s order within each part; an issue
         Jira lists twice (its position moved while the pages were read) may come
         twice. Ids of statuses that are not in ``statuses`` (an issue's, or one a
-        status change names) are added to ``unknown_statuses``.
+        status change names) are added to ``unknown_statuses``. ``prepare`` turns each
+        parsed issue into what is handed over, in the reading threads (work the caller
+        would otherwise do on its own thread, such as packing it for storage). Close
+        the generator when stopping early: that stops the reading threads.
         """
         wanted = self._fields(fields, batch_size)
         workers = max(1, concurrency)
+        self._transport.limit_in_flight(workers)
         streams = self._reader.streams(
             jql,
             wanted,
             batch_size,
             split=workers if full else 1,
             jql_datetime=self.jql_datetime,
+            # One worker keeps its next request in flight while it parses; several
+            # keep each other's requests in flight, and a lookahead each would only
+            # hold more pages in memory.
+            ahead=workers == 1,
         )
         strings: dict[str, str] = {}
         known = dict(statuses)
 
-        def parsed(stream: Stream[list[WireIssue]]) -> Iterator[list[FetchedIssue]]:
+        def parsed(stream: Stream[list[WireIssue]]) -> Iterator[list[T]]:
             # Parsed in the worker: the decoded page is freed as soon as it is read.
             for group in stream():
                 yield [
-                    parse_fetched(
-                        issue.id,
-                        issue.key,
-                        issue.fields,
-                        issue.histories,
-                        statuses=known,
-                        story_points_field=story_points_field,
-                        strings=strings,
-                        unknown_statuses=unknown_statuses,
+                    prepare(
+                        parse_fetched(
+                            issue.id,
+                            issue.key,
+                            issue.fields,
+                            issue.histories,
+                            statuses=known,
+                            story_points_field=story_points_field,
+                            strings=strings,
+                            unknown_statuses=unknown_statuses,
+                        )
                     )
                     for issue in group
                 ]
 
         return run_streams(
-            [partial(parsed, stream) for stream in streams], workers=workers, buffer=2 * workers
+            [partial(parsed, stream) for stream in streams],
+            workers=workers,
+            buffer=max(2, workers),
         )
 
     @staticmethod

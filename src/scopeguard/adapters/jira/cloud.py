@@ -29,7 +29,7 @@ from urllib.parse import quote
 from scopeguard.adapters.jira import wire
 from scopeguard.adapters.jira.decoding import JsonObject, rebatch
 from scopeguard.adapters.jira.errors import JiraMalformedResponse, JiraRequestError
-from scopeguard.adapters.jira.pipeline import Stream
+from scopeguard.adapters.jira.pipeline import Stream, chain
 from scopeguard.adapters.jira.transport import JiraTransport
 from scopeguard.adapters.jira.wire import History, SearchIssue, WireIssue, search_issue_id
 from scopeguard.domain.timeparse import parse_jira_datetime
@@ -69,40 +69,45 @@ class CloudReader:
         self._bulkfetch_available = True
 
     def _search_pages(
-        self, jql: str, fields: list[str], page_size: int
+        self, jql: str, fields: list[str], page_size: int, *, ahead: bool = False
     ) -> Iterator[list[SearchIssue]]:
-        token: str | None = None
+        path = "/rest/api/3/search/jql"
         seen_tokens: set[str] = set()
-        while True:
-            params: JsonObject = {
-                "jql": jql,
-                "maxResults": page_size,
-                "fields": ",".join(fields),
-            }
-            if token is not None:
+
+        def fetch(token: str) -> bytes:
+            params: JsonObject = {"jql": jql, "maxResults": page_size, "fields": ",".join(fields)}
+            if token:
                 params["nextPageToken"] = token
-            page = self._transport.request_as(
-                wire.CloudSearchPage, "GET", "/rest/api/3/search/jql", params=params
-            )
-            yield page.issues
-            next_token = page.nextPageToken
-            if next_token is None or page.isLast is True:
-                return
-            if not next_token:
+            return self._transport.request_bytes("GET", path, params=params)
+
+        def follow(answer: bytes) -> str | None:
+            page = wire.decode_as(answer, wire.CloudSearchNext, f"GET {path}")
+            token = page.nextPageToken
+            if token is None or page.isLast is True:
+                return None
+            if not token:
                 raise JiraMalformedResponse("search/jql gave an empty nextPageToken")
-            if next_token in seen_tokens:
+            if token in seen_tokens:
                 # Following it again would loop for ever re-reading the same pages.
                 raise JiraMalformedResponse("search/jql repeated a nextPageToken")
-            seen_tokens.add(next_token)
-            token = next_token
+            seen_tokens.add(token)
+            return token
 
-    def read(self, jql: str, fields: list[str], batch_size: int) -> Iterator[list[WireIssue]]:
-        """Issues of ``jql`` with complete histories, in groups of at most ``batch_size``."""
+        for answer in chain("", fetch, follow, ahead=ahead):
+            issues = wire.decode_as(answer, wire.CloudSearchPage, f"GET {path}").issues
+            del answer  # the bytes are not needed while the caller works on the page
+            yield issues
+
+    def read(
+        self, jql: str, fields: list[str], batch_size: int, *, ahead: bool = False
+    ) -> Iterator[list[WireIssue]]:
+        """Issues of ``jql`` with complete histories, in groups of at most ``batch_size``;
+        with ``ahead``, each next page is requested before this one is handed over."""
         # Batching across search pages is what keeps bulkfetch calls (and the
         # request count) low: one bulkfetch serves up to 1,000 issues.
-        pages = self._search_pages(jql, fields, SEARCH_PAGE)
+        pages = self._search_pages(jql, fields, SEARCH_PAGE, ahead=ahead)
         for batch in rebatch(pages, batch_size):
-            yield from self._with_changelogs(batch)
+            yield from self._with_changelogs(batch, ahead=ahead)
 
     def streams(
         self,
@@ -112,13 +117,14 @@ class CloudReader:
         *,
         split: int,
         jql_datetime: Callable[[datetime], str],
+        ahead: bool,
     ) -> list[Stream[list[WireIssue]]]:
         """Readers that together return every issue of ``jql`` once (see the module docs).
 
         With ``split`` > 1, two one-issue probes (run at once) find the oldest and
         newest ``created``; the span between is cut into ``split`` ranges.
         """
-        whole: Stream[list[WireIssue]] = partial(self.read, jql, fields, batch_size)
+        whole: Stream[list[WireIssue]] = partial(self.read, jql, fields, batch_size, ahead=ahead)
         if split <= 1:
             return [whole]
         base, order = split_order(jql)
@@ -138,7 +144,7 @@ class CloudReader:
         conditions += [f"created >= {a} AND created < {b}" for a, b in pairwise(marks)]
         conditions.append(f"created >= {marks[-1]}")
         return [
-            partial(self.read, f"({base}) AND {condition} {order}", fields, batch_size)
+            partial(self.read, f"({base}) AND {condition} {order}", fields, batch_size, ahead=ahead)
             for condition in conditions
         ]
 
@@ -160,7 +166,9 @@ class CloudReader:
             raise JiraMalformedResponse(f"search/jql gave an issue without created: {created!r}")
         return parse_jira_datetime(created)
 
-    def _with_changelogs(self, issues: list[SearchIssue]) -> Iterator[list[WireIssue]]:
+    def _with_changelogs(
+        self, issues: list[SearchIssue], *, ahead: bool
+    ) -> Iterator[list[WireIssue]]:
         """The issues with their complete histories, in groups as bulkfetch pages complete them.
 
         Yielding per page rather than per batch keeps memory to one page of
@@ -171,7 +179,7 @@ class CloudReader:
         if self._bulkfetch_available:
             yielded = False
             try:
-                for complete in self._bulkfetch(list(by_id)):
+                for complete in self._bulkfetch(list(by_id), ahead=ahead):
                     group = [
                         _wire(by_id.pop(issue_id), histories)
                         for issue_id, histories in complete.items()
@@ -194,7 +202,7 @@ class CloudReader:
             _wire(issue, self._issue_changelog_pages(issue_id)) for issue_id, issue in by_id.items()
         ]
 
-    def _bulkfetch(self, ids: list[str]) -> Iterator[dict[str, list[History]]]:
+    def _bulkfetch(self, ids: list[str], *, ahead: bool) -> Iterator[dict[str, list[History]]]:
         """Histories of ``ids`` per bulkfetch page: each yield holds the issues it completed.
 
         Jira orders the results by issue, so when a page ends every issue on it
@@ -204,19 +212,30 @@ class CloudReader:
         wanted = set(ids)
         found: dict[str, dict[str, History]] = {}
         done: set[str] = set()
-        token: str | None = None
         seen_tokens: set[str] = set()
-        while True:
+        path = "/rest/api/3/changelog/bulkfetch"
+
+        def fetch(token: str) -> bytes:
             # Jira rejects unknown body keys: send exactly these three.
-            body: JsonObject = {
-                "issueIdsOrKeys": ids,
-                "maxResults": BULKFETCH_MAX_HISTORIES,
-            }
-            if token is not None:
+            body: JsonObject = {"issueIdsOrKeys": ids, "maxResults": BULKFETCH_MAX_HISTORIES}
+            if token:
                 body["nextPageToken"] = token
-            page = self._transport.request_as(
-                wire.BulkfetchPage, "POST", "/rest/api/3/changelog/bulkfetch", body=body
-            )
+            return self._transport.request_bytes("POST", path, body=body)
+
+        def follow(answer: bytes) -> str | None:
+            token = wire.decode_as(answer, wire.BulkfetchNext, f"POST {path}").nextPageToken
+            if token is None:
+                return None
+            if not token or token in seen_tokens:
+                raise JiraMalformedResponse(
+                    f"changelog/bulkfetch gave an unusable nextPageToken ({token!r})"
+                )
+            seen_tokens.add(token)
+            return token
+
+        for answer in chain("", fetch, follow, ahead=ahead):
+            page = wire.decode_as(answer, wire.BulkfetchPage, f"POST {path}")
+            del answer  # the bytes are not needed while the caller works on the page
             last_on_page: str | None = None
             for log in page.issueChangeLogs:
                 issue_id = log.issueId
@@ -233,8 +252,7 @@ class CloudReader:
                 for history in log.changeHistories:
                     bucket.setdefault(wire.history_id(history), history)
                 last_on_page = issue_id
-            next_token = page.nextPageToken
-            if next_token is None:
+            if page.nextPageToken is None:
                 complete = {i: list(b.values()) for i, b in found.items()}
                 complete.update({i: [] for i in ids if i not in found and i not in done})
                 yield complete
@@ -245,12 +263,6 @@ class CloudReader:
             done.update(complete)
             if complete:
                 yield complete
-            if not next_token or next_token in seen_tokens:
-                raise JiraMalformedResponse(
-                    f"changelog/bulkfetch gave an unusable nextPageToken ({next_token!r})"
-                )
-            seen_tokens.add(next_token)
-            token = next_token
 
     def _issue_changelog_pages(self, issue_id: str) -> list[History]:
         histories: list[History] = []

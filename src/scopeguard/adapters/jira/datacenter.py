@@ -23,7 +23,7 @@ from urllib.parse import quote
 from scopeguard.adapters.jira import wire
 from scopeguard.adapters.jira.decoding import JsonObject, rebatch
 from scopeguard.adapters.jira.errors import JiraMalformedResponse
-from scopeguard.adapters.jira.pipeline import Stream
+from scopeguard.adapters.jira.pipeline import Stream, chain
 from scopeguard.adapters.jira.transport import JiraTransport
 from scopeguard.adapters.jira.wire import History, SearchIssue, WireIssue, search_issue_id
 
@@ -56,25 +56,49 @@ class DataCenterReader:
         return page
 
     def _search_pages(
-        self, jql: str, fields: list[str], *, expand: str | None
+        self, jql: str, fields: list[str], *, expand: str | None, ahead: bool = False
     ) -> Iterator[list[SearchIssue]]:
-        start = 0
-        page_size = SEARCH_PAGE
-        while True:
-            page = self._page(jql, fields, start, page_size, expand)
-            # Data Center caps maxResults (jira.search.views.default.max); ask for
-            # what it actually serves from now on.
-            page_size = page.maxResults
-            yield page.issues
-            # Advance by what came back, not by the cap: if the server returns
-            # fewer issues than it promised, no issue is skipped.
-            start += len(page.issues)
-            if not page.issues or start >= page.total:
-                return
+        path = "/rest/api/2/search"
 
-    def read(self, jql: str, fields: list[str], batch_size: int) -> Iterator[list[WireIssue]]:
-        """Issues of ``jql`` with complete histories, in groups of at most ``batch_size``."""
-        for batch in rebatch(self._search_pages(jql, fields, expand="changelog"), batch_size):
+        def fetch(at: tuple[int, int]) -> bytes:
+            start, size = at
+            params: JsonObject = {
+                "jql": jql,
+                "startAt": start,
+                "maxResults": size,
+                "fields": ",".join(fields),
+            }
+            if expand:
+                params["expand"] = expand
+            return self._transport.request_bytes("GET", path, params=params)
+
+        current = [0]  # startAt of the answer follow() reads (answers come in order)
+
+        def follow(answer: bytes) -> tuple[int, int] | None:
+            page = wire.decode_as(answer, wire.DataCenterSearchNext, f"GET {path}")
+            if page.maxResults < 1:
+                raise JiraMalformedResponse(f"search page has maxResults {page.maxResults}")
+            # Advance by what came back, not by the cap: if the server returns fewer
+            # issues than it promised, no issue is skipped. Data Center caps
+            # maxResults (jira.search.views.default.max): ask for what it serves.
+            start = current[0] + len(page.issues)
+            if not page.issues or start >= page.total:
+                return None
+            current[0] = start
+            return start, page.maxResults
+
+        for answer in chain((0, SEARCH_PAGE), fetch, follow, ahead=ahead):
+            issues = wire.decode_as(answer, wire.DataCenterSearchPage, f"GET {path}").issues
+            del answer  # the bytes are not needed while the caller works on the page
+            yield issues
+
+    def read(
+        self, jql: str, fields: list[str], batch_size: int, *, ahead: bool = False
+    ) -> Iterator[list[WireIssue]]:
+        """Issues of ``jql`` with complete histories, in groups of at most ``batch_size``;
+        with ``ahead``, each next page is requested before this one is handed over."""
+        pages = self._search_pages(jql, fields, expand="changelog", ahead=ahead)
+        for batch in rebatch(pages, batch_size):
             yield [self._complete(issue) for issue in batch]
 
     def streams(
@@ -85,6 +109,7 @@ class DataCenterReader:
         *,
         split: int,
         jql_datetime: Callable[[datetime], str],
+        ahead: bool,
     ) -> list[Stream[list[WireIssue]]]:
         """Readers that together return every issue of ``jql`` (see the module docs).
 
@@ -92,9 +117,12 @@ class DataCenterReader:
         the page size and the total the others are dealt by.
         """
         if split <= 1:
-            return [partial(self.read, jql, fields, batch_size)]
+            return [partial(self.read, jql, fields, batch_size, ahead=ahead)]
         first = self._page(jql, fields, 0, SEARCH_PAGE, "changelog")
-        return [partial(self._dealt, jql, fields, first, index, split) for index in range(split)]
+        return [
+            partial(self._dealt, jql, fields, first, index, split, ahead=ahead)
+            for index in range(split)
+        ]
 
     def _dealt(
         self,
@@ -103,26 +131,53 @@ class DataCenterReader:
         first: wire.DataCenterSearchPage,
         index: int,
         workers: int,
+        *,
+        ahead: bool,
     ) -> Iterator[list[WireIssue]]:
         size = first.maxResults
         if index == 0 and first.issues:
             yield [self._complete(issue) for issue in first.issues]
-        total = first.total
-        number = 1 + index
-        while number * size < total:
-            start = number * size
-            issues: list[SearchIssue] = []
+        if (1 + index) * size >= first.total:
+            return
+        path = "/rest/api/2/search"
+
+        def fetch(number: int) -> bytes:
+            params: JsonObject = {
+                "jql": jql,
+                "startAt": number * size,
+                "maxResults": size,
+                "fields": ",".join(fields),
+                "expand": "changelog",
+            }
+            return self._transport.request_bytes("GET", path, params=params)
+
+        current = [1 + index]  # the page number of the answer follow() reads
+
+        def follow(answer: bytes) -> int | None:
+            page = wire.decode_as(answer, wire.DataCenterSearchNext, f"GET {path}")
+            following = current[0] + workers
+            if not page.issues or following * size >= page.total:
+                return None
+            current[0] = following
+            return following
+
+        number = 1 + index - workers
+        for answer in chain(1 + index, fetch, follow, ahead=ahead):
+            number += workers  # the chain's answers come in order, each `workers` on
+            page = wire.decode_as(answer, wire.DataCenterSearchPage, f"GET {path}")
+            del answer  # the bytes are not needed while the caller works on the page
+            issues = list(page.issues)
             # A page shorter than promised before the end: read on from where it
             # stopped, so that no issue of this page's range is skipped.
-            while len(issues) < size:
-                page = self._page(jql, fields, start + len(issues), size - len(issues), "changelog")
-                total = page.total
-                issues.extend(page.issues)
-                if not page.issues or start + len(issues) >= total:
+            while issues and len(issues) < size and number * size + len(issues) < page.total:
+                more = self._page(
+                    jql, fields, number * size + len(issues), size - len(issues), "changelog"
+                )
+                if not more.issues:
                     break
+                issues.extend(more.issues)
             if issues:
                 yield [self._complete(issue) for issue in issues]
-            number += workers
 
     def _complete(self, issue: SearchIssue) -> WireIssue:
         key = issue.key

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Generator, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+K = TypeVar("K")
 
 Stream = Callable[[], Iterator[T]]
 
@@ -58,7 +59,9 @@ class _Handover(Generic[T]):
                 continue
 
 
-def run_streams(streams: Sequence[Stream[T]], *, workers: int, buffer: int = 2) -> Iterator[T]:
+def run_streams(
+    streams: Sequence[Stream[T]], *, workers: int, buffer: int = 2
+) -> Generator[T, None, None]:
     """Every result of every stream: each stream's in its order, streams interleaved.
 
     ``workers`` threads run the streams (one stream per thread until it ends);
@@ -100,3 +103,35 @@ def run_streams(streams: Sequence[Stream[T]], *, workers: int, buffer: int = 2) 
     finally:
         handover.stop.set()
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def chain(
+    first: K,
+    fetch: Callable[[K], bytes],
+    follow: Callable[[bytes], K | None],
+    *,
+    ahead: bool = True,
+) -> Iterator[bytes]:
+    """The answers of a request chain, each next request sent before its answer is used.
+
+    ``fetch(key)`` sends one request; ``follow(answer)`` reads from an answer
+    just enough to know the next key (a page token, the next ``startAt``), or
+    ``None`` at the end. While the caller decodes and parses one answer, the next
+    request is already in flight: a chain of pages then takes as long as its
+    requests, not its requests plus the parsing. Without ``ahead``, each request
+    waits for the caller to ask for its answer (one request at a time, in this thread).
+    """
+    if not ahead:
+        key: K | None = first
+        while key is not None:
+            answer = fetch(key)
+            key = follow(answer)
+            yield answer
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jira-next") as pool:
+        pending: Future[bytes] | None = pool.submit(fetch, first)
+        while pending is not None:
+            answer = pending.result()
+            following = follow(answer)
+            pending = pool.submit(fetch, following) if following is not None else None
+            yield answer

@@ -75,6 +75,8 @@ class _Gate:
         self._waited = threading.local()
         self.limit: int | None = None
         """Requests allowed in flight; ``None`` until a rate limit sets one."""
+        self.cap: int | None = None
+        """The caller's limit (``sync.concurrency``), whatever the rate limits say."""
         self._in_flight = 0
         self._successes = 0
 
@@ -89,22 +91,35 @@ class _Gate:
             if delay > 0:
                 sleep(delay)
         with self._lock:
-            while self.limit is not None and self._in_flight >= self.limit:
+            while self._in_flight >= self._allowed():
                 self._lock.wait()
             self._in_flight += 1
+
+    def _allowed(self) -> float:
+        limits = [n for n in (self.limit, self.cap) if n is not None]
+        return min(limits) if limits else float("inf")
+
+    def set_cap(self, requests: int | None) -> None:
+        """The caller's own limit on requests in flight."""
+        with self._lock:
+            self.cap = requests
+            self._lock.notify_all()
 
     def leave(self, *, limited: bool) -> None:
         """A request is over; ``limited``: answered 429, or not answered at all."""
         with self._lock:
             self._in_flight -= 1
             if limited:
-                self.limit = max(1, (self.limit or self._in_flight + 1) // 2)
+                current = self.limit or self.cap or self._in_flight + 1
+                self.limit = max(1, current // 2)
                 self._successes = 0
             elif self.limit is not None:
                 self._successes += 1
                 if self._successes >= _RECOVER_AFTER:
                     self._successes = 0
                     self.limit += 1
+                    if self.cap is not None and self.limit >= self.cap:
+                        self.limit = None  # recovered: the caller's cap rules again
             self._lock.notify_all()
 
     def hold(self, until: float) -> None:
@@ -239,11 +254,27 @@ class JiraTransport:
     ) -> T:
         """Like :meth:`request`, the body decoded straight into ``kind``
         (a :mod:`~scopeguard.adapters.jira.wire` struct)."""
-        what = f"{method} {path}"
+        data = self.request_bytes(method, path, params=params, body=body)
+        return decode_as(data, kind, f"{method} {path}")
+
+    def request_bytes(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> bytes:
+        """Like :meth:`request`, the body undecoded (checked not to be an HTML page)."""
         response = self._send(method, path, params=params, body=body, anonymous=False)
         if "html" in response.headers.get("Content-Type", "").lower():
-            decode_body(response, what)  # raises with the hint an HTML page deserves
-        return decode_as(response.content, kind, what)
+            decode_body(response, f"{method} {path}")  # raises with the hint it deserves
+        return response.content
+
+    def limit_in_flight(self, requests: int | None) -> None:
+        """At most ``requests`` requests of this transport in flight at once (``None``:
+        no limit besides the one a rate limit set)."""
+        self._gate.set_cap(requests)
 
     def _send(
         self,

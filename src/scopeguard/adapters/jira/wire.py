@@ -107,6 +107,27 @@ class ChangelogPage(msgspec.Struct, frozen=True):
     isLast: bool | None = None  # noqa: N815
 
 
+class CloudSearchNext(msgspec.Struct, frozen=True):
+    """Just what a search page says about the next one (the rest is skipped unread)."""
+
+    nextPageToken: str | None = None  # noqa: N815
+    isLast: bool | None = None  # noqa: N815
+
+
+class BulkfetchNext(msgspec.Struct, frozen=True):
+    """Just what a bulkfetch page says about the next one."""
+
+    nextPageToken: str | None = None  # noqa: N815
+
+
+class DataCenterSearchNext(msgspec.Struct, frozen=True):
+    """Just what a Data Center search page says about the next one."""
+
+    issues: list[msgspec.Raw]
+    total: int
+    maxResults: int  # noqa: N815
+
+
 class DataCenterIssue(msgspec.Struct, frozen=True):
     """``GET /rest/api/2/issue/{id}?expand=changelog``: the complete history."""
 
