@@ -17,7 +17,12 @@ from jira_simulator import Dataset, JiraSimulator, serve
 from scopeguard.adapters.jira import JiraClient
 from scopeguard.adapters.store import Database
 from scopeguard.adapters.store.models import IssueRow, SyncStateRow
-from scopeguard.adapters.store.repository import history_count, issue_count, load_issues
+from scopeguard.adapters.store.repository import (
+    history_count,
+    issue_count,
+    load_issues,
+    load_statuses,
+)
 from scopeguard.config import Settings
 from scopeguard.domain.model import StatusCategory
 from scopeguard.usecases.sync import SyncError, SyncService
@@ -140,7 +145,7 @@ def test_full_sync_stores_every_issue_and_every_history(harness: Harness) -> Non
     assert pop.created.astimezone(MSK).date().isoformat() == "2026-09-01"
 
 
-def test_resync_with_nothing_changed_is_one_search_request(harness: Harness) -> None:
+def test_resync_with_nothing_changed_is_one_request(harness: Harness) -> None:
     client = harness.settings.client("ACME")
     harness.sync.sync_client(client)
     rows = harness.rows()
@@ -150,12 +155,28 @@ def test_resync_with_nothing_changed_is_one_search_request(harness: Harness) -> 
     search_path = (
         "/rest/api/3/search/jql" if harness.simulator.flavor == "cloud" else "/rest/api/2/search"
     )
-    assert harness.simulator.request_count(search_path) == 1
-    data_requests = [
-        r for r in harness.simulator.requests if "search" in r.path or "changelog" in r.path
-    ]
-    assert len(data_requests) == 1
+    # Statuses, fields and the user's zone come from the cache (the full sync read
+    # them, at once): the one request is the search that finds nothing new.
+    assert [r.path for r in harness.simulator.requests] == [search_path]
+    assert report.requests == 1
     assert harness.rows() == rows
+
+
+def test_a_status_jira_did_not_have_before_makes_the_sync_read_the_statuses(
+    harness: Harness,
+) -> None:
+    client = harness.settings.client("ACME")
+    harness.sync.sync_client(client)
+    dataset = harness.simulator.dataset
+    dataset.add_status("20001", "Legal Review", StatusCategory.INDETERMINATE)
+    dataset.transition("ACME-1", "Legal Review", at=clock.now(), author=PM)
+    harness.simulator.reset_requests()
+    report = harness.sync.sync_client(client)
+    api = "/rest/api/3" if harness.simulator.flavor == "cloud" else "/rest/api/2"
+    assert harness.simulator.request_count(f"{api}/status") == 1
+    assert report.issues == 1
+    with harness.database.session() as session:
+        assert load_statuses(session)["20001"].name == "Legal Review"
 
 
 def test_incremental_sync_picks_up_changes_and_new_issues(harness: Harness) -> None:

@@ -252,7 +252,11 @@ class CloudReader:
                 for history in log.changeHistories:
                     bucket.setdefault(wire.history_id(history), history)
                 last_on_page = issue_id
-            if page.nextPageToken is None:
+            last_page = page.nextPageToken is None
+            # What is needed of the page is in `found` now; the rest (the issues this
+            # batch did not ask for) need not stay alive while the caller parses.
+            del page
+            if last_page:
                 complete = {i: list(b.values()) for i, b in found.items()}
                 complete.update({i: [] for i in ids if i not in found and i not in done})
                 yield complete

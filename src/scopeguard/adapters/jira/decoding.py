@@ -1,4 +1,4 @@
-"""Jira's JSON, decoded compactly and checked: pages, issues, histories.
+"""Jira's JSON as plain values, and checks of its shape: bodies, histories, batches.
 
 Everything here is about the shape of what Jira sends; a shape we cannot
 read is a :class:`~scopeguard.adapters.jira.errors.JiraMalformedResponse`,
@@ -63,36 +63,6 @@ def expect_object(value: Any, what: str) -> JsonObject:
     """``value`` if it is a JSON object, else a malformed-response error naming ``what``."""
     if not isinstance(value, dict):
         raise JiraMalformedResponse(f"{what} is not a JSON object but {kind(value)}")
-    return value
-
-
-def issues_of(page: JsonObject, what: str) -> list[JsonObject]:
-    """The issues of a search page, each an object with an id."""
-    issues = page.get("issues")
-    if not isinstance(issues, list):
-        raise JiraMalformedResponse(f"{what} page has no issues list ({kind(issues)})")
-    for issue in issues:
-        if not isinstance(issue, dict):
-            raise JiraMalformedResponse(f"{what} page holds an issue that is {kind(issue)}")
-        issue_id_of(issue)
-    return issues
-
-
-def issue_id_of(issue: Mapping[str, Any]) -> str:
-    """The issue's id as text (Jira sends a string; some proxies an integer)."""
-    value = issue.get("id")
-    if is_int(value):
-        return str(value)
-    if not isinstance(value, str) or not value:
-        raise JiraMalformedResponse(f"an issue has no id: {snippet(issue)}")
-    return value
-
-
-def issue_key_of(issue: Mapping[str, Any]) -> str:
-    """The issue's key (``ACME-12``)."""
-    value = issue.get("key")
-    if not isinstance(value, str) or not value:
-        raise JiraMalformedResponse(f"issue {issue.get('id')!r} has no key")
     return value
 
 

@@ -121,17 +121,20 @@ def chain(
     requests, not its requests plus the parsing. Without ``ahead``, each request
     waits for the caller to ask for its answer (one request at a time, in this thread).
     """
+    # Answers are handed over from a list, popped, so that this generator holds no
+    # reference to a (megabytes-long) answer while the caller works on it.
+    box: list[bytes] = []
     if not ahead:
         key: K | None = first
         while key is not None:
-            answer = fetch(key)
-            key = follow(answer)
-            yield answer
+            box.append(fetch(key))
+            key = follow(box[0])
+            yield box.pop()
         return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jira-next") as pool:
         pending: Future[bytes] | None = pool.submit(fetch, first)
         while pending is not None:
-            answer = pending.result()
-            following = follow(answer)
+            box.append(pending.result())
+            following = follow(box[0])
             pending = pool.submit(fetch, following) if following is not None else None
-            yield answer
+            yield box.pop()
