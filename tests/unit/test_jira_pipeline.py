@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -69,38 +69,45 @@ def test_no_streams_is_no_items() -> None:
     assert list(run_streams([], workers=4)) == []
 
 
-def test_a_chain_sends_the_next_request_before_the_caller_takes_the_answer() -> None:
-    sent: list[int] = []
-    second_sent = threading.Event()
+Counting = tuple[
+    Callable[[int], bytes],
+    Callable[[bytes], int],
+    Callable[[int], int | None],
+    Callable[[bytes], int | None],
+]
+
+
+def _count_to_three(sent: list[int], second_sent: threading.Event | None = None) -> Counting:
+    """fetch, decode, follow and glance of a chain of requests 1, 2, 3."""
 
     def fetch(key: int) -> bytes:
         sent.append(key)
-        if key == 2:
+        if key == 2 and second_sent is not None:
             second_sent.set()
         return str(key).encode()
 
-    def follow(answer: bytes) -> int | None:
-        key = int(answer)
-        return key + 1 if key < 3 else None
+    def follow(page: int) -> int | None:
+        return page + 1 if page < 3 else None
 
-    answers = chain(1, fetch, follow)
-    assert next(answers) == b"1"
-    # The caller has not asked for the second answer, yet its request is out.
+    return fetch, int, follow, lambda answer: follow(int(answer))
+
+
+def test_a_chain_sends_the_next_request_before_the_caller_takes_the_answer() -> None:
+    sent: list[int] = []
+    second_sent = threading.Event()
+    fetch, decode, follow, glance = _count_to_three(sent, second_sent)
+    pages = chain(1, fetch, decode, follow, glance=glance)
+    assert next(pages) == 1
+    # The caller has not asked for the second page, yet its request is out.
     assert second_sent.wait(5)
-    assert list(answers) == [b"2", b"3"]
+    assert list(pages) == [2, 3]
     assert sent == [1, 2, 3]
 
 
 def test_a_chain_without_lookahead_sends_each_request_when_asked() -> None:
     sent: list[int] = []
-
-    def fetch(key: int) -> bytes:
-        sent.append(key)
-        return str(key).encode()
-
-    answers = chain(
-        1, fetch, lambda answer: int(answer) + 1 if int(answer) < 3 else None, ahead=False
-    )
-    assert next(answers) == b"1"
+    fetch, decode, follow, glance = _count_to_three(sent)
+    pages = chain(1, fetch, decode, follow, glance=glance, ahead=False)
+    assert next(pages) == 1
     assert sent == [1]
-    assert list(answers) == [b"2", b"3"]
+    assert list(pages) == [2, 3]

@@ -80,8 +80,7 @@ class CloudReader:
                 params["nextPageToken"] = token
             return self._transport.request_bytes("GET", path, params=params)
 
-        def follow(answer: bytes) -> str | None:
-            page = wire.decode_as(answer, wire.CloudSearchNext, f"GET {path}")
+        def follow(page: wire.CloudSearchPage | wire.CloudSearchNext) -> str | None:
             token = page.nextPageToken
             if token is None or page.isLast is True:
                 return None
@@ -93,10 +92,17 @@ class CloudReader:
             seen_tokens.add(token)
             return token
 
-        for answer in chain("", fetch, follow, ahead=ahead):
-            issues = wire.decode_as(answer, wire.CloudSearchPage, f"GET {path}").issues
-            del answer  # the bytes are not needed while the caller works on the page
-            yield issues
+        what = f"GET {path}"
+        pages = chain(
+            "",
+            fetch,
+            lambda answer: wire.decode_as(answer, wire.CloudSearchPage, what),
+            follow,
+            glance=lambda answer: follow(wire.decode_as(answer, wire.CloudSearchNext, what)),
+            ahead=ahead,
+        )
+        for page in pages:
+            yield page.issues
 
     def read(
         self, jql: str, fields: list[str], batch_size: int, *, ahead: bool = False
@@ -222,8 +228,8 @@ class CloudReader:
                 body["nextPageToken"] = token
             return self._transport.request_bytes("POST", path, body=body)
 
-        def follow(answer: bytes) -> str | None:
-            token = wire.decode_as(answer, wire.BulkfetchNext, f"POST {path}").nextPageToken
+        def follow(page: wire.BulkfetchPage | wire.BulkfetchNext) -> str | None:
+            token = page.nextPageToken
             if token is None:
                 return None
             if not token or token in seen_tokens:
@@ -233,9 +239,16 @@ class CloudReader:
             seen_tokens.add(token)
             return token
 
-        for answer in chain("", fetch, follow, ahead=ahead):
-            page = wire.decode_as(answer, wire.BulkfetchPage, f"POST {path}")
-            del answer  # the bytes are not needed while the caller works on the page
+        what = f"POST {path}"
+        pages = chain(
+            "",
+            fetch,
+            lambda answer: wire.decode_as(answer, wire.BulkfetchPage, what),
+            follow,
+            glance=lambda answer: follow(wire.decode_as(answer, wire.BulkfetchNext, what)),
+            ahead=ahead,
+        )
+        for page in pages:
             last_on_page: str | None = None
             for log in page.issueChangeLogs:
                 issue_id = log.issueId

@@ -30,6 +30,9 @@ from scopeguard.adapters.jira.wire import History, SearchIssue, WireIssue, searc
 SEARCH_PAGE = 1000
 """What we ask Data Center for; the server caps it (``jira.search.views.default.max``)."""
 
+Key = tuple[int, int]
+"""Where a search page starts, and how many issues it asks for."""
+
 
 class DataCenterReader:
     """Reads a Data Center site's issues with their complete histories."""
@@ -60,7 +63,7 @@ class DataCenterReader:
     ) -> Iterator[list[SearchIssue]]:
         path = "/rest/api/2/search"
 
-        def fetch(at: tuple[int, int]) -> bytes:
+        def fetch(at: Key) -> bytes:
             start, size = at
             params: JsonObject = {
                 "jql": jql,
@@ -72,10 +75,9 @@ class DataCenterReader:
                 params["expand"] = expand
             return self._transport.request_bytes("GET", path, params=params)
 
-        current = [0]  # startAt of the answer follow() reads (answers come in order)
+        current = [0]  # startAt of the page follow() reads (pages come in order)
 
-        def follow(answer: bytes) -> tuple[int, int] | None:
-            page = wire.decode_as(answer, wire.DataCenterSearchNext, f"GET {path}")
+        def follow(page: wire.DataCenterSearchPage | wire.DataCenterSearchNext) -> Key | None:
             if page.maxResults < 1:
                 raise JiraMalformedResponse(f"search page has maxResults {page.maxResults}")
             # Advance by what came back, not by the cap: if the server returns fewer
@@ -87,10 +89,17 @@ class DataCenterReader:
             current[0] = start
             return start, page.maxResults
 
-        for answer in chain((0, SEARCH_PAGE), fetch, follow, ahead=ahead):
-            issues = wire.decode_as(answer, wire.DataCenterSearchPage, f"GET {path}").issues
-            del answer  # the bytes are not needed while the caller works on the page
-            yield issues
+        what = f"GET {path}"
+        pages = chain(
+            (0, SEARCH_PAGE),
+            fetch,
+            lambda answer: wire.decode_as(answer, wire.DataCenterSearchPage, what),
+            follow,
+            glance=lambda answer: follow(wire.decode_as(answer, wire.DataCenterSearchNext, what)),
+            ahead=ahead,
+        )
+        for page in pages:
+            yield page.issues
 
     def read(
         self, jql: str, fields: list[str], batch_size: int, *, ahead: bool = False
@@ -151,21 +160,27 @@ class DataCenterReader:
             }
             return self._transport.request_bytes("GET", path, params=params)
 
-        current = [1 + index]  # the page number of the answer follow() reads
+        current = [1 + index]  # the page number of the page follow() reads
 
-        def follow(answer: bytes) -> int | None:
-            page = wire.decode_as(answer, wire.DataCenterSearchNext, f"GET {path}")
+        def follow(page: wire.DataCenterSearchPage | wire.DataCenterSearchNext) -> int | None:
             following = current[0] + workers
             if not page.issues or following * size >= page.total:
                 return None
             current[0] = following
             return following
 
+        what = f"GET {path}"
+        pages = chain(
+            1 + index,
+            fetch,
+            lambda answer: wire.decode_as(answer, wire.DataCenterSearchPage, what),
+            follow,
+            glance=lambda answer: follow(wire.decode_as(answer, wire.DataCenterSearchNext, what)),
+            ahead=ahead,
+        )
         number = 1 + index - workers
-        for answer in chain(1 + index, fetch, follow, ahead=ahead):
-            number += workers  # the chain's answers come in order, each `workers` on
-            page = wire.decode_as(answer, wire.DataCenterSearchPage, f"GET {path}")
-            del answer  # the bytes are not needed while the caller works on the page
+        for page in pages:
+            number += workers  # the chain's pages come in order, each `workers` on
             issues = list(page.issues)
             # A page shorter than promised before the end: read on from where it
             # stopped, so that no issue of this page's range is skipped.

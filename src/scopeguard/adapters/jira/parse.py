@@ -8,7 +8,7 @@ revisions. Optional fields (labels, estimates, comments) may be absent or null.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -329,29 +329,35 @@ def _typed_history_items(
         if name is not None:
             name = strings.setdefault(name, name)
     items: list[ChangeItem] = []
+    intern = strings.setdefault
     for index, item in enumerate(history.items):
-        if not item.field:
+        field = item.field
+        if not field:
             raise ctx.error(f"history {history_id} item {index} field is missing or empty")
-        values = [_value_text(v) for v in (item.from_, item.fromString, item.to, item.toString)]
-        from_id, from_string, to_id, to_string = (
-            None if v is None else strings.setdefault(v, v) for v in values
-        )
         field_id = item.fieldId
         items.append(
             ChangeItem(
                 history_id,
                 created,
-                strings.setdefault(item.field, item.field),
-                None if field_id is None else strings.setdefault(field_id, field_id),
-                from_id,
-                from_string,
-                to_id,
-                to_string,
+                intern(field, field),
+                None if field_id is None else intern(field_id, field_id),
+                _interned(item.from_, intern),
+                _interned(item.fromString, intern),
+                _interned(item.to, intern),
+                _interned(item.toString, intern),
                 account,
                 name,
             )
         )
     return items
+
+
+def _interned(value: wire.Scalar, intern: Callable[[str, str], str]) -> str | None:
+    """A change item value as text, one shared object per distinct text of the sync."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else _value_text(value)
+    return None if text is None else intern(text, text)
 
 
 def _user(user: Mapping[str, Any] | None) -> tuple[str | None, str | None]:

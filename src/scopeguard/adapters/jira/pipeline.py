@@ -23,6 +23,7 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 K = TypeVar("K")
+R = TypeVar("R")
 
 Stream = Callable[[], Iterator[T]]
 
@@ -108,33 +109,36 @@ def run_streams(
 def chain(
     first: K,
     fetch: Callable[[K], bytes],
-    follow: Callable[[bytes], K | None],
+    decode: Callable[[bytes], R],
+    follow: Callable[[R], K | None],
     *,
+    glance: Callable[[bytes], K | None],
     ahead: bool = True,
-) -> Iterator[bytes]:
-    """The answers of a request chain, each next request sent before its answer is used.
+) -> Iterator[R]:
+    """The decoded answers of a request chain (page tokens, ``startAt`` steps).
 
-    ``fetch(key)`` sends one request; ``follow(answer)`` reads from an answer
-    just enough to know the next key (a page token, the next ``startAt``), or
-    ``None`` at the end. While the caller decodes and parses one answer, the next
-    request is already in flight: a chain of pages then takes as long as its
-    requests, not its requests plus the parsing. Without ``ahead``, each request
-    waits for the caller to ask for its answer (one request at a time, in this thread).
+    ``fetch(key)`` sends one request and ``decode`` reads its answer; the next key
+    comes from ``follow(decoded)``, ``None`` at the end. With ``ahead`` the next
+    request is sent before the answer is decoded and handed over: ``glance(answer)``
+    reads just the next key from the bytes (a fraction of a full decode), so a
+    chain of pages takes as long as its requests, not its requests plus the
+    parsing. Without it each request waits for the caller to ask for its answer.
     """
-    # Answers are handed over from a list, popped, so that this generator holds no
-    # reference to a (megabytes-long) answer while the caller works on it.
-    box: list[bytes] = []
     if not ahead:
         key: K | None = first
         while key is not None:
-            box.append(fetch(key))
-            key = follow(box[0])
-            yield box.pop()
+            page = decode(fetch(key))
+            key = follow(page)
+            yield page
+            del page  # not kept alive while the next request is out
         return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jira-next") as pool:
         pending: Future[bytes] | None = pool.submit(fetch, first)
         while pending is not None:
-            box.append(pending.result())
-            following = follow(box[0])
+            answer = pending.result()
+            following = glance(answer)
             pending = pool.submit(fetch, following) if following is not None else None
-            yield box.pop()
+            page = decode(answer)
+            del answer
+            yield page
+            del page
