@@ -37,15 +37,16 @@ def rebatch(pages: Iterable[list[T]], size: int) -> Iterator[list[T]]:
         yield pending
 
 
-def decode_body(response: requests.Response, what: str) -> Any:
-    """The JSON body as plain values; a body that is not JSON says what it was instead.
+def decode_body(content: bytes, response: requests.Response, what: str) -> Any:
+    """The JSON body (``content``) as plain values; a body that is not JSON says what it
+    was instead.
 
     msgspec's decoder, several times faster than :func:`json.loads`. The large
     pages a sync reads are decoded into typed structs instead
     (:mod:`scopeguard.adapters.jira.wire`).
     """
     try:
-        return msgspec.json.decode(response.content)
+        return msgspec.json.decode(content)
     except msgspec.DecodeError:
         content_type = response.headers.get("Content-Type", "")
         hint = (
@@ -53,9 +54,10 @@ def decode_body(response: requests.Response, what: str) -> Any:
             if "html" in content_type.lower()
             else ""
         )
+        text = content[:200].decode(response.encoding or "utf-8", errors="replace")
         raise JiraMalformedResponse(
             f"{what}: Jira answered HTTP {response.status_code} with a body that is not JSON"
-            f"{hint}: {response.text[:200]!r}"
+            f"{hint}: {text!r}"
         ) from None
 
 

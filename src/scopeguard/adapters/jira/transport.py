@@ -36,6 +36,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Literal, TypeVar
 
 import requests
+import urllib3
 from jira import JIRA
 from jira.resilientsession import parse_errors
 from requests.auth import AuthBase, HTTPBasicAuth
@@ -240,8 +241,8 @@ class JiraTransport:
         anonymous: bool = False,
     ) -> Any:
         """Send one logical request, retrying as needed; return the decoded JSON body."""
-        response = self._send(method, path, params=params, body=body, anonymous=anonymous)
-        return decode_body(response, f"{method} {path}")
+        response, content = self._send(method, path, params=params, body=body, anonymous=anonymous)
+        return decode_body(content, response, f"{method} {path}")
 
     def request_as(
         self,
@@ -266,10 +267,10 @@ class JiraTransport:
         body: Mapping[str, Any] | None = None,
     ) -> bytes:
         """Like :meth:`request`, the body undecoded (checked not to be an HTML page)."""
-        response = self._send(method, path, params=params, body=body, anonymous=False)
+        response, content = self._send(method, path, params=params, body=body, anonymous=False)
         if "html" in response.headers.get("Content-Type", "").lower():
-            decode_body(response, f"{method} {path}")  # raises with the hint it deserves
-        return response.content
+            decode_body(content, response, f"{method} {path}")  # raises with the right hint
+        return content
 
     def limit_in_flight(self, requests: int | None) -> None:
         """At most ``requests`` requests of this transport in flight at once (``None``:
@@ -284,8 +285,9 @@ class JiraTransport:
         params: Mapping[str, Any] | None,
         body: Mapping[str, Any] | None,
         anonymous: bool,
-    ) -> requests.Response:
-        """The first answer that is neither retryable nor an error, after retries."""
+    ) -> tuple[requests.Response, bytes]:
+        """The first answer that is neither retryable nor an error, after retries, with
+        its body."""
         if not anonymous:
             self._ensure_auth()
         url = self.base_url + path
@@ -298,23 +300,24 @@ class JiraTransport:
             self._gate.enter(self._clock, self._sleep)
             limited = False
             try:
-                response = self._attempt(method, url, params, data, what)
-                limited = isinstance(response, Exception) or response.status_code == 429
+                answer = self._attempt(method, url, params, data, what)
+                limited = isinstance(answer, Exception) or answer[0].status_code == 429
             finally:
                 self._gate.leave(limited=limited)
-            if isinstance(response, Exception):
+            if isinstance(answer, Exception):
                 failures += 1
-                problem = f"{type(response).__name__}: {response}"
+                problem = f"{type(answer).__name__}: {answer}"
                 if failures >= self._policy.max_attempts:
                     raise JiraUnavailable(
                         f"{what}: Jira at {self.base_url} could not be reached after "
                         f"{failures} attempts ({problem})",
                         status=None,
                         attempts=failures,
-                    ) from response
+                    ) from answer
                 self._wait(self._policy.backoff(failures), what, problem, failures)
                 continue
 
+            response, content = answer
             status = response.status_code
             if status in RETRYABLE_STATUSES:
                 failures += 1
@@ -345,17 +348,18 @@ class JiraTransport:
                 continue
             if status >= 400:
                 raise self._error_for(response, what)
-            return response
+            return response, content
 
     def _attempt(
         self, method: str, url: str, params: Mapping[str, Any] | None, data: str | None, what: str
-    ) -> requests.Response | requests.RequestException:
-        """One HTTP exchange; the network error instead when one is worth retrying."""
+    ) -> tuple[requests.Response, bytes] | Exception:
+        """One HTTP exchange and its body; the network error instead when one is worth
+        retrying."""
         try:
             # The plain requests method of the jira package's session: the
             # session's auth, headers and adapters, without ResilientSession's
             # retry loop (we own retries) or its exception wrapping.
-            return requests.Session.request(
+            response = requests.Session.request(
                 self._http,
                 method,
                 url,
@@ -363,7 +367,16 @@ class JiraTransport:
                 data=data,
                 headers={"Content-Type": "application/json"} if data is not None else None,
                 timeout=self._settings.timeout_seconds,
+                stream=True,
             )
+            if response.status_code < 400 and response.raw is not None:
+                # In one read, into one bytes object: `response.content` would gather
+                # a megabytes-long page 10 KB at a time, each piece a trip through
+                # Python (and the GIL) and all of them held twice while joined.
+                content = response.raw.read(decode_content=True)
+            else:
+                content = response.content  # errors are small: the ordinary way
+            return response, content
         except requests.exceptions.SSLError as exc:
             raise JiraError(
                 f"{what}: TLS verification with {self.base_url} failed ({exc}); "
@@ -375,6 +388,8 @@ class JiraTransport:
             requests.exceptions.ConnectionError,
             requests.exceptions.Timeout,
             requests.exceptions.ChunkedEncodingError,
+            # A body cut off while read from the stream (what requests would wrap).
+            urllib3.exceptions.HTTPError,
         ) as exc:
             return exc
 
