@@ -14,10 +14,12 @@ order they arrive; the cursor rule is unchanged, since it moves only at the end.
 
 from __future__ import annotations
 
+import gc
 import re
+import threading
 import time
-from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
-from contextlib import closing
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -138,6 +140,37 @@ class SyncListener(Protocol):
         """The sync succeeded and its cursor has moved."""
 
 
+_GC_LOCK = threading.Lock()
+_gc_users = 0
+_gc_before: tuple[int, int, int] = gc.get_threshold()
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Let the garbage collector run less often while a sync reads and stores.
+
+    A full sync allocates millions of short-lived, acyclic objects (decoded pages,
+    parsed issues); at CPython's default thresholds the collector runs every 700
+    of them, and its full collections walk everything the process holds (the
+    decoded metric facts). That was a quarter of a sync's CPU. Reference counting
+    frees what a sync allocates; the collector still runs, just ~70 times less
+    often. Process-wide, so the thresholds are restored when the last sync ends.
+    """
+    global _gc_users, _gc_before  # noqa: PLW0603 - one process-wide setting, counted
+    with _GC_LOCK:
+        if _gc_users == 0:
+            _gc_before = gc.get_threshold()
+            gc.set_threshold(50_000, 20, 100)
+        _gc_users += 1
+    try:
+        yield
+    finally:
+        with _GC_LOCK:
+            _gc_users -= 1
+            if _gc_users == 0:
+                gc.set_threshold(*_gc_before)
+
+
 _ORDER_BY = re.compile(r"\border\s+by\b.*$", re.IGNORECASE | re.DOTALL)
 
 
@@ -182,7 +215,8 @@ class SyncService:
         full = full or cursor is None
         report = SyncReport(client_key=client.key, full=full)
         try:
-            self._sync(client, report, started, cursor, last_reconcile)
+            with _fewer_collections():
+                self._sync(client, report, started, cursor, last_reconcile)
         except (JiraError, ValueError, KeyError, TypeError) as exc:
             if not isinstance(exc, JiraError):
                 # A page we could not make sense of: never skip it silently.

@@ -265,7 +265,8 @@ class JiraClient:
 
         Reading runs ahead of the caller in ``concurrency`` worker threads (a worker
         even when 1: the next page is in flight while the caller stores this one),
-        with at most ``max(2, concurrency)`` groups waiting and never more than
+        with at most two groups waiting (besides one per worker, ready to hand
+        over) and never more than
         ``concurrency`` requests in flight (one worker keeps its next request in
         flight while it parses the page before). With ``full`` (a read of the
         whole JQL) and ``concurrency`` > 1, the read is split so that the workers
@@ -317,7 +318,7 @@ class JiraClient:
         return run_streams(
             [partial(parsed, stream) for stream in streams],
             workers=workers,
-            buffer=max(2, workers),
+            buffer=2,
         )
 
     @staticmethod
