@@ -62,6 +62,11 @@ def lower_bound(flavor: str, issues: int, histories: int) -> int:
     return search_pages + batches * per_batch
 
 
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 class _TimedListener:
     """Wraps the sync's listener to count the CPU and wall time of the derived work.
 
@@ -73,6 +78,7 @@ class _TimedListener:
         self.inner = inner
         self.cpu = {"facts": 0.0, "after": 0.0}
         self.wall = {"facts": 0.0, "after": 0.0}
+        self.peak_mb_before_after = 0.0
 
     def _timed(self, part: str, call: Any, *args: Any) -> None:
         cpu, wall = time.thread_time(), time.perf_counter()
@@ -86,6 +92,7 @@ class _TimedListener:
         self._timed("facts", self.inner.issues_stored, client, stored)
 
     def sync_finished(self, client: Any, report: Any) -> None:
+        self.peak_mb_before_after = _peak_rss_mb()
         self._timed("after", self.inner.sync_finished, client, report)
 
 
@@ -126,7 +133,7 @@ def one_run(args: argparse.Namespace) -> dict[str, Any]:
         report = sync.sync_client(client)
         wall = time.perf_counter() - wall0
         cpu = time.process_time() - cpu0
-        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        peak_mb = _peak_rss_mb()
         again = sync.sync_client(client)
         services.close()
         db_mb = None
@@ -151,6 +158,7 @@ def one_run(args: argparse.Namespace) -> dict[str, Any]:
         "cpu_facts": timed.cpu["facts"],
         "cpu_after": timed.cpu["after"],
         "peak_mb": peak_mb,
+        "peak_mb_sync": timed.peak_mb_before_after,
         "db_mb": db_mb,
         "resync_requests": again.requests,
         "line": report.line(),
@@ -191,7 +199,10 @@ def _print_flavor(flavor: str, args: argparse.Namespace, runs: list[dict[str, An
     )
     print(f"   simulator CPU (a process of its own on the same cores): {m['simulator_cpu']:.1f}s")
     size = f", SQLite file {m['db_mb']:.0f} MB" if "db_mb" in m else ""
-    print(f"   peak RSS {m['peak_mb']:.0f} MB{size}")
+    print(
+        f"   peak RSS {m['peak_mb']:.0f} MB ({m['peak_mb_sync']:.0f} MB until the cursor is "
+        f"committed, before the post-sync snapshot + alerts){size}"
+    )
     print(f"   no-change re-sync: {m['resync_requests']:.0f} Jira requests")
     for index, run in enumerate(runs, 1):
         print(

@@ -299,7 +299,7 @@ class JiraClient:
         def parsed(stream: Stream[list[WireIssue]]) -> Iterator[list[T]]:
             # Parsed in the worker: the decoded page is freed as soon as it is read.
             for group in stream():
-                yield [
+                ready = [
                     prepare(
                         parse_fetched(
                             issue.id,
@@ -314,6 +314,10 @@ class JiraClient:
                     )
                     for issue in group
                 ]
+                # Emptied in place: the readers' suspended frames still name this list,
+                # and the decoded histories must not outlive their parsing.
+                group.clear()
+                yield ready
 
         return run_streams(
             [partial(parsed, stream) for stream in streams],

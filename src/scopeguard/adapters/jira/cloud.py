@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -29,6 +30,7 @@ from urllib.parse import quote
 from scopeguard.adapters.jira import wire
 from scopeguard.adapters.jira.decoding import JsonObject, rebatch
 from scopeguard.adapters.jira.errors import JiraMalformedResponse, JiraRequestError
+from scopeguard.adapters.jira.parse import reading_fields
 from scopeguard.adapters.jira.pipeline import Stream, chain
 from scopeguard.adapters.jira.transport import JiraTransport
 from scopeguard.adapters.jira.wire import History, SearchIssue, WireIssue, search_issue_id
@@ -42,6 +44,8 @@ ID_PAGE = 5000
 """Issues per ``/search/jql`` page when only id and key are requested."""
 BULKFETCH_MAX_ISSUES = 1000
 BULKFETCH_MAX_HISTORIES = 10000
+BULKFETCH_PAGES_HELD = 2
+"""Bulkfetch pages the readers of one split read hold at once (see :meth:`CloudReader.streams`)."""
 CHANGELOG_PAGE = 100
 """``/issue/{id}/changelog`` page size (its maximum)."""
 _ORDER_BY = re.compile(r"\border\s+by\b.*$", re.IGNORECASE | re.DOTALL)
@@ -59,6 +63,14 @@ def _wire(issue: SearchIssue, histories: list[History]) -> WireIssue:
     if not issue.key:
         raise JiraMalformedResponse(f"issue {issue.id!r} has no key")
     return WireIssue(search_issue_id(issue), issue.key, issue.fields, histories)
+
+
+def _slim(issues: list[SearchIssue]) -> list[SearchIssue]:
+    # The batch's search results wait for its bulkfetch pages: at their read size.
+    return [
+        SearchIssue(issue.id, issue.key, reading_fields(issue.fields), issue.changelog)
+        for issue in issues
+    ]
 
 
 class CloudReader:
@@ -105,15 +117,22 @@ class CloudReader:
             yield page.issues
 
     def read(
-        self, jql: str, fields: list[str], batch_size: int, *, ahead: bool = False
+        self,
+        jql: str,
+        fields: list[str],
+        batch_size: int,
+        *,
+        ahead: bool = False,
+        pages_held: threading.Semaphore | None = None,
     ) -> Iterator[list[WireIssue]]:
         """Issues of ``jql`` with complete histories, in groups of at most ``batch_size``;
-        with ``ahead``, each next page is requested before this one is handed over."""
+        with ``ahead``, each next page is requested before this one is handed over;
+        ``pages_held`` bounds the bulkfetch pages that several readers hold at once."""
         # Batching across search pages is what keeps bulkfetch calls (and the
         # request count) low: one bulkfetch serves up to 1,000 issues.
-        pages = self._search_pages(jql, fields, SEARCH_PAGE, ahead=ahead)
+        pages = map(_slim, self._search_pages(jql, fields, SEARCH_PAGE, ahead=ahead))
         for batch in rebatch(pages, batch_size):
-            yield from self._with_changelogs(batch, ahead=ahead)
+            yield from self._with_changelogs(batch, ahead=ahead, pages_held=pages_held)
 
     def streams(
         self,
@@ -149,8 +168,18 @@ class CloudReader:
         conditions = [f"created < {marks[0]}"]
         conditions += [f"created >= {a} AND created < {b}" for a, b in pairwise(marks)]
         conditions.append(f"created >= {marks[-1]}")
+        # A bulkfetch page is ~20 MB while it is decoded and parsed; parsing holds the
+        # GIL, so more than two at once would cost memory and gain nothing.
+        pages_held = threading.BoundedSemaphore(BULKFETCH_PAGES_HELD)
         return [
-            partial(self.read, f"({base}) AND {condition} {order}", fields, batch_size, ahead=ahead)
+            partial(
+                self.read,
+                f"({base}) AND {condition} {order}",
+                fields,
+                batch_size,
+                ahead=ahead,
+                pages_held=pages_held,
+            )
             for condition in conditions
         ]
 
@@ -173,7 +202,11 @@ class CloudReader:
         return parse_jira_datetime(created)
 
     def _with_changelogs(
-        self, issues: list[SearchIssue], *, ahead: bool
+        self,
+        issues: list[SearchIssue],
+        *,
+        ahead: bool,
+        pages_held: threading.Semaphore | None = None,
     ) -> Iterator[list[WireIssue]]:
         """The issues with their complete histories, in groups as bulkfetch pages complete them.
 
@@ -185,11 +218,12 @@ class CloudReader:
         if self._bulkfetch_available:
             yielded = False
             try:
-                for complete in self._bulkfetch(list(by_id), ahead=ahead):
+                for complete in self._bulkfetch(list(by_id), ahead=ahead, pages_held=pages_held):
                     group = [
                         _wire(by_id.pop(issue_id), histories)
                         for issue_id, histories in complete.items()
                     ]
+                    complete.clear()  # the histories now live in `group` alone
                     if group:
                         yielded = True
                         yield group
@@ -208,7 +242,9 @@ class CloudReader:
             _wire(issue, self._issue_changelog_pages(issue_id)) for issue_id, issue in by_id.items()
         ]
 
-    def _bulkfetch(self, ids: list[str], *, ahead: bool) -> Iterator[dict[str, list[History]]]:
+    def _bulkfetch(
+        self, ids: list[str], *, ahead: bool, pages_held: threading.Semaphore | None = None
+    ) -> Iterator[dict[str, list[History]]]:
         """Histories of ``ids`` per bulkfetch page: each yield holds the issues it completed.
 
         Jira orders the results by issue, so when a page ends every issue on it
@@ -221,7 +257,13 @@ class CloudReader:
         seen_tokens: set[str] = set()
         path = "/rest/api/3/changelog/bulkfetch"
 
+        held = [False]
+
         def fetch(token: str) -> bytes:
+            if pages_held is not None:
+                # Held from the request until the caller has taken the page's issues.
+                pages_held.acquire()
+                held[0] = True
             # Jira rejects unknown body keys: send exactly these three.
             body: JsonObject = {"issueIdsOrKeys": ids, "maxResults": BULKFETCH_MAX_HISTORIES}
             if token:
@@ -248,38 +290,48 @@ class CloudReader:
             glance=lambda answer: follow(wire.decode_as(answer, wire.BulkfetchNext, what)),
             ahead=ahead,
         )
-        for page in pages:
-            last_on_page: str | None = None
-            for log in page.issueChangeLogs:
-                issue_id = log.issueId
-                if issue_id not in wanted:
-                    continue
-                if issue_id in done:
-                    raise JiraMalformedResponse(
-                        f"changelog/bulkfetch sent more history of issue {issue_id} "
-                        "after it had moved on to other issues"
-                    )
-                # One issue's histories may continue on the next page; the same
-                # history never counts twice even if a page boundary repeats it.
-                bucket = found.setdefault(issue_id, {})
-                for history in log.changeHistories:
-                    bucket.setdefault(wire.history_id(history), history)
-                last_on_page = issue_id
-            last_page = page.nextPageToken is None
-            # What is needed of the page is in `found` now; the rest (the issues this
-            # batch did not ask for) need not stay alive while the caller parses.
-            del page
-            if last_page:
-                complete = {i: list(b.values()) for i, b in found.items()}
-                complete.update({i: [] for i in ids if i not in found and i not in done})
-                yield complete
-                return
-            complete = {i: list(b.values()) for i, b in found.items() if i != last_on_page}
-            for issue_id in complete:
-                del found[issue_id]
-            done.update(complete)
-            if complete:
-                yield complete
+
+        def let_go() -> None:
+            if held[0] and pages_held is not None:
+                held[0] = False
+                pages_held.release()
+
+        try:
+            for page in pages:
+                last_on_page: str | None = None
+                for log in page.issueChangeLogs:
+                    issue_id = log.issueId
+                    if issue_id not in wanted:
+                        continue
+                    if issue_id in done:
+                        raise JiraMalformedResponse(
+                            f"changelog/bulkfetch sent more history of issue {issue_id} "
+                            "after it had moved on to other issues"
+                        )
+                    # One issue's histories may continue on the next page; the same
+                    # history never counts twice even if a page boundary repeats it.
+                    bucket = found.setdefault(issue_id, {})
+                    for history in log.changeHistories:
+                        bucket.setdefault(wire.history_id(history), history)
+                    last_on_page = issue_id
+                last_page = page.nextPageToken is None
+                # What is needed of the page is in `found` now; the rest (the issues this
+                # batch did not ask for) need not stay alive while the caller parses.
+                del page
+                if last_page:
+                    complete = {i: list(b.values()) for i, b in found.items()}
+                    complete.update({i: [] for i in ids if i not in found and i not in done})
+                    yield complete
+                    return
+                complete = {i: list(b.values()) for i, b in found.items() if i != last_on_page}
+                for issue_id in complete:
+                    del found[issue_id]
+                done.update(complete)
+                if complete:
+                    yield complete
+                let_go()
+        finally:
+            let_go()
 
     def _issue_changelog_pages(self, issue_id: str) -> list[History]:
         histories: list[History] = []

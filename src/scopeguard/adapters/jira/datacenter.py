@@ -108,7 +108,7 @@ class DataCenterReader:
         with ``ahead``, each next page is requested before this one is handed over."""
         pages = self._search_pages(jql, fields, expand="changelog", ahead=ahead)
         for batch in rebatch(pages, batch_size):
-            yield [self._complete(issue) for issue in batch]
+            yield self._completed(batch)
 
     def streams(
         self,
@@ -191,8 +191,16 @@ class DataCenterReader:
                 if not more.issues:
                     break
                 issues.extend(more.issues)
+            del page
             if issues:
-                yield [self._complete(issue) for issue in issues]
+                yield self._completed(issues)
+
+    def _completed(self, issues: list[SearchIssue]) -> list[WireIssue]:
+        """The issues with complete histories; ``issues`` is emptied, so that the
+        caller's (suspended) frame keeps no second reference to the decoded page."""
+        complete = [self._complete(issue) for issue in issues]
+        issues.clear()
+        return complete
 
     def _complete(self, issue: SearchIssue) -> WireIssue:
         key = issue.key

@@ -163,6 +163,68 @@ def _issue(
     )
 
 
+def reading_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """``fields`` with only what :func:`parse_issue` reads of each: a search page's
+    fields carry URLs, avatars and display metadata several times that size.
+
+    For the Cloud reader, whose search results wait for their bulkfetch (up to
+    1,000 per batch and worker) and should not wait at full size. A value of an
+    unexpected shape is kept as it is, for the parser to reject.
+    """
+    slim: dict[str, Any] = {}
+    for name, value in fields.items():
+        keep = _READ_OF.get(name)
+        slim[name] = keep(value) if keep is not None and isinstance(value, Mapping) else value
+    return slim
+
+
+_Slimmer = Callable[[Mapping[str, Any]], dict[str, Any]]
+
+
+def _only(*keys: str) -> _Slimmer:
+    def pick(value: Mapping[str, Any]) -> dict[str, Any]:
+        return {key: value[key] for key in keys if key in value}
+
+    return pick
+
+
+_user_keys = _only("accountId", "name", "key", "displayName")
+
+
+def _status_keys(value: Mapping[str, Any]) -> dict[str, Any]:
+    slim = _only("id", "name")(value)
+    category = value.get("statusCategory")
+    slim["statusCategory"] = _only("key")(category) if isinstance(category, Mapping) else category
+    return slim
+
+
+def _comment_keys(value: Mapping[str, Any]) -> dict[str, Any]:
+    comments = value.get("comments")
+    if not isinstance(comments, list):
+        return dict(value)
+    kept: list[Any] = []
+    for comment in comments:
+        if not isinstance(comment, Mapping):
+            kept.append(comment)
+            continue
+        slim = _only("id", "created")(comment)
+        if "author" in comment:
+            author = comment["author"]
+            slim["author"] = _user_keys(author) if isinstance(author, Mapping) else author
+        kept.append(slim)
+    return {"comments": kept}
+
+
+_READ_OF: dict[str, _Slimmer] = {
+    "status": _status_keys,
+    "issuetype": _only("name"),
+    "project": _only("key"),
+    "resolution": _only("name"),
+    "reporter": _user_keys,
+    "comment": _comment_keys,
+}
+
+
 def parse_description(raw: Any) -> str | None:
     """The issue description as plain text.
 
