@@ -37,7 +37,7 @@ from scopeguard.adapters.jira.decoding import (
 )
 from scopeguard.adapters.jira.errors import JiraMalformedResponse
 from scopeguard.adapters.jira.parse import FetchedIssue, parse_fetched
-from scopeguard.adapters.jira.pipeline import Stream, run_streams
+from scopeguard.adapters.jira.pipeline import run_streams
 from scopeguard.adapters.jira.transport import DeploymentName, JiraTransport
 from scopeguard.adapters.jira.wire import WireIssue
 from scopeguard.config import JiraSettings
@@ -244,8 +244,12 @@ class JiraClient:
         history, oldest first (the keys ScopeGuard does not read left out). Read one
         request at a time, as the caller asks: the sync itself uses :meth:`iter_issues`.
         """
-        groups = self._reader.read(jql, self._fields(fields, batch_size), batch_size)
-        return ([issue.to_raw() for issue in group] for group in groups)
+        return self._reader.read(
+            jql,
+            self._fields(fields, batch_size),
+            batch_size,
+            convert=lambda group: [issue.to_raw() for issue in group],
+        )
 
     def iter_issues(
         self,
@@ -282,6 +286,31 @@ class JiraClient:
         wanted = self._fields(fields, batch_size)
         workers = max(1, concurrency)
         self._transport.limit_in_flight(workers)
+        strings: dict[str, str] = {}
+        known = dict(statuses)
+
+        def parsed(group: list[WireIssue]) -> list[T]:
+            # In the reading thread: the decoded page is freed as soon as it is read.
+            ready = [
+                prepare(
+                    parse_fetched(
+                        issue.id,
+                        issue.key,
+                        issue.fields,
+                        issue.histories,
+                        statuses=known,
+                        story_points_field=story_points_field,
+                        strings=strings,
+                        unknown_statuses=unknown_statuses,
+                    )
+                )
+                for issue in group
+            ]
+            # Emptied in place: the readers' suspended frames still name this list,
+            # and the decoded histories must not outlive their parsing.
+            group.clear()
+            return ready
+
         streams = self._reader.streams(
             jql,
             wanted,
@@ -292,38 +321,9 @@ class JiraClient:
             # keep each other's requests in flight, and a lookahead each would only
             # hold more pages in memory.
             ahead=workers == 1,
+            convert=parsed,
         )
-        strings: dict[str, str] = {}
-        known = dict(statuses)
-
-        def parsed(stream: Stream[list[WireIssue]]) -> Iterator[list[T]]:
-            # Parsed in the worker: the decoded page is freed as soon as it is read.
-            for group in stream():
-                ready = [
-                    prepare(
-                        parse_fetched(
-                            issue.id,
-                            issue.key,
-                            issue.fields,
-                            issue.histories,
-                            statuses=known,
-                            story_points_field=story_points_field,
-                            strings=strings,
-                            unknown_statuses=unknown_statuses,
-                        )
-                    )
-                    for issue in group
-                ]
-                # Emptied in place: the readers' suspended frames still name this list,
-                # and the decoded histories must not outlive their parsing.
-                group.clear()
-                yield ready
-
-        return run_streams(
-            [partial(parsed, stream) for stream in streams],
-            workers=workers,
-            buffer=2,
-        )
+        return run_streams(streams, workers=workers, buffer=2)
 
     @staticmethod
     def _fields(fields: Iterable[str], batch_size: int) -> list[str]:

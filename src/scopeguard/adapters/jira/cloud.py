@@ -20,11 +20,12 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from functools import partial
 from itertools import pairwise
+from typing import TypeVar
 from urllib.parse import quote
 
 from scopeguard.adapters.jira import wire
@@ -38,14 +39,16 @@ from scopeguard.domain.timeparse import parse_jira_datetime
 
 LOG = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 SEARCH_PAGE = 100
 """Issues per ``/search/jql`` page when fields are requested (Cloud's documented maximum)."""
 ID_PAGE = 5000
 """Issues per ``/search/jql`` page when only id and key are requested."""
 BULKFETCH_MAX_ISSUES = 1000
 BULKFETCH_MAX_HISTORIES = 10000
-BULKFETCH_PAGES_HELD = 2
-"""Bulkfetch pages the readers of one split read hold at once (see :meth:`CloudReader.streams`)."""
+BULKFETCH_PAGES_HELD = 1
+"""Bulkfetch pages the readers of a split read hold at once (see :meth:`CloudReader.streams`)."""
 CHANGELOG_PAGE = 100
 """``/issue/{id}/changelog`` page size (its maximum)."""
 _ORDER_BY = re.compile(r"\border\s+by\b.*$", re.IGNORECASE | re.DOTALL)
@@ -122,17 +125,23 @@ class CloudReader:
         fields: list[str],
         batch_size: int,
         *,
+        convert: Callable[[list[WireIssue]], list[T]],
         ahead: bool = False,
         pages_held: threading.Semaphore | None = None,
-    ) -> Iterator[list[WireIssue]]:
-        """Issues of ``jql`` with complete histories, in groups of at most ``batch_size``;
-        with ``ahead``, each next page is requested before this one is handed over;
-        ``pages_held`` bounds the bulkfetch pages that several readers hold at once."""
+    ) -> Iterator[list[T]]:
+        """Issues of ``jql`` with complete histories, in groups of at most ``batch_size``,
+        each group passed through ``convert`` (parsing, say) before it is handed over.
+
+        With ``ahead``, each next page is requested before this one is handed over;
+        ``pages_held`` bounds the bulkfetch pages that several readers hold at once.
+        """
         # Batching across search pages is what keeps bulkfetch calls (and the
         # request count) low: one bulkfetch serves up to 1,000 issues.
         pages = map(_slim, self._search_pages(jql, fields, SEARCH_PAGE, ahead=ahead))
         for batch in rebatch(pages, batch_size):
-            yield from self._with_changelogs(batch, ahead=ahead, pages_held=pages_held)
+            yield from self._with_changelogs(
+                batch, convert=convert, ahead=ahead, pages_held=pages_held
+            )
 
     def streams(
         self,
@@ -143,13 +152,16 @@ class CloudReader:
         split: int,
         jql_datetime: Callable[[datetime], str],
         ahead: bool,
-    ) -> list[Stream[list[WireIssue]]]:
+        convert: Callable[[list[WireIssue]], list[T]],
+    ) -> list[Stream[list[T]]]:
         """Readers that together return every issue of ``jql`` once (see the module docs).
 
         With ``split`` > 1, two one-issue probes (run at once) find the oldest and
         newest ``created``; the span between is cut into ``split`` ranges.
         """
-        whole: Stream[list[WireIssue]] = partial(self.read, jql, fields, batch_size, ahead=ahead)
+        whole: Stream[list[T]] = partial(
+            self.read, jql, fields, batch_size, convert=convert, ahead=ahead
+        )
         if split <= 1:
             return [whole]
         base, order = split_order(jql)
@@ -168,8 +180,9 @@ class CloudReader:
         conditions = [f"created < {marks[0]}"]
         conditions += [f"created >= {a} AND created < {b}" for a, b in pairwise(marks)]
         conditions.append(f"created >= {marks[-1]}")
-        # A bulkfetch page is ~20 MB while it is decoded and parsed; parsing holds the
-        # GIL, so more than two at once would cost memory and gain nothing.
+        # A bulkfetch page is ~20 MB from its answer until it is parsed, and parsing
+        # holds the GIL: a second one at once bought ~10 % of wall time for ~25 MB of
+        # peak memory (20,000 x 30), the other workers' search pages meanwhile.
         pages_held = threading.BoundedSemaphore(BULKFETCH_PAGES_HELD)
         return [
             partial(
@@ -177,6 +190,7 @@ class CloudReader:
                 f"({base}) AND {condition} {order}",
                 fields,
                 batch_size,
+                convert=convert,
                 ahead=ahead,
                 pages_held=pages_held,
             )
@@ -205,28 +219,44 @@ class CloudReader:
         self,
         issues: list[SearchIssue],
         *,
+        convert: Callable[[list[WireIssue]], list[T]],
         ahead: bool,
         pages_held: threading.Semaphore | None = None,
-    ) -> Iterator[list[WireIssue]]:
-        """The issues with their complete histories, in groups as bulkfetch pages complete them.
+    ) -> Iterator[list[T]]:
+        """The issues with their complete histories, converted, in groups as bulkfetch
+        pages complete them.
 
         Yielding per page rather than per batch keeps memory to one page of
         histories (10,000) instead of the batch's (30,000 for 1,000 issues with 30
-        histories each) without costing a single extra request.
+        histories each) without costing a single extra request. A bulkfetch page
+        counts against ``pages_held`` from its request until its issues are
+        converted: then only the (much smaller) result is left of it.
         """
         by_id = {search_issue_id(issue): issue for issue in issues}
         if self._bulkfetch_available:
             yielded = False
+            pages = self._bulkfetch(list(by_id), ahead=ahead)
             try:
-                for complete in self._bulkfetch(list(by_id), ahead=ahead, pages_held=pages_held):
-                    group = [
-                        _wire(by_id.pop(issue_id), histories)
-                        for issue_id, histories in complete.items()
-                    ]
-                    complete.clear()  # the histories now live in `group` alone
-                    if group:
+                while True:
+                    if pages_held is not None:
+                        pages_held.acquire()
+                    try:
+                        complete = next(pages, None)
+                        if complete is None:
+                            break
+                        group = [
+                            _wire(by_id.pop(issue_id), histories)
+                            for issue_id, histories in complete.items()
+                        ]
+                        complete.clear()  # the histories now live in `group` alone
+                        ready = convert(group) if group else []
+                        del group
+                    finally:
+                        if pages_held is not None:
+                            pages_held.release()
+                    if ready:
                         yielded = True
-                        yield group
+                        yield ready
                 return
             except JiraRequestError as exc:
                 if exc.status not in (404, 405) or yielded:
@@ -238,13 +268,13 @@ class CloudReader:
                     exc.status,
                 )
                 self._bulkfetch_available = False
-        yield [
-            _wire(issue, self._issue_changelog_pages(issue_id)) for issue_id, issue in by_id.items()
-        ]
+            finally:
+                pages.close()
+        yield convert([_wire(issue, self._issue_changelog_pages(i)) for i, issue in by_id.items()])
 
     def _bulkfetch(
-        self, ids: list[str], *, ahead: bool, pages_held: threading.Semaphore | None = None
-    ) -> Iterator[dict[str, list[History]]]:
+        self, ids: list[str], *, ahead: bool
+    ) -> Generator[dict[str, list[History]], None, None]:
         """Histories of ``ids`` per bulkfetch page: each yield holds the issues it completed.
 
         Jira orders the results by issue, so when a page ends every issue on it
@@ -257,13 +287,7 @@ class CloudReader:
         seen_tokens: set[str] = set()
         path = "/rest/api/3/changelog/bulkfetch"
 
-        held = [False]
-
         def fetch(token: str) -> bytes:
-            if pages_held is not None:
-                # Held from the request until the caller has taken the page's issues.
-                pages_held.acquire()
-                held[0] = True
             # Jira rejects unknown body keys: send exactly these three.
             body: JsonObject = {"issueIdsOrKeys": ids, "maxResults": BULKFETCH_MAX_HISTORIES}
             if token:
@@ -291,47 +315,38 @@ class CloudReader:
             ahead=ahead,
         )
 
-        def let_go() -> None:
-            if held[0] and pages_held is not None:
-                held[0] = False
-                pages_held.release()
-
-        try:
-            for page in pages:
-                last_on_page: str | None = None
-                for log in page.issueChangeLogs:
-                    issue_id = log.issueId
-                    if issue_id not in wanted:
-                        continue
-                    if issue_id in done:
-                        raise JiraMalformedResponse(
-                            f"changelog/bulkfetch sent more history of issue {issue_id} "
-                            "after it had moved on to other issues"
-                        )
-                    # One issue's histories may continue on the next page; the same
-                    # history never counts twice even if a page boundary repeats it.
-                    bucket = found.setdefault(issue_id, {})
-                    for history in log.changeHistories:
-                        bucket.setdefault(wire.history_id(history), history)
-                    last_on_page = issue_id
-                last_page = page.nextPageToken is None
-                # What is needed of the page is in `found` now; the rest (the issues this
-                # batch did not ask for) need not stay alive while the caller parses.
-                del page
-                if last_page:
-                    complete = {i: list(b.values()) for i, b in found.items()}
-                    complete.update({i: [] for i in ids if i not in found and i not in done})
-                    yield complete
-                    return
-                complete = {i: list(b.values()) for i, b in found.items() if i != last_on_page}
-                for issue_id in complete:
-                    del found[issue_id]
-                done.update(complete)
-                if complete:
-                    yield complete
-                let_go()
-        finally:
-            let_go()
+        for page in pages:
+            last_on_page: str | None = None
+            for log in page.issueChangeLogs:
+                issue_id = log.issueId
+                if issue_id not in wanted:
+                    continue
+                if issue_id in done:
+                    raise JiraMalformedResponse(
+                        f"changelog/bulkfetch sent more history of issue {issue_id} "
+                        "after it had moved on to other issues"
+                    )
+                # One issue's histories may continue on the next page; the same
+                # history never counts twice even if a page boundary repeats it.
+                bucket = found.setdefault(issue_id, {})
+                for history in log.changeHistories:
+                    bucket.setdefault(wire.history_id(history), history)
+                last_on_page = issue_id
+            last_page = page.nextPageToken is None
+            # What is needed of the page is in `found` now; the rest (the issues this
+            # batch did not ask for) need not stay alive while the caller parses.
+            del page
+            if last_page:
+                complete = {i: list(b.values()) for i, b in found.items()}
+                complete.update({i: [] for i in ids if i not in found and i not in done})
+                yield complete
+                return
+            complete = {i: list(b.values()) for i, b in found.items() if i != last_on_page}
+            for issue_id in complete:
+                del found[issue_id]
+            done.update(complete)
+            if complete:
+                yield complete
 
     def _issue_changelog_pages(self, issue_id: str) -> list[History]:
         histories: list[History] = []

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from functools import partial
+from typing import TypeVar
 from urllib.parse import quote
 
 from scopeguard.adapters.jira import wire
@@ -29,6 +30,8 @@ from scopeguard.adapters.jira.wire import History, SearchIssue, WireIssue, searc
 
 SEARCH_PAGE = 1000
 """What we ask Data Center for; the server caps it (``jira.search.views.default.max``)."""
+
+T = TypeVar("T")
 
 Key = tuple[int, int]
 """Where a search page starts, and how many issues it asks for."""
@@ -102,13 +105,19 @@ class DataCenterReader:
             yield page.issues
 
     def read(
-        self, jql: str, fields: list[str], batch_size: int, *, ahead: bool = False
-    ) -> Iterator[list[WireIssue]]:
+        self,
+        jql: str,
+        fields: list[str],
+        batch_size: int,
+        *,
+        convert: Callable[[list[WireIssue]], list[T]],
+        ahead: bool = False,
+    ) -> Iterator[list[T]]:
         """Issues of ``jql`` with complete histories, in groups of at most ``batch_size``;
         with ``ahead``, each next page is requested before this one is handed over."""
         pages = self._search_pages(jql, fields, expand="changelog", ahead=ahead)
         for batch in rebatch(pages, batch_size):
-            yield self._completed(batch)
+            yield convert(self._completed(batch))
 
     def streams(
         self,
@@ -119,17 +128,18 @@ class DataCenterReader:
         split: int,
         jql_datetime: Callable[[datetime], str],
         ahead: bool,
-    ) -> list[Stream[list[WireIssue]]]:
+        convert: Callable[[list[WireIssue]], list[T]],
+    ) -> list[Stream[list[T]]]:
         """Readers that together return every issue of ``jql`` (see the module docs).
 
         With ``split`` > 1 the first page is read here, at once: its answer gives
         the page size and the total the others are dealt by.
         """
         if split <= 1:
-            return [partial(self.read, jql, fields, batch_size, ahead=ahead)]
+            return [partial(self.read, jql, fields, batch_size, convert=convert, ahead=ahead)]
         first = self._page(jql, fields, 0, SEARCH_PAGE, "changelog")
         return [
-            partial(self._dealt, jql, fields, first, index, split, ahead=ahead)
+            partial(self._dealt, jql, fields, first, index, split, convert=convert, ahead=ahead)
             for index in range(split)
         ]
 
@@ -141,11 +151,12 @@ class DataCenterReader:
         index: int,
         workers: int,
         *,
+        convert: Callable[[list[WireIssue]], list[T]],
         ahead: bool,
-    ) -> Iterator[list[WireIssue]]:
+    ) -> Iterator[list[T]]:
         size = first.maxResults
         if index == 0 and first.issues:
-            yield [self._complete(issue) for issue in first.issues]
+            yield convert([self._complete(issue) for issue in first.issues])
         if (1 + index) * size >= first.total:
             return
         path = "/rest/api/2/search"
@@ -193,7 +204,7 @@ class DataCenterReader:
                 issues.extend(more.issues)
             del page
             if issues:
-                yield self._completed(issues)
+                yield convert(self._completed(issues))
 
     def _completed(self, issues: list[SearchIssue]) -> list[WireIssue]:
         """The issues with complete histories; ``issues`` is emptied, so that the
