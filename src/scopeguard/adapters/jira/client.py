@@ -33,6 +33,7 @@ from scopeguard.adapters.jira.decoding import (
     expect_object,
     field_order,
     kind,
+    rebatch,
     snippet,
 )
 from scopeguard.adapters.jira.errors import JiraMalformedResponse
@@ -244,12 +245,14 @@ class JiraClient:
         history, oldest first (the keys ScopeGuard does not read left out). Read one
         request at a time, as the caller asks: the sync itself uses :meth:`iter_issues`.
         """
-        return self._reader.read(
+        groups = self._reader.read(
             jql,
             self._fields(fields, batch_size),
             batch_size,
             convert=lambda group: [issue.to_raw() for issue in group],
         )
+        # Cloud's groups follow its bulkfetch batches; Data Center's are search pages.
+        return groups if self.deployment == "cloud" else rebatch(groups, batch_size)
 
     def iter_issues(
         self,

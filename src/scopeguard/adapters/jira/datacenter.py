@@ -22,7 +22,7 @@ from typing import TypeVar
 from urllib.parse import quote
 
 from scopeguard.adapters.jira import wire
-from scopeguard.adapters.jira.decoding import JsonObject, rebatch
+from scopeguard.adapters.jira.decoding import JsonObject
 from scopeguard.adapters.jira.errors import JiraMalformedResponse
 from scopeguard.adapters.jira.pipeline import Stream, chain
 from scopeguard.adapters.jira.transport import JiraTransport
@@ -113,11 +113,13 @@ class DataCenterReader:
         convert: Callable[[list[WireIssue]], list[T]],
         ahead: bool = False,
     ) -> Iterator[list[T]]:
-        """Issues of ``jql`` with complete histories, in groups of at most ``batch_size``;
-        with ``ahead``, each next page is requested before this one is handed over."""
-        pages = self._search_pages(jql, fields, expand="changelog", ahead=ahead)
-        for batch in rebatch(pages, batch_size):
-            yield convert(self._completed(batch))
+        """Issues of ``jql`` with complete histories, one converted group per search
+        page; with ``ahead``, the next pages are requested before this one is
+        handed over. (Per page, not per batch: converting a batch at once would
+        leave the requests idle meanwhile.)"""
+        for issues in self._search_pages(jql, fields, expand="changelog", ahead=ahead):
+            if issues:
+                yield convert(self._completed(issues))
 
     def streams(
         self,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -106,6 +106,11 @@ def run_streams(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+AHEAD = 3
+"""Answers a chain read ahead fetches before the caller takes them: enough to keep one
+request in flight while the caller parses a bulkfetch page (~3 round trips)."""
+
+
 def chain(
     first: K,
     fetch: Callable[[K], bytes],
@@ -118,9 +123,10 @@ def chain(
     """The decoded answers of a request chain (page tokens, ``startAt`` steps).
 
     ``fetch(key)`` sends one request and ``decode`` reads its answer; the next key
-    comes from ``follow(decoded)``, ``None`` at the end. With ``ahead`` the next
-    request is sent before the answer is decoded and handed over: ``glance(answer)``
-    reads just the next key from the bytes (a fraction of a full decode), so a
+    comes from ``follow(decoded)``, ``None`` at the end. With ``ahead`` a thread of
+    its own sends the requests one after another, each as soon as the answer
+    before it is in, up to :data:`AHEAD` answers before the caller: it reads just
+    the next key from the bytes (``glance``, a fraction of a full decode), so a
     chain of pages takes as long as its requests, not its requests plus the
     parsing. Without it each request waits for the caller to ask for its answer.
     """
@@ -132,13 +138,21 @@ def chain(
             yield page
             del page  # not kept alive while the next request is out
         return
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jira-next") as pool:
-        pending: Future[bytes] | None = pool.submit(fetch, first)
-        while pending is not None:
-            answer = pending.result()
+
+    def answers() -> Iterator[bytes]:
+        following: K | None = first
+        while following is not None:
+            answer = fetch(following)
             following = glance(answer)
-            pending = pool.submit(fetch, following) if following is not None else None
+            yield answer
+            del answer
+
+    pages = run_streams([answers], workers=1, buffer=AHEAD)
+    try:
+        for answer in pages:
             page = decode(answer)
             del answer
             yield page
             del page
+    finally:
+        pages.close()
