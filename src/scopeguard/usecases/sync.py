@@ -119,9 +119,9 @@ class SyncReport:
         removed = f", {len(self.removed)} removed" if self.removed else ""
         return (
             f"{self.client_key}: {self.issues} issues, {self.histories} histories{removed}, "
-            f"{self.requests} Jira requests, {self.seconds:.1f}s ({kind}; of it "
+            f"{self.requests} Jira requests, {self.seconds:.1f}s ({kind}), of which "
             f"{self.facts_seconds:.1f}s metric facts, {self.after_seconds:.1f}s snapshot "
-            "and alerts)"
+            "and alerts"
         )
 
 
