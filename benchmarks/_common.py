@@ -29,16 +29,36 @@ BULK = "BULK"
 
 
 @contextmanager
-def simulator(issues: int, histories: int, latency: float = 0.0) -> Iterator[str]:
-    """The Jira simulator with the bulk scenario in its own process; yields its URL.
+def simulator(
+    issues: int, histories: int, latency: float = 0.0, flavor: str = "cloud"
+) -> Iterator[str]:
+    """The Jira simulator (``cloud`` or ``datacenter``) with the bulk scenario in its own
+    process; yields its URL.
 
     Its own process keeps the dataset out of the measuring process's memory.
     """
+    with simulator_process(issues, histories, latency, flavor) as (url, _pid):
+        yield url
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def simulator_process(
+    issues: int, histories: int, latency: float = 0.0, flavor: str = "cloud"
+) -> Iterator[tuple[str, int]]:
+    """:func:`simulator`, yielding its URL and its process id (to read its CPU time)."""
     process = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "jira_simulator",
+            "--flavor",
+            flavor,
             "--scenario",
             "bulk",
             "--port",
@@ -58,7 +78,7 @@ def simulator(issues: int, histories: int, latency: float = 0.0) -> Iterator[str
         first = process.stdout.readline()
         if " at " not in first:
             raise SystemExit(f"simulator did not start: {first!r}")
-        yield first.rsplit(" at ", 1)[1].strip()
+        yield first.rsplit(" at ", 1)[1].strip(), process.pid
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -70,12 +90,14 @@ def bulk_config(
     contract: Mapping[str, Any],
     *,
     client: Mapping[str, Any] | None = None,
+    flavor: str = "cloud",
     **sections: Any,
 ) -> dict[str, Any]:
     """A ScopeGuard configuration document with one client, the simulator's bulk project.
 
     The database is ``folder/bench.db``; ``client`` adds to (or replaces keys of) the
-    client's entry, and ``sections`` add or replace top-level sections.
+    client's entry, ``flavor`` (``cloud`` or ``datacenter``) picks the deployment and
+    its credentials, and ``sections`` add or replace top-level sections.
     """
     entry = {
         "key": BULK,
@@ -86,12 +108,16 @@ def bulk_config(
     }
     return {
         "database_url": f"sqlite:///{folder}/bench.db",
-        "jira": {
-            "url": jira_url,
-            "deployment": "cloud",
-            "email": "pm@agency.example",
-            "api_token": "token",
-        },
+        "jira": (
+            {
+                "url": jira_url,
+                "deployment": "cloud",
+                "email": "pm@agency.example",
+                "api_token": "token",
+            }
+            if flavor == "cloud"
+            else {"url": jira_url, "deployment": "datacenter", "pat": "pat-token"}
+        ),
         "agency": {"timezone": "Europe/Moscow"},
         "clients": [entry],
         **sections,

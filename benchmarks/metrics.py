@@ -18,8 +18,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from sqlalchemy import func, select
-
 from _common import (
     BULK,
     Percentiles,
@@ -30,7 +28,7 @@ from _common import (
     write_config,
     wrk_percentiles,
 )
-from scopeguard.adapters.store.models import ChangeItemRow
+from scopeguard.adapters.store.repository import history_count
 from scopeguard.bootstrap import Services
 from scopeguard.config import load_settings
 from scopeguard.usecases.snapshots import ScopeAnalysis
@@ -70,8 +68,8 @@ def main() -> None:
         services.sync.sync_client(client)
         print(f"sync (incl. per-issue facts): {time.perf_counter() - start:.1f}s")
         with services.database.session() as session:
-            items = session.scalar(select(func.count()).select_from(ChangeItemRow))
-        print(f"stored: {args.issues} issues, {items} change items")
+            histories = history_count(session, BULK)
+        print(f"stored: {args.issues} issues, {histories} histories")
 
         timings = []
         for _ in range(3):

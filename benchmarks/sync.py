@@ -1,87 +1,266 @@
 """Sync benchmark: 20,000 issues x 30 histories from the simulator with 50 ms latency.
 
-Prints the Jira requests against their lower bound (search pages + bulkfetch
-pages), wall time and this process's peak RSS for the full sync, then the
-requests of a re-sync with nothing changed. The simulator runs in its own
-process so its dataset does not count towards ScopeGuard's memory.
+For Cloud and Data Center, a full sync into a fresh database, then a re-sync with
+nothing changed. Printed per flavour (the median of ``--runs`` runs, each run in a
+fresh process so its peak RSS is its own):
 
-    .venv/bin/python benchmarks/sync.py [--issues N] [--histories N] [--latency S]
+* Jira requests against their lower bound (Cloud: search pages + bulkfetch pages;
+  Data Center: search pages at the server's page cap);
+* wall time against the sequential request bound (requests x latency) and the
+  concurrent bound (requests x latency / sync.concurrency);
+* ScopeGuard's CPU seconds: the sync path (reading, decoding, parsing, storing)
+  apart from the derived work its listener does (per-batch metric facts, then the
+  post-sync snapshot and alert evaluation), each also per 100,000 histories;
+* peak RSS, and the SQLite file's size;
+* the re-sync's requests (the target is one per client).
+
+The simulator runs in its own process so its dataset and its CPU are not counted as
+ScopeGuard's (it still shares the machine's cores).
+
+    .venv/bin/python benchmarks/sync.py [--flavor cloud|datacenter|both] [--issues N]
+        [--histories N] [--latency S] [--concurrency N] [--runs N] [--database-url URL]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import os
 import resource
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import yaml
+from sqlalchemy import create_engine, text
 
-from _common import BULK, bulk_config, simulator
+from _common import BULK, bulk_config, process_cpu_seconds, simulator_process
 from scopeguard.bootstrap import Services
 from scopeguard.config import parse_settings
 
-SEARCH_PAGE = 100  # /search/jql answers at most 100 issues a page when fields are asked for
+CLOUD_SEARCH_PAGE = 100  # /search/jql answers at most 100 issues a page when fields are asked for
 BULKFETCH_PAGE = 10_000  # histories per /changelog/bulkfetch page
 BULKFETCH_ISSUES = 1_000  # issues per /changelog/bulkfetch call
+DC_SEARCH_PAGE = 50  # the simulator's Data Center page cap (jira.search.views.default.max)
+DC_INLINE_HISTORIES = 100  # histories Data Center inlines per issue in a search page
 
 
-def lower_bound(issues: int, histories: int) -> int:
-    """Fewest requests a complete sync can make: search pages plus bulkfetch pages."""
-    search_pages = math.ceil(issues / SEARCH_PAGE)
+def lower_bound(flavor: str, issues: int, histories: int) -> int:
+    """Fewest data requests a complete sync can make."""
+    if flavor == "datacenter":
+        completions = issues if histories > DC_INLINE_HISTORIES else 0
+        return math.ceil(issues / DC_SEARCH_PAGE) + completions
+    search_pages = math.ceil(issues / CLOUD_SEARCH_PAGE)
     batches = math.ceil(issues / BULKFETCH_ISSUES)
     per_batch = math.ceil(min(issues, BULKFETCH_ISSUES) * histories / BULKFETCH_PAGE)
     return search_pages + batches * per_batch
 
 
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class _TimedListener:
+    """Wraps the sync's listener to count the CPU and wall time of the derived work.
+
+    The listener runs on the syncing thread, so that thread's CPU clock measures it
+    even while reader threads work in the background.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.cpu = {"facts": 0.0, "after": 0.0}
+        self.wall = {"facts": 0.0, "after": 0.0}
+        self.peak_mb_before_after = 0.0
+
+    def _timed(self, part: str, call: Any, *args: Any) -> None:
+        cpu, wall = time.thread_time(), time.perf_counter()
+        try:
+            call(*args)
+        finally:
+            self.cpu[part] += time.thread_time() - cpu
+            self.wall[part] += time.perf_counter() - wall
+
+    def issues_stored(self, client: Any, stored: Any) -> None:
+        self._timed("facts", self.inner.issues_stored, client, stored)
+
+    def sync_finished(self, client: Any, report: Any) -> None:
+        self.peak_mb_before_after = _peak_rss_mb()
+        self._timed("after", self.inner.sync_finished, client, report)
+
+
+def _empty_database(url: str) -> None:
+    """Drop everything in a server database, so each run starts with a full sync."""
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def one_run(args: argparse.Namespace) -> dict[str, Any]:
+    """One full sync and one no-change re-sync against the simulator at ``args.url``."""
+    with tempfile.TemporaryDirectory() as folder:
+        document = bulk_config(
+            args.url,
+            Path(folder),
+            {"start": "2025-01-01", "scope": {"issues": args.issues}, "revisions_per_issue": 2},
+            flavor=args.flavor,
+            instance_path=folder,
+        )
+        if args.database_url:
+            document["database_url"] = args.database_url
+            _empty_database(args.database_url)
+        if args.concurrency is not None:
+            document["sync"] = {"concurrency": args.concurrency}
+        settings = parse_settings(yaml.safe_dump(document), env={})
+        concurrency = getattr(settings.sync, "concurrency", 1)
+        # As the worker runs it: keeping decoded metric facts between syncs.
+        services = Services(settings, syncing=True)
+        client = settings.client(BULK)
+        sync = services.sync
+        timed = _TimedListener(sync.listener)
+        sync.listener = timed
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        report = sync.sync_client(client)
+        wall = time.perf_counter() - wall0
+        cpu = time.process_time() - cpu0
+        peak_mb = _peak_rss_mb()
+        again = sync.sync_client(client)
+        services.close()
+        db_mb = None
+        if not args.database_url:
+            db = Path(folder) / "bench.db"
+            db_mb = sum(p.stat().st_size for p in (db, Path(f"{db}-wal")) if p.exists()) / (
+                1024 * 1024
+            )
+    derived_cpu = timed.cpu["facts"] + timed.cpu["after"]
+    return {
+        "issues": report.issues,
+        "histories": report.histories,
+        "requests": report.requests,
+        "concurrency": concurrency,
+        "wall": wall,
+        "wall_sync": wall - timed.wall["after"],
+        "wall_facts": timed.wall["facts"],
+        "wall_after": timed.wall["after"],
+        "report_seconds": report.seconds,
+        "cpu_total": cpu,
+        "cpu_sync": cpu - derived_cpu,
+        "cpu_facts": timed.cpu["facts"],
+        "cpu_after": timed.cpu["after"],
+        "peak_mb": peak_mb,
+        "peak_mb_sync": timed.peak_mb_before_after,
+        "db_mb": db_mb,
+        "resync_requests": again.requests,
+        "line": report.line(),
+    }
+
+
+def _median(runs: Sequence[dict[str, Any]], key: str) -> float:
+    return statistics.median(float(run[key]) for run in runs)
+
+
+def _print_flavor(flavor: str, args: argparse.Namespace, runs: list[dict[str, Any]]) -> None:
+    m = {key: _median(runs, key) for key in runs[0] if key != "line" and runs[0][key] is not None}
+    bound = lower_bound(flavor, args.issues, args.histories)
+    histories = m["histories"] or 1
+    per = 100_000 / histories
+    sequential = m["requests"] * args.latency
+    concurrent = sequential / m["concurrency"]
+    print(f"== {flavor}: median of {len(runs)} runs, concurrency {m['concurrency']:.0f}")
+    print(f"   sync line: {runs[-1]['line']}")
+    print(
+        f"   requests: {m['requests']:.0f} (lower bound {bound}, ratio {m['requests'] / bound:.3f})"
+    )
+    print(
+        f"   wall: sync {m['wall_sync']:.1f}s (until the cursor is committed; "
+        f"{m['wall_facts']:.1f}s of it in the per-batch metric facts), then post-sync "
+        f"snapshot + alerts {m['wall_after']:.1f}s: total {m['wall']:.1f}s"
+    )
+    print(
+        f"   sync wall vs sequential request bound {sequential:.1f}s: "
+        f"x{m['wall_sync'] / sequential if sequential else math.nan:.2f}; vs concurrent "
+        f"bound {concurrent:.1f}s: x{m['wall_sync'] / concurrent if concurrent else math.nan:.2f}"
+    )
+    print(
+        f"   CPU: sync path {m['cpu_sync']:.1f}s ({m['cpu_sync'] * per:.2f}s per 100k "
+        f"histories, {m['cpu_sync'] * 600_000 / histories:.1f}s per 600k); derived: "
+        f"facts {m['cpu_facts']:.1f}s, post-sync snapshot + alerts {m['cpu_after']:.1f}s; "
+        f"total {m['cpu_total']:.1f}s"
+    )
+    print(f"   simulator CPU (a process of its own on the same cores): {m['simulator_cpu']:.1f}s")
+    size = f", SQLite file {m['db_mb']:.0f} MB" if "db_mb" in m else ""
+    print(
+        f"   peak RSS {m['peak_mb']:.0f} MB ({m['peak_mb_sync']:.0f} MB until the cursor is "
+        f"committed, before the post-sync snapshot + alerts){size}"
+    )
+    print(f"   no-change re-sync: {m['resync_requests']:.0f} Jira requests")
+    for index, run in enumerate(runs, 1):
+        print(
+            f"   run {index}: sync wall {run['wall_sync']:.1f}s, total {run['wall']:.1f}s, "
+            f"CPU sync {run['cpu_sync']:.1f}s, "
+            f"requests {run['requests']}, RSS {run['peak_mb']:.0f} MB"
+        )
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--flavor", choices=("cloud", "datacenter", "both"), default="both")
     parser.add_argument("--issues", type=int, default=20_000)
     parser.add_argument("--histories", type=int, default=30)
     parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument(
+        "--concurrency", type=int, default=None, help="sync.concurrency (default: its default)"
+    )
+    parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
+    parser.add_argument("--url", help=argparse.SUPPRESS)  # one run in this process
     args = parser.parse_args()
 
-    t0 = time.perf_counter()
-    with simulator(args.issues, args.histories, args.latency) as url:
-        print(
-            f"simulator: {args.issues} issues x {args.histories} histories, "
-            f"{args.latency * 1000:.0f} ms latency, ready in {time.perf_counter() - t0:.1f}s"
-        )
-        with tempfile.TemporaryDirectory() as folder:
-            document = bulk_config(
-                url,
-                Path(folder),
-                {"start": "2025-01-01", "scope": {"issues": args.issues}, "revisions_per_issue": 2},
-                instance_path=folder,
-            )
-            if args.database_url:
-                document["database_url"] = args.database_url
-            settings = parse_settings(yaml.safe_dump(document), env={})
-            # As the worker runs it: keeping decoded metric facts between syncs.
-            services = Services(settings, syncing=True)
-            client = settings.client(BULK)
-            start = time.perf_counter()
-            report = services.sync.sync_client(client)
-            full_seconds = time.perf_counter() - start
-            peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            bound = lower_bound(args.issues, args.histories)
-            print(
-                f"full sync: {report.issues} issues, {report.histories} histories, "
-                f"{report.requests} Jira requests (lower bound {bound}, "
-                f"ratio {report.requests / bound:.3f}), {full_seconds:.1f}s wall, "
-                f"peak RSS {peak_mb:.0f} MB"
-            )
-            start = time.perf_counter()
-            again = services.sync.sync_client(client)
-            print(
-                f"no-change re-sync: {again.requests} Jira requests "
-                f"(search + probes), {again.issues} issues, "
-                f"{time.perf_counter() - start:.2f}s"
-            )
-            services.close()
+    if args.url:
+        print("result " + json.dumps(one_run(args)))
+        return
+
+    flavors = ("cloud", "datacenter") if args.flavor == "both" else (args.flavor,)
+    print(
+        f"{args.issues} issues x {args.histories} histories, {args.latency * 1000:.0f} ms "
+        f"latency, {os.cpu_count()} cores, database {args.database_url or 'SQLite file'}"
+    )
+    for flavor in flavors:
+        t0 = time.perf_counter()
+        with simulator_process(args.issues, args.histories, args.latency, flavor) as (url, pid):
+            print(f"simulator ({flavor}) ready in {time.perf_counter() - t0:.1f}s")
+            runs = []
+            for _ in range(args.runs):
+                child = [
+                    sys.executable,
+                    __file__,
+                    *sys.argv[1:],
+                    "--flavor",
+                    flavor,
+                    "--url",
+                    url,
+                ]
+                served_cpu = process_cpu_seconds(pid)
+                done = subprocess.run(child, capture_output=True, text=True, check=False)
+                served_cpu = process_cpu_seconds(pid) - served_cpu
+                lines = [x for x in done.stdout.splitlines() if x.startswith("result ")]
+                if done.returncode != 0 or not lines:
+                    raise SystemExit(f"benchmark run failed:\n{done.stdout}\n{done.stderr}")
+                run = json.loads(lines[-1].removeprefix("result "))
+                run["simulator_cpu"] = served_cpu
+                runs.append(run)
+        _print_flavor(flavor, args, runs)
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":

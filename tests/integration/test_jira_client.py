@@ -168,6 +168,36 @@ def test_metadata_and_deployment_detection(flavor: str, acme: tuple[Dataset, str
         assert client.requests_made == sim.request_count() == 4
 
 
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_metadata_is_cached_for_its_ttl_and_read_again_after_it_or_when_told(
+    flavor: str, acme: tuple[Dataset, str]
+) -> None:
+    now = [1_000_000.0]
+    sim = JiraSimulator(acme[0], flavor=flavor)
+    with serve(sim) as url:
+        settings = settings_for(url, flavor, deployment=flavor, metadata_ttl_minutes=30)
+        client = JiraClient(settings, clock=lambda: now[0])
+        client.refresh_metadata()  # statuses, field and user's zone, at once
+        api = "/rest/api/3" if flavor == "cloud" else "/rest/api/2"
+        paths = (f"{api}/status", f"{api}/field", f"{api}/myself")
+        assert [sim.request_count(path) for path in paths] == [1, 1, 1]
+        now[0] += 29 * 60
+        client.refresh_metadata()
+        client.statuses()
+        client.story_points_field_id()
+        client.user_timezone()
+        assert sim.request_count() == 3
+        now[0] += 2 * 60  # past the TTL
+        client.statuses()
+        client.story_points_field_id()
+        assert [sim.request_count(path) for path in paths] == [2, 2, 1]
+        client.invalidate_metadata()  # a webhook said something changed
+        client.refresh_metadata()
+        assert [sim.request_count(path) for path in paths] == [3, 3, 2]
+        assert client.statuses(refresh=True)
+        assert sim.request_count(paths[0]) == 4
+
+
 def test_configured_story_points_field_needs_no_request(acme: tuple[Dataset, str]) -> None:
     sim = JiraSimulator(acme[0], flavor="cloud")
     with serve(sim) as url:
@@ -417,6 +447,20 @@ def test_real_captured_issues_survive_the_round_trip(flavor: str) -> None:
     assert sum(len(issue.changes) for issue in issues.values()) == items
     reopened = [c.to_string for c in issues["PUP-3483"].status_changes]
     assert reopened == ["Resolved", "Open"]
+    # The sync's own path (typed pages, one-pass parser, read ahead by four workers)
+    # gives the very issues the raw JSON gives through parse_issue.
+    with serve(sim) as url:
+        client = JiraClient(settings_for(url, flavor))
+        fast = client.iter_issues(
+            f"project in ({', '.join(projects)})",
+            fields=[*ISSUE_FIELDS, client.story_points_field_id() or "customfield_10016"],
+            statuses=client.statuses(),
+            story_points_field=client.story_points_field_id(),
+            prepare=lambda fetched: fetched.issue,
+            concurrency=4,
+            full=True,
+        )
+        assert {issue.key: issue for group in fast for issue in group} == issues
 
 
 # --- failures -------------------------------------------------------------------------------

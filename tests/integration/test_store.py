@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
+from alembic import command
 from sqlalchemy import select, text
 
 from scopeguard.adapters.store import Database
-from scopeguard.adapters.store.models import ChangeItemRow, IssueRow
+from scopeguard.adapters.store.db import alembic_config
+from scopeguard.adapters.store.models import CommentRow, IssueRow
 from scopeguard.adapters.store.repository import (
     StoredIssue,
     history_count,
@@ -60,9 +62,7 @@ def _issue(key: str, jira_id: str, *, histories: int = 2, summary: str = "Landin
 
 
 def _stored(issue: Issue) -> StoredIssue:
-    return StoredIssue(
-        issue=issue, raw={"key": issue.key}, description="Make it pop", histories_total=2
-    )
+    return StoredIssue(issue=issue, description="Make it pop", histories_total=2)
 
 
 def test_migrations_apply_twice_and_sqlite_runs_in_wal_mode(database_url: str) -> None:
@@ -89,7 +89,8 @@ def test_saving_the_same_issues_twice_stores_them_once_and_overwrites_fields(
         assert issue_count(session, "ACME") == 1
         assert history_count(session, "ACME") == 2
         assert session.scalar(select(IssueRow.summary)) == "Landing v2"
-        assert len(session.scalars(select(ChangeItemRow)).all()) == 2
+        assert len(session.scalars(select(IssueRow.pk)).all()) == 1
+        assert len(session.scalars(select(CommentRow)).all()) == 1
     with database.session() as session:
         assert load_statuses(session)["10001"].category is StatusCategory.DONE
         (loaded,) = load_issues(session, "ACME")
@@ -121,4 +122,92 @@ def test_issues_missing_from_jira_are_marked_removed_not_deleted(database_url: s
     with database.session() as session:
         save_issues(session, "ACME", [_stored(_issue("ACME-2", "102"))], now)
         assert issue_count(session, "ACME") == 2  # it came back into scope
+    database.dispose()
+
+
+def test_migration_0005_packs_stored_change_items_and_keeps_comments_and_facts(
+    database_url: str,
+) -> None:
+    """A database written by 0004 (a row per change item, raw JSON) upgrades with every
+    change item intact, in order, and nothing referring to the issues lost."""
+    database = Database(database_url)
+    database.upgrade("0004")
+    created = "2026-09-01 00:30:00"
+    with database.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO issues (pk, client_key, jira_id, key, project_key, issue_type, "
+                "summary, status_id, status_name, status_category, labels, created, updated, "
+                "histories_total, synced_at, raw) VALUES (7, 'ACME', '101', 'ACME-1', 'ACME', "
+                "'Story', 'Landing', '1', 'To Do', 'new', '[]', :at, :at, 2, :at, '{}')"
+            ),
+            {"at": created},
+        )
+        items = [
+            # history 1001 has two items; 1002 one; the row order is the stored order.
+            ("1001", 0, "2026-09-01 01:00:00", "status", "status", "1", "To Do", "3", "Doing"),
+            ("1001", 1, "2026-09-01 01:00:00", "resolution", "resolution", None, None, "1", "Ok"),
+            ("1002", 0, "2026-09-01 02:00:00.250000", "labels", "labels", None, "", None, "x"),
+        ]
+        for history, index, at, field, field_id, from_id, from_s, to_id, to_s in items:
+            connection.execute(
+                text(
+                    "INSERT INTO change_items (issue_pk, history_id, item_index, created, "
+                    "author_account, author_name, field, field_id, from_id, from_string, "
+                    "to_id, to_string) VALUES (7, :h, :i, :at, 'acc-1', 'Клиент', :f, :fid, "
+                    ":fi, :fs, :ti, :ts)"
+                ),
+                {
+                    "h": history,
+                    "i": index,
+                    "at": at,
+                    "f": field,
+                    "fid": field_id,
+                    "fi": from_id,
+                    "fs": from_s,
+                    "ti": to_id,
+                    "ts": to_s,
+                },
+            )
+        connection.execute(
+            text(
+                "INSERT INTO comments (issue_pk, jira_id, created, author_account, author_name) "
+                "VALUES (7, 'c1', :at, 'acc-1', 'Client')"
+            ),
+            {"at": created},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO issue_facts (issue_pk, client_key, fingerprint, facts, stamp) "
+                "VALUES (7, 'ACME', 'f', '[]', 1)"
+            )
+        )
+    database.upgrade()
+    with database.session() as session:
+        (issue,) = load_issues(session, "ACME")
+        assert history_count(session, "ACME") == 2
+        facts = session.execute(text("SELECT count(*) FROM issue_facts")).scalar_one()
+    assert facts == 1
+    assert issue.comments[0].id == "c1"
+    assert [
+        (c.history_id, c.field, c.from_id, c.from_string, c.to_id, c.to_string)
+        for c in issue.changes
+    ] == [
+        ("1001", "status", "1", "To Do", "3", "Doing"),
+        ("1001", "resolution", None, None, "1", "Ok"),
+        ("1002", "labels", None, "", None, "x"),
+    ]
+    assert issue.changes[2].created == datetime(2026, 9, 1, 2, 0, 0, 250000, tzinfo=UTC)
+    assert {c.author_name for c in issue.changes} == {"Клиент"}
+    # And back: 0004's rows again, from the packed column.
+    command.downgrade(alembic_config(database_url), "0004")
+    with database.engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT history_id, item_index, field FROM change_items ORDER BY pk")
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        ("1001", 0, "status"),
+        ("1001", 1, "resolution"),
+        ("1002", 0, "labels"),
+    ]
     database.dispose()

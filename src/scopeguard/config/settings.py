@@ -93,6 +93,9 @@ class JiraSettings(_Strict):
     """Secret of the Jira admin webhook (``X-Hub-Signature``); unset: ``/hooks/jira`` is off."""
     webhook_debounce_seconds: float = Field(default=30.0, ge=0, le=86_400)
     """A burst of webhook events within this time becomes one sync of the client."""
+    metadata_ttl_minutes: float = Field(default=60.0, gt=0)
+    """How long the statuses, the story points field and the user's time zone are
+    reused before they are read again (sooner on a webhook or an unknown status)."""
 
     @model_validator(mode="after")
     def _credentials(self) -> JiraSettings:
@@ -317,6 +320,8 @@ class SyncSettings(_Strict):
     reconcile_hours: float = Field(default=24.0, gt=0, le=8_760)
     """How often a sync also lists all issue ids to find deleted or moved-out issues."""
     batch_issues: int = Field(default=1000, ge=1, le=1000)
+    concurrency: int = Field(default=4, ge=1, le=16)
+    """Jira requests a sync has in flight at once (fewer after a 429: the site's budget)."""
 
 
 class SmtpSettings(_Strict):

@@ -163,6 +163,8 @@ class WorkerScheduler:
             keys = take_due_sync_requests(self.services.database, self.clock())
             if not keys:
                 return
+            # Something changed in Jira: what it says of statuses and fields may have too.
+            self.services.jira.invalidate_metadata()
             with self._sync_lock:
                 for key in keys:
                     try:

@@ -5,25 +5,46 @@
 once, then reads with :class:`~scopeguard.adapters.jira.cloud.CloudReader` or
 :class:`~scopeguard.adapters.jira.datacenter.DataCenterReader`; every request
 of either goes through one :class:`~scopeguard.adapters.jira.transport.JiraTransport`.
+
+Site metadata (statuses, the story points field, the user's time zone) changes
+rarely, so it is kept for ``jira.metadata_ttl_minutes`` and read again after
+that, when :meth:`JiraClient.invalidate_metadata` says so (a Jira webhook), or
+when the sync meets a status id it does not know. A sync with nothing changed
+then costs its one search request.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from functools import partial
+from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 
 from scopeguard.adapters.jira.cloud import BULKFETCH_MAX_ISSUES, CloudReader
 from scopeguard.adapters.jira.datacenter import DataCenterReader
-from scopeguard.adapters.jira.decoding import JsonObject, expect_object, field_order, kind, snippet
+from scopeguard.adapters.jira.decoding import (
+    JsonObject,
+    expect_object,
+    field_order,
+    kind,
+    rebatch,
+    snippet,
+)
 from scopeguard.adapters.jira.errors import JiraMalformedResponse
+from scopeguard.adapters.jira.parse import FetchedIssue, parse_fetched
+from scopeguard.adapters.jira.pipeline import run_streams
 from scopeguard.adapters.jira.transport import DeploymentName, JiraTransport
+from scopeguard.adapters.jira.wire import WireIssue
 from scopeguard.config import JiraSettings
 from scopeguard.domain.model import Status, StatusCategory
+
+T = TypeVar("T")
 
 _STORY_POINT_NAMES: dict[DeploymentName, tuple[str, ...]] = {
     # Company-managed Cloud projects created before 2020 and most Data Center
@@ -50,12 +71,18 @@ class JiraClient:
         rng: random.Random | None = None,
     ) -> None:
         self._settings = settings
+        self._clock = clock
         self._transport = JiraTransport(
             settings, sleep=sleep, clock=clock, session=session, rng=rng
         )
+        self._ttl = settings.metadata_ttl_minutes * 60
+        self._statuses: dict[str, Status] | None = None
+        self._statuses_at = 0.0
         self._user_zone: ZoneInfo | None = None
+        self._user_zone_at = 0.0
         self._points_field: str | None = None
         self._points_field_known = False
+        self._points_field_at = 0.0
         self._cloud: CloudReader | None = None
         self._datacenter: DataCenterReader | None = None
 
@@ -89,8 +116,45 @@ class JiraClient:
             self._datacenter = DataCenterReader(self._transport)
         return self._datacenter
 
-    def statuses(self) -> dict[str, Status]:
-        """Every workflow status of the site, keyed by status id."""
+    def _fresh(self, fetched_at: float) -> bool:
+        return self._clock() - fetched_at < self._ttl
+
+    def invalidate_metadata(self) -> None:
+        """Read statuses, fields and the user's zone again on next use (a webhook said
+        something changed)."""
+        self._statuses_at = self._points_field_at = self._user_zone_at = float("-inf")
+
+    def refresh_metadata(self, *, user_zone: bool = True) -> None:
+        """Read, all at once, whichever metadata is missing or older than the TTL: the
+        statuses, the story points field and (with ``user_zone``) the user's zone.
+
+        Costs one latency instead of three; the later calls are then answered from
+        the cache.
+        """
+        self.deployment  # noqa: B018 - known before the parallel requests need it
+        wanted: list[Callable[[], object]] = []
+        if self._statuses is None or not self._fresh(self._statuses_at):
+            wanted.append(partial(self.statuses, refresh=True))
+        if not self._settings.story_points_field and (
+            not self._points_field_known or not self._fresh(self._points_field_at)
+        ):
+            wanted.append(self.story_points_field_id)
+        if user_zone and (self._user_zone is None or not self._fresh(self._user_zone_at)):
+            wanted.append(self.user_timezone)
+        if len(wanted) <= 1:
+            for call in wanted:
+                call()
+            return
+        with ThreadPoolExecutor(len(wanted), thread_name_prefix="jira-meta") as pool:
+            for future in [pool.submit(call) for call in wanted]:
+                future.result()
+
+    def statuses(self, *, refresh: bool = False) -> dict[str, Status]:
+        """Every workflow status of the site, keyed by status id (cached for the TTL;
+        ``refresh`` reads them again now)."""
+        if not refresh and self._statuses is not None and self._fresh(self._statuses_at):
+            return dict(self._statuses)
+        fetched_at = self._clock()
         raw = self._transport.request("GET", f"{self._transport.api}/status")
         if not isinstance(raw, list):
             raise JiraMalformedResponse(f"the status list is not a JSON array but {kind(raw)}")
@@ -109,7 +173,8 @@ class JiraClient:
                     f"a status lacks id, name or statusCategory.key: {snippet(status)}"
                 )
             statuses[status_id] = Status(status_id, name, StatusCategory.from_jira(category["key"]))
-        return statuses
+        self._statuses, self._statuses_at = statuses, fetched_at
+        return dict(statuses)
 
     def story_points_field_id(self) -> str | None:
         """The story points custom field id: ``jira.story_points_field``, else found by name.
@@ -120,7 +185,8 @@ class JiraClient:
         """
         if self._settings.story_points_field:
             return self._settings.story_points_field
-        if not self._points_field_known:
+        if not self._points_field_known or not self._fresh(self._points_field_at):
+            fetched_at = self._clock()
             raw = self._transport.request("GET", f"{self._transport.api}/field")
             if not isinstance(raw, list):
                 raise JiraMalformedResponse(f"the field list is not a JSON array but {kind(raw)}")
@@ -137,11 +203,13 @@ class JiraClient:
                     found = min(candidates, key=field_order)
                     break
             self._points_field, self._points_field_known = found, True
+            self._points_field_at = fetched_at
         return self._points_field
 
     def user_timezone(self) -> ZoneInfo:
-        """The time zone of the Jira user ScopeGuard logs in as (``/myself``), asked once."""
-        if self._user_zone is None:
+        """The time zone of the Jira user ScopeGuard logs in as (``/myself``; cached)."""
+        if self._user_zone is None or not self._fresh(self._user_zone_at):
+            fetched_at = self._clock()
             me = expect_object(
                 self._transport.request("GET", f"{self._transport.api}/myself"), "myself"
             )
@@ -152,6 +220,7 @@ class JiraClient:
                 self._user_zone = ZoneInfo(name)
             except (ZoneInfoNotFoundError, ValueError) as exc:
                 raise JiraMalformedResponse(f"/myself names an unknown time zone {name!r}") from exc
+            self._user_zone_at = fetched_at
         return self._user_zone
 
     def jql_datetime(self, moment: datetime) -> str:
@@ -171,13 +240,99 @@ class JiraClient:
     ) -> Iterator[list[JsonObject]]:
         """Raw issues matching ``jql`` in batches of at most ``batch_size``, histories complete.
 
-        Each issue's ``changelog`` is ``{"startAt": 0, "maxResults": n, "total": n,
-        "histories": [...]}`` with every history, oldest first.
+        Each issue is ``{"id", "key", "fields", "changelog"}``, the ``changelog``
+        ``{"startAt": 0, "maxResults": n, "total": n, "histories": [...]}`` with every
+        history, oldest first (the keys ScopeGuard does not read left out). Read one
+        request at a time, as the caller asks: the sync itself uses :meth:`iter_issues`.
         """
+        groups = self._reader.read(
+            jql,
+            self._fields(fields, batch_size),
+            batch_size,
+            convert=lambda group: [issue.to_raw() for issue in group],
+        )
+        # Cloud's groups follow its bulkfetch batches; Data Center's are search pages.
+        return groups if self.deployment == "cloud" else rebatch(groups, batch_size)
+
+    def iter_issues(
+        self,
+        jql: str,
+        *,
+        fields: Iterable[str],
+        statuses: Mapping[str, Status],
+        story_points_field: str | None,
+        prepare: Callable[[FetchedIssue], T],
+        batch_size: int = 1000,
+        concurrency: int = 1,
+        full: bool = False,
+        unknown_statuses: set[str] | None = None,
+    ) -> Generator[list[T], None, None]:
+        """Issues matching ``jql``, parsed, with complete histories, in groups of at most
+        ``batch_size`` (each group as its pages completed it).
+
+        Reading runs ahead of the caller in ``concurrency`` worker threads (a worker
+        even when 1: the next page is in flight while the caller stores this one),
+        with at most two groups waiting (besides one per worker, ready to hand
+        over) and never more than
+        ``concurrency`` requests in flight (one worker keeps its next request in
+        flight while it parses the page before). With ``full`` (a read of the
+        whole JQL) and ``concurrency`` > 1, the read is split so that the workers
+        have independent requests to make (Cloud: created-date ranges; Data Center:
+        ``startAt`` pages). Issues come in ``jql``'s order within each part; an issue
+        Jira lists twice (its position moved while the pages were read) may come
+        twice. Ids of statuses that are not in ``statuses`` (an issue's, or one a
+        status change names) are added to ``unknown_statuses``. ``prepare`` turns each
+        parsed issue into what is handed over, in the reading threads (work the caller
+        would otherwise do on its own thread, such as packing it for storage). Close
+        the generator when stopping early: that stops the reading threads.
+        """
+        wanted = self._fields(fields, batch_size)
+        workers = max(1, concurrency)
+        self._transport.limit_in_flight(workers)
+        strings: dict[str, str] = {}
+        known = dict(statuses)
+
+        def parsed(group: list[WireIssue]) -> list[T]:
+            # In the reading thread: the decoded page is freed as soon as it is read.
+            ready = [
+                prepare(
+                    parse_fetched(
+                        issue.id,
+                        issue.key,
+                        issue.fields,
+                        issue.histories,
+                        statuses=known,
+                        story_points_field=story_points_field,
+                        strings=strings,
+                        unknown_statuses=unknown_statuses,
+                    )
+                )
+                for issue in group
+            ]
+            # Emptied in place: the readers' suspended frames still name this list,
+            # and the decoded histories must not outlive their parsing.
+            group.clear()
+            return ready
+
+        streams = self._reader.streams(
+            jql,
+            wanted,
+            batch_size,
+            split=workers if full else 1,
+            jql_datetime=self.jql_datetime,
+            # One worker keeps its next request in flight while it parses; several
+            # keep each other's requests in flight, and a lookahead each would only
+            # hold more pages in memory.
+            ahead=workers == 1,
+            convert=parsed,
+        )
+        return run_streams(streams, workers=workers, buffer=2)
+
+    @staticmethod
+    def _fields(fields: Iterable[str], batch_size: int) -> list[str]:
         if not 1 <= batch_size <= BULKFETCH_MAX_ISSUES:
             raise ValueError(f"batch_size must be between 1 and {BULKFETCH_MAX_ISSUES}")
-        wanted = list(dict.fromkeys(f for f in fields if f))
-        return self._reader.issue_batches(jql, wanted, batch_size)
+        return list(dict.fromkeys(f for f in fields if f))
 
     def iter_issue_ids(self, jql: str) -> Iterator[list[tuple[str, str]]]:
         """(id, key) of every issue matching ``jql``, one list per search page.

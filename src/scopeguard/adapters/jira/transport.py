@@ -9,6 +9,13 @@ one place that
   ``X-RateLimit-Reset``, otherwise with jittered exponential backoff, and
 * turns every failure into a :mod:`scopeguard.adapters.jira.errors` exception.
 
+Several reader threads share one transport during a concurrent sync. A 429 or
+503 seen by one of them makes all of them wait (the *gate*): Jira's limit is the
+site's, not the thread's, so the others would only collect 429s of their own.
+Each 429 (or network error) also halves how many requests may be in flight at
+once (the *budget*); it grows back by one after every 50 successful answers, so a
+site that limits hard ends up read one request at a time.
+
 The session comes from the ``jira`` package (``JIRA`` builds it with the
 default headers and TLS verification); credentials are put on it with
 requests' own auth classes once the deployment is known: basic auth with email
@@ -23,11 +30,13 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import requests
+import urllib3
 from jira import JIRA
 from jira.resilientsession import parse_errors
 from requests.auth import AuthBase, HTTPBasicAuth
@@ -40,11 +49,85 @@ from scopeguard.adapters.jira.errors import (
     JiraUnavailable,
 )
 from scopeguard.adapters.jira.retry import RETRYABLE_STATUSES, BackoffPolicy, server_delay
+from scopeguard.adapters.jira.wire import decode_as
 from scopeguard.config import Deployment, JiraSettings
 
 LOG = logging.getLogger(__name__)
 
 DeploymentName = Literal["cloud", "datacenter"]
+
+T = TypeVar("T")
+
+_RECOVER_AFTER = 50
+"""Successful answers after which a budget halved by a rate limit grows by one again."""
+
+
+class _Gate:
+    """When every thread of one transport may send again, and how many may be in flight.
+
+    ``resume_at`` is a time on the transport's clock. A thread that has itself
+    waited for a rate limit does not wait for it a second time (tests inject a
+    ``sleep`` that returns at once, so the clock alone cannot tell).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self.resume_at = 0.0
+        self._waited = threading.local()
+        self.limit: int | None = None
+        """Requests allowed in flight; ``None`` until a rate limit sets one."""
+        self.cap: int | None = None
+        """The caller's limit (``sync.concurrency``), whatever the rate limits say."""
+        self._in_flight = 0
+        self._successes = 0
+
+    def enter(self, clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
+        """Wait for the shared backoff (once) and for room in the budget."""
+        with self._lock:
+            resume_at = self.resume_at
+        waited = getattr(self._waited, "until", 0.0)
+        if resume_at > waited:
+            self._waited.until = resume_at
+            delay = resume_at - clock()
+            if delay > 0:
+                sleep(delay)
+        with self._lock:
+            while self._in_flight >= self._allowed():
+                self._lock.wait()
+            self._in_flight += 1
+
+    def _allowed(self) -> float:
+        limits = [n for n in (self.limit, self.cap) if n is not None]
+        return min(limits) if limits else float("inf")
+
+    def set_cap(self, requests: int | None) -> None:
+        """The caller's own limit on requests in flight."""
+        with self._lock:
+            self.cap = requests
+            self._lock.notify_all()
+
+    def leave(self, *, limited: bool) -> None:
+        """A request is over; ``limited``: answered 429, or not answered at all."""
+        with self._lock:
+            self._in_flight -= 1
+            if limited:
+                current = self.limit or self.cap or self._in_flight + 1
+                self.limit = max(1, current // 2)
+                self._successes = 0
+            elif self.limit is not None:
+                self._successes += 1
+                if self._successes >= _RECOVER_AFTER:
+                    self._successes = 0
+                    self.limit += 1
+                    if self.cap is not None and self.limit >= self.cap:
+                        self.limit = None  # recovered: the caller's cap rules again
+            self._lock.notify_all()
+
+    def hold(self, until: float) -> None:
+        """Every thread waits until ``until`` before its next request; this one has."""
+        with self._lock:
+            self.resume_at = max(self.resume_at, until)
+            self._waited.until = self.resume_at
 
 
 class _BearerAuth(AuthBase):
@@ -94,6 +177,8 @@ class JiraTransport:
             rng=rng or random.Random(),
         )
         self._requests_made = 0
+        self._count_lock = threading.Lock()
+        self._gate = _Gate()
         self._deployment: DeploymentName | None = (
             None if settings.deployment == Deployment.AUTO else _name(settings.deployment)
         )
@@ -156,6 +241,53 @@ class JiraTransport:
         anonymous: bool = False,
     ) -> Any:
         """Send one logical request, retrying as needed; return the decoded JSON body."""
+        response, content = self._send(method, path, params=params, body=body, anonymous=anonymous)
+        return decode_body(content, response, f"{method} {path}")
+
+    def request_as(
+        self,
+        kind: type[T],
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> T:
+        """Like :meth:`request`, the body decoded straight into ``kind``
+        (a :mod:`~scopeguard.adapters.jira.wire` struct)."""
+        data = self.request_bytes(method, path, params=params, body=body)
+        return decode_as(data, kind, f"{method} {path}")
+
+    def request_bytes(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> bytes:
+        """Like :meth:`request`, the body undecoded (checked not to be an HTML page)."""
+        response, content = self._send(method, path, params=params, body=body, anonymous=False)
+        if "html" in response.headers.get("Content-Type", "").lower():
+            decode_body(content, response, f"{method} {path}")  # raises with the right hint
+        return content
+
+    def limit_in_flight(self, requests: int | None) -> None:
+        """At most ``requests`` requests of this transport in flight at once (``None``:
+        no limit besides the one a rate limit set)."""
+        self._gate.set_cap(requests)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None,
+        body: Mapping[str, Any] | None,
+        anonymous: bool,
+    ) -> tuple[requests.Response, bytes]:
+        """The first answer that is neither retryable nor an error, after retries, with
+        its body."""
         if not anonymous:
             self._ensure_auth()
         url = self.base_url + path
@@ -163,44 +295,29 @@ class JiraTransport:
         data = json.dumps(body) if body is not None else None
         failures = 0
         while True:
-            self._requests_made += 1
+            with self._count_lock:
+                self._requests_made += 1
+            self._gate.enter(self._clock, self._sleep)
+            limited = False
             try:
-                # The plain requests method of the jira package's session: the
-                # session's auth, headers and adapters, without ResilientSession's
-                # retry loop (we own retries) or its exception wrapping.
-                response = requests.Session.request(
-                    self._http,
-                    method,
-                    url,
-                    params=params,
-                    data=data,
-                    headers={"Content-Type": "application/json"} if data is not None else None,
-                    timeout=self._settings.timeout_seconds,
-                )
-            except requests.exceptions.SSLError as exc:
-                raise JiraError(
-                    f"{what}: TLS verification with {self.base_url} failed ({exc}); "
-                    "check jira.url, or set jira.verify_tls: false for a self-signed server"
-                ) from exc
-            except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as exc:
-                raise JiraError(f"jira.url {self.base_url!r} is not usable: {exc}") from exc
-            except (
-                requests.exceptions.ConnectionError,
-                requests.exceptions.Timeout,
-                requests.exceptions.ChunkedEncodingError,
-            ) as exc:
+                answer = self._attempt(method, url, params, data, what)
+                limited = isinstance(answer, Exception) or answer[0].status_code == 429
+            finally:
+                self._gate.leave(limited=limited)
+            if isinstance(answer, Exception):
                 failures += 1
-                problem = f"{type(exc).__name__}: {exc}"
+                problem = f"{type(answer).__name__}: {answer}"
                 if failures >= self._policy.max_attempts:
                     raise JiraUnavailable(
                         f"{what}: Jira at {self.base_url} could not be reached after "
                         f"{failures} attempts ({problem})",
                         status=None,
                         attempts=failures,
-                    ) from exc
+                    ) from answer
                 self._wait(self._policy.backoff(failures), what, problem, failures)
                 continue
 
+            response, content = answer
             status = response.status_code
             if status in RETRYABLE_STATUSES:
                 failures += 1
@@ -225,11 +342,56 @@ class JiraTransport:
                         attempts=failures,
                     )
                 delay = advised if advised is not None else self._policy.backoff(failures)
+                # The limit is the site's: every thread of this transport waits too.
+                self._gate.hold(self._clock() + delay)
                 self._wait(delay, what, problem, failures)
                 continue
             if status >= 400:
                 raise self._error_for(response, what)
-            return decode_body(response, what)
+            return response, content
+
+    def _attempt(
+        self, method: str, url: str, params: Mapping[str, Any] | None, data: str | None, what: str
+    ) -> tuple[requests.Response, bytes] | Exception:
+        """One HTTP exchange and its body; the network error instead when one is worth
+        retrying."""
+        try:
+            # The plain requests method of the jira package's session: the
+            # session's auth, headers and adapters, without ResilientSession's
+            # retry loop (we own retries) or its exception wrapping.
+            response = requests.Session.request(
+                self._http,
+                method,
+                url,
+                params=params,
+                data=data,
+                headers={"Content-Type": "application/json"} if data is not None else None,
+                timeout=self._settings.timeout_seconds,
+                stream=True,
+            )
+            if response.status_code < 400 and response.raw is not None:
+                # In one read, into one bytes object: `response.content` would gather
+                # a megabytes-long page 10 KB at a time, each piece a trip through
+                # Python (and the GIL) and all of them held twice while joined.
+                content = response.raw.read(decode_content=True)
+            else:
+                content = response.content  # errors are small: the ordinary way
+            return response, content
+        except requests.exceptions.SSLError as exc:
+            raise JiraError(
+                f"{what}: TLS verification with {self.base_url} failed ({exc}); "
+                "check jira.url, or set jira.verify_tls: false for a self-signed server"
+            ) from exc
+        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as exc:
+            raise JiraError(f"jira.url {self.base_url!r} is not usable: {exc}") from exc
+        except (
+            requests.exceptions.ConnectionError,
+            requests.exceptions.Timeout,
+            requests.exceptions.ChunkedEncodingError,
+            # A body cut off while read from the stream (what requests would wrap).
+            urllib3.exceptions.HTTPError,
+        ) as exc:
+            return exc
 
     def _ensure_auth(self) -> None:
         """Put the credentials that fit the deployment on the session (once)."""

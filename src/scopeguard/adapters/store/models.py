@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -66,7 +67,7 @@ class Base(DeclarativeBase):
 
 
 class IssueRow(Base):
-    """One Jira issue in one client's scope, with its raw JSON and normalized fields."""
+    """One Jira issue in one client's scope: its fields, and its complete change history."""
 
     __tablename__ = "issues"
     __table_args__ = (
@@ -97,40 +98,13 @@ class IssueRow(Base):
     removed_at: Mapped[datetime | None]
     """Set when the issue was found deleted or moved out of the client's JQL."""
     synced_at: Mapped[datetime]
-    raw: Mapped[dict[str, Any]] = mapped_column(JSON)
-    """The issue JSON as Jira sent it (without the changelog, which is normalized below)."""
+    changelog: Mapped[bytes | None] = mapped_column(LargeBinary)
+    """Every change item of the issue, oldest first, packed by
+    :mod:`scopeguard.adapters.store.changelog` (``None``: no history)."""
 
-    changes: Mapped[list[ChangeItemRow]] = relationship(
-        back_populates="issue", cascade="all, delete-orphan", order_by="ChangeItemRow.pk"
-    )
     comments: Mapped[list[CommentRow]] = relationship(
         back_populates="issue", cascade="all, delete-orphan", order_by="CommentRow.pk"
     )
-
-
-class ChangeItemRow(Base):
-    """One field change of one changelog history."""
-
-    __tablename__ = "change_items"
-    __table_args__ = (
-        UniqueConstraint("issue_pk", "history_id", "item_index", name="uq_change_items_item"),
-    )
-
-    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
-    issue_pk: Mapped[int] = mapped_column(ForeignKey("issues.pk", ondelete="CASCADE"), index=True)
-    history_id: Mapped[str] = mapped_column(String(32))
-    item_index: Mapped[int] = mapped_column(Integer)
-    created: Mapped[datetime]
-    author_account: Mapped[str | None] = mapped_column(String(255))
-    author_name: Mapped[str | None] = mapped_column(String(255))
-    field: Mapped[str] = mapped_column(String(255))
-    field_id: Mapped[str | None] = mapped_column(String(255))
-    from_id: Mapped[str | None] = mapped_column(Text)
-    from_string: Mapped[str | None] = mapped_column(Text)
-    to_id: Mapped[str | None] = mapped_column(Text)
-    to_string: Mapped[str | None] = mapped_column(Text)
-
-    issue: Mapped[IssueRow] = relationship(back_populates="changes")
 
 
 class CommentRow(Base):
@@ -140,7 +114,8 @@ class CommentRow(Base):
     __table_args__ = (UniqueConstraint("issue_pk", "jira_id", name="uq_comments_issue_comment"),)
 
     pk: Mapped[int] = mapped_column(Integer, primary_key=True)
-    issue_pk: Mapped[int] = mapped_column(ForeignKey("issues.pk", ondelete="CASCADE"), index=True)
+    # No index of its own: the unique constraint's index starts with issue_pk.
+    issue_pk: Mapped[int] = mapped_column(ForeignKey("issues.pk", ondelete="CASCADE"))
     jira_id: Mapped[str] = mapped_column(String(32))
     created: Mapped[datetime]
     author_account: Mapped[str | None] = mapped_column(String(255))

@@ -7,28 +7,32 @@ transaction can cover one batch of issues and its cursor or outbox rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from scopeguard.adapters.store.changelog import decode_changes, encode_changes
 from scopeguard.adapters.store.models import (
-    ChangeItemRow,
     CommentRow,
     IssueRow,
     StatusRow,
     SyncStateRow,
 )
 from scopeguard.domain.model import (
-    ChangeItem,
     Comment,
     Issue,
     Status,
     StatusCategory,
 )
+
+_ISSUES: Table = IssueRow.__table__  # type: ignore[assignment]
+_COMMENTS: Table = CommentRow.__table__  # type: ignore[assignment]
+_STATUSES: Table = StatusRow.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,24 +40,60 @@ class StoredIssue:
     """What the sync hands to storage for one issue."""
 
     issue: Issue
-    raw: dict[str, Any]
-    """The issue JSON without its changelog."""
     description: str | None
     histories_total: int
+    packed_changes: bytes | None = None
+    """``issue.changes`` already packed (:func:`stored_issue`), or ``None`` to pack on save."""
+
+
+def stored_issue(issue: Issue, description: str | None, histories_total: int) -> StoredIssue:
+    """A :class:`StoredIssue` with its history packed now.
+
+    Packing (zlib) is a good part of what saving costs, and zlib lets go of the
+    GIL while it works, so it pays to do it in the threads that read from Jira,
+    ahead of the one that writes to the database.
+    """
+    packed = encode_changes(issue.changes) if issue.changes else None
+    return StoredIssue(issue, description, histories_total, packed)
+
+
+def upsert(
+    session: Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    keys: Sequence[str],
+) -> None:
+    """Insert ``rows`` into ``table``, overwriting the other columns of rows whose ``keys``
+    (a unique constraint's columns) already exist: one executemany statement.
+
+    SQLite and PostgreSQL spell it the same (``INSERT … ON CONFLICT … DO UPDATE``)
+    but SQLAlchemy builds it per dialect; this is the one place that chooses.
+    """
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        statement: Any = postgresql.insert(table)
+    elif dialect == "sqlite":
+        statement = sqlite.insert(table)
+    else:
+        raise NotImplementedError(f"no upsert for the {dialect} dialect")
+    columns = [name for name in rows[0] if name not in keys]
+    statement = statement.on_conflict_do_update(
+        index_elements=list(keys), set_={name: statement.excluded[name] for name in columns}
+    )
+    session.execute(statement, list(rows))
 
 
 def save_statuses(session: Session, statuses: Iterable[Status]) -> None:
     """Insert or update the site's statuses."""
-    existing = {row.jira_id: row for row in session.scalars(select(StatusRow))}
-    for status in statuses:
-        row = existing.get(status.id)
-        if row is None:
-            session.add(
-                StatusRow(jira_id=status.id, name=status.name, category=status.category.value)
-            )
-        else:
-            row.name = status.name
-            row.category = status.category.value
+    upsert(
+        session,
+        _STATUSES,
+        [{"jira_id": s.id, "name": s.name, "category": s.category.value} for s in statuses],
+        keys=["jira_id"],
+    )
 
 
 def load_statuses(session: Session) -> dict[str, Status]:
@@ -69,53 +109,43 @@ def save_issues(
 ) -> list[int]:
     """Insert or overwrite a batch of issues with their complete histories and comments.
 
-    Idempotent: an issue already stored is updated in place and its change items
-    and comments are replaced, so syncing the same data twice stores it once.
-    Returns the primary keys of the stored issues.
+    Idempotent: an issue already stored is overwritten in place (same primary key)
+    and its comments are replaced, so syncing the same data twice stores it once.
+    Three statements for the whole batch (one upsert executemany, one read of the
+    primary keys, the comments), whatever its size. Returns the primary keys of
+    the stored issues, in the batch's order.
     """
     if not batch:
         return []
+    upsert(
+        session,
+        _ISSUES,
+        [_issue_values(client_key, item, synced_at) for item in batch],
+        keys=["client_key", "jira_id"],
+    )
     ids = [item.issue.id for item in batch]
-    existing = dict(
+    pk_of = dict(
         session.execute(
             select(IssueRow.jira_id, IssueRow.pk).where(
                 IssueRow.client_key == client_key, IssueRow.jira_id.in_(ids)
             )
         ).all()
     )
-    if existing:
-        stale = list(existing.values())
-        session.execute(delete(ChangeItemRow).where(ChangeItemRow.issue_pk.in_(stale)))
-        session.execute(delete(CommentRow).where(CommentRow.issue_pk.in_(stale)))
-
-    pks: list[int] = []
-    change_rows: list[dict[str, Any]] = []
-    comment_rows: list[dict[str, Any]] = []
-    for item in batch:
-        values = _issue_values(client_key, item, synced_at)
-        pk = existing.get(item.issue.id)
-        if pk is None:
-            pk = session.execute(
-                insert(IssueRow).values(values).returning(IssueRow.pk)
-            ).scalar_one()
-        else:
-            session.execute(update(IssueRow).where(IssueRow.pk == pk).values(values))
-        pks.append(pk)
-        change_rows.extend(_change_values(pk, item.issue.changes))
-        comment_rows.extend(
-            {
-                "issue_pk": pk,
-                "jira_id": comment.id,
-                "created": comment.created,
-                "author_account": comment.author_account,
-                "author_name": comment.author_name,
-            }
-            for comment in item.issue.comments
-        )
-    if change_rows:
-        session.execute(insert(ChangeItemRow), change_rows)
+    pks = [pk_of[issue_id] for issue_id in ids]
+    session.execute(delete(_COMMENTS).where(_COMMENTS.c.issue_pk.in_(pks)))
+    comment_rows = [
+        {
+            "issue_pk": pk,
+            "jira_id": comment.id,
+            "created": comment.created,
+            "author_account": comment.author_account,
+            "author_name": comment.author_name,
+        }
+        for pk, item in zip(pks, batch, strict=True)
+        for comment in item.issue.comments
+    ]
     if comment_rows:
-        session.execute(insert(CommentRow), comment_rows)
+        session.execute(insert(_COMMENTS), comment_rows)
     return pks
 
 
@@ -143,31 +173,12 @@ def _issue_values(client_key: str, item: StoredIssue, synced_at: datetime) -> di
         "histories_total": item.histories_total,
         "removed_at": None,
         "synced_at": synced_at,
-        "raw": item.raw,
+        "changelog": (
+            item.packed_changes
+            if item.packed_changes is not None or not issue.changes
+            else encode_changes(issue.changes)
+        ),
     }
-
-
-def _change_values(issue_pk: int, changes: Iterable[ChangeItem]) -> Iterable[dict[str, Any]]:
-    # Items of one history keep their order within it: (history_id, item_index) is
-    # the natural key Jira gives us.
-    index_in_history: dict[str, int] = {}
-    for change in changes:
-        index = index_in_history.get(change.history_id, 0)
-        index_in_history[change.history_id] = index + 1
-        yield {
-            "issue_pk": issue_pk,
-            "history_id": change.history_id,
-            "item_index": index,
-            "created": change.created,
-            "author_account": change.author_account,
-            "author_name": change.author_name,
-            "field": change.field,
-            "field_id": change.field_id,
-            "from_id": change.from_id,
-            "from_string": change.from_string,
-            "to_id": change.to_id,
-            "to_string": change.to_string,
-        }
 
 
 def mark_removed(
@@ -210,15 +221,9 @@ def issue_count(session: Session, client_key: str, *, include_removed: bool = Fa
 
 
 def history_count(session: Session, client_key: str) -> int:
-    """How many distinct changelog histories are stored for a client."""
-    query = (
-        select(
-            func.count(
-                func.distinct(ChangeItemRow.issue_pk.concat(":").concat(ChangeItemRow.history_id))
-            )
-        )
-        .join(IssueRow, IssueRow.pk == ChangeItemRow.issue_pk)
-        .where(IssueRow.client_key == client_key)
+    """How many changelog histories are stored for a client (removed issues included)."""
+    query = select(func.coalesce(func.sum(IssueRow.histories_total), 0)).where(
+        IssueRow.client_key == client_key
     )
     return int(session.execute(query).scalar_one())
 
@@ -235,33 +240,12 @@ def load_issues(
     if not rows:
         return []
     by_pk = {row.pk: row for row in rows}
-    changes: dict[int, list[ChangeItem]] = {pk: [] for pk in by_pk}
-    change_query = select(*_CHANGE_COLUMNS).order_by(ChangeItemRow.pk)
     comment_query = select(CommentRow).order_by(CommentRow.pk)
     if pks is not None:
-        change_query = change_query.where(ChangeItemRow.issue_pk.in_(list(by_pk)))
         comment_query = comment_query.where(CommentRow.issue_pk.in_(list(by_pk)))
     else:
-        change_query = change_query.join(IssueRow, IssueRow.pk == ChangeItemRow.issue_pk).where(
-            IssueRow.client_key == client_key
-        )
         comment_query = comment_query.join(IssueRow, IssueRow.pk == CommentRow.issue_pk).where(
             IssueRow.client_key == client_key
-        )
-    for c in session.execute(change_query):
-        changes[c[0]].append(
-            ChangeItem(
-                history_id=c[1],
-                created=c[2],
-                author_account=c[3],
-                author_name=c[4],
-                field=c[5],
-                field_id=c[6],
-                from_id=c[7],
-                from_string=c[8],
-                to_id=c[9],
-                to_string=c[10],
-            )
         )
     comments: dict[int, list[Comment]] = {pk: [] for pk in by_pk}
     for comment in session.scalars(comment_query):
@@ -289,27 +273,12 @@ def load_issues(
                 original_estimate_seconds=row.original_estimate_seconds,
                 reporter_account=row.reporter_account,
                 reporter_name=row.reporter_name,
-                changes=tuple(changes[row.pk]),
+                changes=decode_changes(row.changelog),
                 comments=tuple(comments[row.pk]),
                 removed_at=row.removed_at,
             )
         )
     return issues
-
-
-_CHANGE_COLUMNS = (
-    ChangeItemRow.issue_pk,
-    ChangeItemRow.history_id,
-    ChangeItemRow.created,
-    ChangeItemRow.author_account,
-    ChangeItemRow.author_name,
-    ChangeItemRow.field,
-    ChangeItemRow.field_id,
-    ChangeItemRow.from_id,
-    ChangeItemRow.from_string,
-    ChangeItemRow.to_id,
-    ChangeItemRow.to_string,
-)
 
 
 def find_issue(session: Session, client_key: str, issue_key: str) -> int | None:
