@@ -11,9 +11,10 @@ import json
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
+import msgspec
 import pytest
 
-from scopeguard.adapters.store.facts_codec import facts_from_row, facts_to_row
+from scopeguard.adapters.store.facts_codec import decode_facts, encode_facts
 from scopeguard.domain.contract import ScopeUnit, WorkflowRules
 from scopeguard.domain.figures import ClientFigures, SyncStatus
 from scopeguard.domain.history import StatusIndex
@@ -849,16 +850,17 @@ def test_facts_are_dated_in_utc() -> None:
 
 
 def test_facts_of_another_schema_version_are_refused() -> None:
-    row = facts_to_row(facts_of(busy_issue()))
-    row[0] = FACTS_SCHEMA_VERSION - 1
+    facts = facts_of(busy_issue())
+    older = msgspec.msgpack.encode((FACTS_SCHEMA_VERSION - 1, facts))
     with pytest.raises(ValueError, match="schema version"):
-        facts_from_row(row)
+        decode_facts(older)
+    with pytest.raises(ValueError, match="cannot be read"):
+        decode_facts(b"not facts")
 
 
-def test_facts_round_trip_through_the_compact_storage_row() -> None:
+def test_facts_round_trip_through_their_storage_form() -> None:
     facts = facts_of(busy_issue(), contract=POINTS_CONTRACT)
-    row = json.loads(json.dumps(facts_to_row(facts), ensure_ascii=False))
-    restored = facts_from_row(row)
+    restored = decode_facts(encode_facts(facts))
     assert restored == facts
     assert restored.created.tzinfo is UTC
     assert restored.revisions[0].author_name == "Анна Клиент"
@@ -869,7 +871,7 @@ def test_facts_round_trip_through_the_compact_storage_row() -> None:
 def test_summaries_from_cached_facts_equal_fresh_ones() -> None:
     builders = [busy_issue(), inflating_issue(), reviewed_and_sent_back("ACME-61", 3)]
     fresh = [facts_of(b, contract=POINTS_CONTRACT) for b in builders]
-    cached = [facts_from_row(json.loads(json.dumps(facts_to_row(f)))) for f in fresh]
+    cached = [decode_facts(encode_facts(f)) for f in fresh]
     as_of = msk("2026-10-01 00:00")
     assert summarize(cached, POINTS_CONTRACT, as_of) == summarize(fresh, POINTS_CONTRACT, as_of)
 

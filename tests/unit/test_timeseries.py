@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scopeguard.adapters.store.facts_codec import facts_from_row, facts_to_row
+from scopeguard.adapters.store.facts_codec import decode_facts, encode_facts
 from scopeguard.domain.contract import Contract, ScopeUnit, WorkflowRules
 from scopeguard.domain.figures import ClientFigures, SyncStatus
 from scopeguard.domain.metrics import (
@@ -22,6 +22,7 @@ from scopeguard.domain.metrics import (
     end_of_day,
     issue_facts,
     summarize,
+    summary_and_series,
 )
 from scopeguard.domain.model import ChangeItem, Issue, Status, StatusCategory
 from scopeguard.domain.timeseries import DailySeries
@@ -420,6 +421,12 @@ def test_every_series_point_equals_the_summary_at_the_end_of_its_day(
     for point in (series[-1], series[pick % len(series)]):
         summary = summarize(facts, within, end_of_day(point.day, MSK))
         assert_point_matches_summary(point, summary, within)
+    # The refresh computes both from one pass over the ledger: the same figures.
+    as_of = end_of_day(series[pick % len(series)].day, MSK)
+    assert summary_and_series(facts, within, as_of, MSK, until) == (
+        summarize(facts, within, as_of),
+        series,
+    )
 
 
 @settings(max_examples=100, deadline=None)
@@ -427,4 +434,4 @@ def test_every_series_point_equals_the_summary_at_the_end_of_its_day(
 def test_facts_survive_a_json_round_trip(issues: list[Issue]) -> None:
     for one in issues:
         facts = issue_facts(one, CONTRACT, RULES, STATUSES)
-        assert facts_from_row(json.loads(json.dumps(facts_to_row(facts)))) == facts
+        assert decode_facts(encode_facts(facts)) == facts

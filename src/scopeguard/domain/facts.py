@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from scopeguard.domain.contract import ScopeUnit
 
-FACTS_SCHEMA_VERSION = 2
+FACTS_SCHEMA_VERSION = 3
 """Bumped whenever the meaning or shape of :class:`IssueFacts` changes, so cached
 facts written by an older version are recomputed instead of misread."""
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from scopeguard.domain.contract import Contract, ScopeUnit
 from scopeguard.domain.facts import (
@@ -34,6 +35,7 @@ from scopeguard.domain.ledger import (
     UNIT_INDEX,
     UNITS,
     Bucket,
+    Entry,
     amount,
     creep_percent,
     creep_quanta,
@@ -41,7 +43,13 @@ from scopeguard.domain.ledger import (
     entries,
 )
 from scopeguard.domain.timeparse import to_utc
-from scopeguard.domain.timeseries import DayPoint, UnitPoint, daily_series, end_of_day
+from scopeguard.domain.timeseries import (
+    DayPoint,
+    UnitPoint,
+    daily_series,
+    end_of_day,
+    series_of_ledger,
+)
 
 __all__ = [
     "FACTS_SCHEMA_VERSION",
@@ -194,6 +202,24 @@ def summarize(facts: Iterable[IssueFacts], contract: Contract, as_of: datetime) 
     Only events at or before ``as_of`` count, so a past moment gives the state
     as it was then (with today's knowledge of the histories).
     """
+    return _summarize(((issue, entries(issue, contract)) for issue in facts), contract, as_of)
+
+
+def summary_and_series(
+    facts: Iterable[IssueFacts], contract: Contract, as_of: datetime, tz: ZoneInfo, until: date
+) -> tuple[ScopeSummary, list[DayPoint]]:
+    """:func:`summarize` at ``as_of`` and :func:`daily_series` up to ``until``, together.
+
+    Both fold every issue's ledger entries; computing those once for both is
+    about a third of the work of a refresh.
+    """
+    ledger = [(issue, entries(issue, contract)) for issue in facts]
+    return _summarize(ledger, contract, as_of), series_of_ledger(ledger, contract, tz, until)
+
+
+def _summarize(
+    ledger: Iterable[tuple[IssueFacts, list[Entry]]], contract: Contract, as_of: datetime
+) -> ScopeSummary:
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware")
     moment = to_utc(as_of)  # facts are in UTC; same-zone comparisons are the fast ones
@@ -204,10 +230,10 @@ def summarize(facts: Iterable[IssueFacts], contract: Contract, as_of: datetime) 
     revisions_by_issue: dict[str, int] = {}
     reopens_by_issue: dict[str, int] = {}
     issues = UNIT_INDEX[ScopeUnit.ISSUES]
-    for issue in facts:
+    for issue, issue_entries in ledger:
         # The issue's own count per bucket decides which key lists it is in.
         own = [0] * len(Bucket)
-        for at, bucket, column, qty in entries(issue, contract):
+        for at, bucket, column, qty in issue_entries:
             if at <= moment:
                 totals[bucket][column] += qty
                 if column == issues:

@@ -19,6 +19,7 @@ from scopeguard.domain.ledger import (
     UNIT_INDEX,
     UNITS,
     Bucket,
+    Entry,
     Totals,
     amount,
     creep_percent,
@@ -106,6 +107,15 @@ def daily_series(
     :func:`~scopeguard.domain.metrics.summarize` gives at :func:`end_of_day`.
     Events before the first day are part of the first point.
     """
+    return series_of_ledger(
+        ((issue, entries(issue, contract)) for issue in facts), contract, tz, until
+    )
+
+
+def series_of_ledger(
+    ledger: Iterable[tuple[IssueFacts, list[Entry]]], contract: Contract, tz: ZoneInfo, until: date
+) -> list[DayPoint]:
+    """:func:`daily_series` from issues' ledger entries already computed."""
     first = contract.start.astimezone(tz).date()
     last = until
     if contract.end is not None:
@@ -120,10 +130,10 @@ def daily_series(
     per_day: list[Totals] = [empty_totals() for _ in range(days)]
     revisions = [0] * days
     reopens = [0] * days
-    for issue in facts:
+    for issue, issue_entries in ledger:
         last_at: datetime | None = None
         day: Totals | None = None
-        for at, bucket, unit, qty in entries(issue, contract):
+        for at, bucket, unit, qty in issue_entries:
             # An issue's entries mostly share a moment (three units at once);
             # converting each moment once halves the cost of the sweep.
             if at is not last_at:

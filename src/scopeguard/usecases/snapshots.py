@@ -26,7 +26,7 @@ from scopeguard.adapters.store.db import Database, Transaction
 from scopeguard.adapters.store.facts_store import (
     CHUNK,
     StampedFacts,
-    decode_facts,
+    decode_stored_facts,
     fact_stamps,
     facts_by_key,
     issue_pks_by_key,
@@ -49,9 +49,9 @@ from scopeguard.domain.context import ClientContext
 from scopeguard.domain.contract import Contract
 from scopeguard.domain.facts import FACTS_SCHEMA_VERSION, IssueFacts
 from scopeguard.domain.figures import ClientFigures, IssueTrail
-from scopeguard.domain.metrics import ScopeSummary, issue_evidence, summarize
+from scopeguard.domain.metrics import ScopeSummary, issue_evidence, summary_and_series
 from scopeguard.domain.model import Issue
-from scopeguard.domain.timeseries import DailySeries, daily_series
+from scopeguard.domain.timeseries import DailySeries
 from scopeguard.presentation.documents import (
     SeriesDocument,
     SummaryDocument,
@@ -59,6 +59,7 @@ from scopeguard.presentation.documents import (
     series_document,
     summary_document,
 )
+from scopeguard.usecases.collector import fewer_collections
 from scopeguard.usecases.sync import SyncReport
 
 
@@ -265,10 +266,10 @@ class ScopeAnalysis:
         # Rows are streamed and only the decoded facts are kept: holding the JSON
         # of 20,000 issues as well doubled the memory peak of a refresh, and
         # decoding twice doubled its time.
-        facts = self._all_facts(session, client.key)
-        summary = summarize(facts, context.contract, now)
-        points = daily_series(facts, context.contract, zone, self._today())
-        del facts
+        with fewer_collections():
+            facts = self._all_facts(session, client.key)
+            summary, points = summary_and_series(facts, context.contract, now, zone, self._today())
+            del facts
         return ClientFigures(
             key=client.key,
             name=client.name,
@@ -284,7 +285,7 @@ class ScopeAnalysis:
         held = self._facts_held.get(client_key, {})
         stamps = fact_stamps(session, client_key)
         missing = [pk for pk, stamp in stamps if held.get(pk, (None,))[0] != stamp]
-        fresh = dict(decode_facts(session, missing))
+        fresh = dict(decode_stored_facts(session, missing))
         current = {pk: fresh.get(pk) or held[pk] for pk, _ in stamps}
         self._facts_held[client_key] = current
         return [item for _, item in current.values()]

@@ -14,16 +14,14 @@ order they arrive; the cursor rule is unchanged, since it moves only at the end.
 
 from __future__ import annotations
 
-import gc
 import logging
 import re
-import threading
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from scopeguard.adapters.jira.decoding import JsonObject
@@ -43,6 +41,7 @@ from scopeguard.adapters.store.repository import (
 from scopeguard.config import ClientSettings, Settings
 from scopeguard.domain.clock import Clock, utcnow
 from scopeguard.domain.model import Issue, Status
+from scopeguard.usecases.collector import fewer_collections
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -144,37 +143,6 @@ class SyncListener(Protocol):
         """The sync succeeded and its cursor has moved."""
 
 
-_GC_LOCK = threading.Lock()
-_gc_users = 0
-_gc_before: tuple[int, int, int] = gc.get_threshold()
-
-
-@contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """Let the garbage collector run less often while a sync reads and stores.
-
-    A full sync allocates millions of short-lived, acyclic objects (decoded pages,
-    parsed issues); at CPython's default thresholds the collector runs every 700
-    of them, and its full collections walk everything the process holds (the
-    decoded metric facts). That was a quarter of a sync's CPU. Reference counting
-    frees what a sync allocates; the collector still runs, just ~70 times less
-    often. Process-wide, so the thresholds are restored when the last sync ends.
-    """
-    global _gc_users, _gc_before  # noqa: PLW0603 - one process-wide setting, counted
-    with _GC_LOCK:
-        if _gc_users == 0:
-            _gc_before = gc.get_threshold()
-            gc.set_threshold(50_000, 20, 100)
-        _gc_users += 1
-    try:
-        yield
-    finally:
-        with _GC_LOCK:
-            _gc_users -= 1
-            if _gc_users == 0:
-                gc.set_threshold(*_gc_before)
-
-
 _ORDER_BY = re.compile(r"\border\s+by\b.*$", re.IGNORECASE | re.DOTALL)
 
 
@@ -222,7 +190,7 @@ class SyncService:
         full = full or cursor is None
         report = SyncReport(client_key=client.key, full=full)
         try:
-            with _fewer_collections():
+            with fewer_collections():
                 self._sync(client, report, started, cursor, last_reconcile)
         except STORAGE_ERRORS as exc:
             # A full disk or a read-only database: record the failed run (best effort,

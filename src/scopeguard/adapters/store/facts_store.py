@@ -1,4 +1,4 @@
-"""Cached per-issue facts in the ``issue_facts`` table, in a compact row form.
+"""Cached per-issue facts in the ``issue_facts`` table (MessagePack, see ``facts_codec``).
 
 The expensive part of the metrics is reading each issue's changelog into
 :class:`~scopeguard.domain.facts.IssueFacts`; the facts are cached here with the
@@ -14,20 +14,13 @@ from collections.abc import Iterator, Sequence
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from scopeguard.adapters.store.facts_codec import facts_from_row, facts_to_row
+from scopeguard.adapters.store.facts_codec import decode_facts as facts_from_blob
+from scopeguard.adapters.store.facts_codec import encode_facts
 from scopeguard.adapters.store.models import IssueFactsRow, IssueRow
-from scopeguard.domain.facts import (
-    IssueFacts,
-)
+from scopeguard.domain.facts import IssueFacts
 
 CHUNK = 1000
 """Rows per query when reading or writing many issues' facts."""
-
-# Facts are stored as positional rows with timestamps as integer microseconds
-# since the epoch. Rebuilding 20,000 issues'
-# facts is the bulk of computing a client's summary and series after a sync,
-# and rows decode in about half the time of keyed ISO-timestamp documents.
-
 
 StampedFacts = dict[int, tuple[int, IssueFacts]]
 """Facts by issue primary key, each with the stamp of the row it was written as."""
@@ -66,7 +59,7 @@ def save_facts(
                 "issue_pk": pk,
                 "client_key": client_key,
                 "fingerprint": fingerprint,
-                "facts": facts_to_row(item),
+                "packed": encode_facts(item),
                 "stamp": stamp,
             }
             for pk, (stamp, item) in stamped.items()
@@ -85,41 +78,41 @@ def fact_stamps(session: Session, client_key: str) -> list[tuple[int, int]]:
     return [(pk, stamp) for pk, stamp in rows]
 
 
-def decode_facts(
+def decode_stored_facts(
     session: Session, pks: Sequence[int]
 ) -> Iterator[tuple[int, tuple[int, IssueFacts]]]:
     """Stored facts of the given issues with their stamps, decoded chunk by chunk."""
     for start in range(0, len(pks), CHUNK):
         chunk = pks[start : start + CHUNK]
         rows = session.execute(
-            select(IssueFactsRow.issue_pk, IssueFactsRow.stamp, IssueFactsRow.facts).where(
+            select(IssueFactsRow.issue_pk, IssueFactsRow.stamp, IssueFactsRow.packed).where(
                 IssueFactsRow.issue_pk.in_(chunk)
             )
         )
         for pk, stamp, data in rows:
-            yield pk, (stamp, facts_from_row(data))
+            yield pk, (stamp, facts_from_blob(data))
 
 
 def iter_facts(session: Session, client_key: str) -> Iterator[IssueFacts]:
     """The client's cached facts, streamed from the database."""
     query = (
-        select(IssueFactsRow.facts)
+        select(IssueFactsRow.packed)
         .where(IssueFactsRow.client_key == client_key)
         .execution_options(yield_per=CHUNK)
     )
     for data in session.scalars(query):
-        yield facts_from_row(data)
+        yield facts_from_blob(data)
 
 
 def facts_by_key(
     session: Session, client_key: str, keys: Sequence[str] | None = None
 ) -> dict[str, IssueFacts]:
     """The client's cached facts by issue key (all of them, or those of ``keys``)."""
-    query = select(IssueFactsRow.facts).where(IssueFactsRow.client_key == client_key)
+    query = select(IssueFactsRow.packed).where(IssueFactsRow.client_key == client_key)
     found: dict[str, IssueFacts] = {}
     if keys is None:
         for data in session.scalars(query):
-            item = facts_from_row(data)
+            item = facts_from_blob(data)
             found[item.key] = item
         return found
     for start in range(0, len(keys), CHUNK):
@@ -130,6 +123,6 @@ def facts_by_key(
             )
         )
         for data in rows:
-            item = facts_from_row(data)
+            item = facts_from_blob(data)
             found[item.key] = item
     return found

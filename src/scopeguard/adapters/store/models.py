@@ -177,8 +177,8 @@ class IssueFactsRow(Base):
     )
     client_key: Mapped[str] = mapped_column(String(64), index=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
-    facts: Mapped[list[Any]] = mapped_column(JSON)
-    """``scopeguard.domain.facts.facts_to_row`` form."""
+    packed: Mapped[bytes] = mapped_column(LargeBinary)
+    """MessagePack (:mod:`scopeguard.adapters.store.facts_codec`)."""
     stamp: Mapped[int] = mapped_column(BigInteger)
     """Random per write: a process holding decoded facts knows which rows changed."""
 
