@@ -88,11 +88,16 @@ def alerting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AlertingAgenc
     rounds.stop()
 
 
-def _expected(summary: dict[str, Any], contract: Any) -> set[tuple[str, str | None]]:
+def _expected(
+    summary: dict[str, Any], contract: Any, digest_after: int
+) -> set[tuple[str, str | None]]:
     """The alerts a first sync must send, from the summary the API serves."""
-    expected: set[tuple[str, str | None]] = {
-        ("revision_limit_exceeded", key) for key in summary["revisions"]["over_limit"]
-    }
+    over = summary["revisions"]["over_limit"]
+    expected: set[tuple[str, str | None]] = (
+        {("revision_limit_digest", None)}
+        if len(over) > digest_after
+        else {("revision_limit_exceeded", key) for key in over}
+    )
     if contract.revisions_total is not None and summary["revisions"]["total"] > (
         contract.revisions_total
     ):
@@ -128,7 +133,8 @@ def test_first_sync_sends_exactly_the_expected_alerts_signed(alerting: AlertingA
         assert request.accepted
         assert verify(SECRET, request.body, request.headers["x-scopeguard-signature"])
         body = request.json()
-        assert set(body) == WEBHOOK_FIELDS
+        digest = body["event"] == "revision_limit_digest"
+        assert set(body) == (WEBHOOK_FIELDS | {"count", "issues"} if digest else WEBHOOK_FIELDS)
         assert request.headers["x-scopeguard-event"] == body["event"]
         assert request.headers["x-scopeguard-delivery"] == body["id"]
         assert body["url"].startswith(f"https://scopeguard.agency.example/clients/{body['client']}")
@@ -136,10 +142,12 @@ def test_first_sync_sends_exactly_the_expected_alerts_signed(alerting: AlertingA
         got.setdefault(body["client"], set()).add((body["event"], body["issue"]))
     for client in alerting.settings.clients:
         summary = alerting.services.analysis.snapshot(client).summary_document
-        assert got.get(client.key, set()) == _expected(summary, client.contract), client.key
-    # The sample agency: TOX is past every limit, HLT and RET are within theirs.
+        expected = _expected(summary, client.contract, alerting.settings.alerts.digest_after)
+        assert got.get(client.key, set()) == expected, client.key
+    # The sample agency: TOX is past every limit, HLT and RET are within theirs; TOX
+    # has more issues past their allowance than one message should carry.
     assert {event for event, _ in got["TOX"]} == {
-        "revision_limit_exceeded",
+        "revision_limit_digest",
         "revision_total_exceeded",
         "reopen_limit_exceeded",
         "scope_creep_threshold",
@@ -157,6 +165,10 @@ def test_first_sync_sends_exactly_the_expected_alerts_signed(alerting: AlertingA
         body = request.json()
         if body["event"] == "revision_limit_exceeded":
             assert (body["value"], body["limit"]) == (by_issue[body["issue"]], 2)
+        if body["event"] == "revision_limit_digest":
+            assert body["count"] == len(tox["revisions"]["over_limit"])
+            for item in body["issues"]:
+                assert (item["value"], item["limit"]) == (by_issue[item["issue"]], 2)
 
 
 def test_sync_and_dispatch_three_more_times_send_nothing(alerting: AlertingAgency) -> None:

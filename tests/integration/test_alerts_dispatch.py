@@ -169,7 +169,8 @@ def test_two_dispatchers_never_send_the_same_alert(make_settings: SettingsFactor
     try:
         client = client_document()
         client["alerts"] = [{"type": "webhook", "url": slow.url, "allow_private": True}]
-        settings = make_settings("http://127.0.0.1:9", [client])
+        # Thirty deliveries to race for: no digest.
+        settings = make_settings("http://127.0.0.1:9", [client], alerts={"digest_after": 100})
         services = pinned_services(settings)
         alerts = AlertService(settings, services.database)
         alerts.evaluate(settings.clients[0], summary({f"ACME-{i}": 3 for i in range(30)}))

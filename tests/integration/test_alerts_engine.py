@@ -172,7 +172,7 @@ def test_state_and_outbox_are_one_transaction(world: World) -> None:
 
 def test_concurrent_evaluations_send_each_alert_once(world: World) -> None:
     """Two evaluations at once (a scheduled and a webhook sync): compare-and-set decides."""
-    document = summary({f"ACME-{i}": 3 for i in range(1, 9)}, reopens=3, creep=20)
+    document = summary({f"ACME-{i}": 3 for i in range(1, 5)} | {"ACME-5": 3}, reopens=3, creep=20)
     barrier = threading.Barrier(4)
     results: list[int] = []
     errors: list[BaseException] = []
@@ -191,8 +191,8 @@ def test_concurrent_evaluations_send_each_alert_once(world: World) -> None:
     for thread in threads:
         thread.join()
     assert errors == []
-    assert sum(results) == 11  # 8 issues + total + reopens + creep, once in all
-    assert len({r.alert_id for r in world.outbox()}) == 11
+    assert sum(results) == 8  # 5 issues + total + reopens + creep, once in all
+    assert len({r.alert_id for r in world.outbox()}) == 8
 
 
 def test_clients_without_channels_use_the_global_default(make_settings: SettingsFactory) -> None:
@@ -223,3 +223,35 @@ def test_clients_without_channels_use_the_global_default(make_settings: Settings
         ("ACME", "slack"),
         ("BARE", "teams"),
     ]
+
+
+def test_many_issues_at_once_are_one_digest_per_channel_each_with_its_own_state(
+    world: World,
+) -> None:
+    over = {f"ACME-{i}": 3 + i % 4 for i in range(1, 13)}  # twelve issues past 2 rounds
+    fired = world.alerts.evaluate(world.settings.clients[0], summary(over))
+    digests = [a for a in fired if a.event == "revision_limit_digest"]
+    (digest,) = digests
+    assert (digest.value, digest.limit, digest.deliveries) == (12, 2, 2)  # both channels
+    per_issue = [a for a in fired if a.event == "revision_limit_exceeded"]
+    assert sorted(a.issue or "" for a in per_issue) == sorted(over)
+    assert all(a.digested and a.deliveries == 0 for a in per_issue)
+    rows = world.outbox()
+    assert [r.event for r in rows].count("revision_limit_digest") == 2
+    assert [r.event for r in rows].count("revision_limit_exceeded") == 0
+    payload = next(r.payload for r in rows if r.event == "revision_limit_digest")
+    assert payload["count"] == 12 and len(payload["issues"]) == world.settings.alerts.digest_size
+    # The worst first: most rounds, then the issue key as people sort it.
+    values = [item["value"] for item in payload["issues"]]
+    assert values == sorted(values, reverse=True) and values[0] == max(over.values())
+    assert payload["url"].endswith("/clients/ACME/issues?list=over_limit")
+    with world.services.database.session() as session:
+        states = session.scalars(
+            select(AlertStateRow).where(AlertStateRow.rule == "revision_limit_exceeded")
+        ).all()
+    assert {s.subject for s in states} == set(over) and all(s.active for s in states)
+    # Each issue keeps its own state: one more round of one issue is one alert, alone,
+    # and only to the channel that wants every round.
+    world.clock.advance(60)
+    again = world.evaluate(summary({**over, "ACME-1": over["ACME-1"] + 1}))
+    assert again == [("revision_limit_exceeded", "ACME-1", True)]

@@ -363,6 +363,11 @@ class AlertsSettings(_Strict):
     """A dispatcher that stopped mid-delivery frees its alert after this long."""
     batch: int = Field(default=200, ge=1, le=100_000)
     """At most this many deliveries per dispatch run."""
+    digest_after: int = Field(default=5, ge=1, le=100_000)
+    """When one evaluation fires more per-issue alerts than this for a channel, the
+    channel gets one digest instead (each issue keeps its own state)."""
+    digest_size: int = Field(default=10, ge=1, le=50)
+    """The worst issues a digest names; the rest are one link away."""
 
     @model_validator(mode="after")
     def _claim_outlasts_request(self) -> AlertsSettings:

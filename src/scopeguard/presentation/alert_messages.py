@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -20,7 +20,8 @@ from babel.numbers import format_decimal
 
 from scopeguard import __version__
 from scopeguard.config import ClientSettings, Settings
-from scopeguard.domain.alert_rules import Rule
+from scopeguard.domain.alert_rules import Observation, Rule
+from scopeguard.domain.keys import natural_key
 from scopeguard.presentation.i18n import gettext_for, locale, ngettext_for, normalize_language
 
 TEST_EVENT = "test"
@@ -28,6 +29,10 @@ TEST_EVENT = "test"
 
 WEBHOOK_FIELDS = ("id", "event", "client", "issue", "value", "limit", "occurred_at", "url", "text")
 """The JSON body a webhook receives, in this order."""
+DIGEST_EVENT = "revision_limit_digest"
+"""The event of a digest: many issues past their revision allowance in one evaluation."""
+DIGEST_FIELDS = ("count", "issues")
+"""Fields a digest's webhook body has besides :data:`WEBHOOK_FIELDS`."""
 
 
 def panel_url(settings: Settings, client_key: str, issue: str | None = None) -> str:
@@ -127,9 +132,71 @@ def build_alert(
     }
 
 
+def build_digest(
+    settings: Settings,
+    client: ClientSettings,
+    crossed: Sequence[Observation],
+    *,
+    alert_id: str,
+    occurred_at: datetime,
+) -> dict[str, Any]:
+    """One alert for many issues past their revision allowance (the worst named first).
+
+    ``value`` is how many issues crossed, ``limit`` the allowance; ``issues`` names
+    the worst ``alerts.digest_size`` of them, and ``url`` opens the full list.
+    """
+    language = normalize_language(client.contract.report.language)
+    _ = gettext_for(language)
+    ngettext = ngettext_for(language)
+    worst = sorted(crossed, key=lambda o: (-o.value, natural_key(o.subject)))
+    named = worst[: settings.alerts.digest_size]
+    limit = crossed[0].limit
+    count = len(crossed)
+    listed = ", ".join(f"{o.subject} ({_shown(o.value, language)})" for o in named)
+    text = ngettext(
+        "{client}: {count} issue passed its allowance of {limit} revision rounds. "
+        "The most revised: {listed}.",
+        "{client}: {count} issues passed their allowance of {limit} revision rounds. "
+        "The most revised: {listed}.",
+        count,
+    ).format(client=client.name, count=count, limit=_shown(limit, language), listed=listed)
+    title = ngettext(
+        "Revision limit exceeded on {count} issue",
+        "Revision limit exceeded on {count} issues",
+        count,
+    ).format(count=count)
+    return {
+        "id": alert_id,
+        "event": DIGEST_EVENT,
+        "client": client.key,
+        "issue": None,
+        "value": count,
+        "limit": _number(limit),
+        "occurred_at": occurred_at.isoformat(),
+        "url": f"{panel_url(settings, client.key)}/issues?list=over_limit",
+        "text": text,
+        "count": count,
+        "issues": [
+            {
+                "issue": o.subject,
+                "value": _number(o.value),
+                "limit": _number(o.limit),
+                "url": panel_url(settings, client.key, o.subject),
+            }
+            for o in named
+        ],
+        "title": title,
+        "client_name": client.name,
+        "language": language,
+        "issue_url": None,
+        "further_round": False,
+    }
+
+
 def webhook_body(alert: Mapping[str, Any]) -> bytes:
     """The exact bytes POSTed to a webhook (and signed)."""
-    body = {name: alert.get(name) for name in WEBHOOK_FIELDS}
+    fields = (*WEBHOOK_FIELDS, *DIGEST_FIELDS) if alert["event"] == DIGEST_EVENT else WEBHOOK_FIELDS
+    body = {name: alert.get(name) for name in fields}
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
@@ -155,6 +222,9 @@ def _facts(alert: Mapping[str, Any]) -> list[tuple[str, str]]:
     language = alert["language"]
     labels = _labels(language)
     facts = [(labels["client"], str(alert["client_name"]))]
+    if alert["event"] == DIGEST_EVENT:
+        facts += [(str(item["issue"]), _shown(item["value"], language)) for item in alert["issues"]]
+        return facts
     if alert.get("issue"):
         facts.append((labels["issue"], str(alert["issue"])))
     if alert["event"] != TEST_EVENT:

@@ -14,13 +14,15 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from scopeguard.adapters.delivery.channels import channels_for
 from scopeguard.adapters.store import alert_states
 from scopeguard.adapters.store.db import Database, Transaction
 from scopeguard.adapters.store.outbox import NewDelivery, add_deliveries
-from scopeguard.config import AlertChannelSettings, ClientSettings, Settings
+from scopeguard.config import ClientSettings, Settings
 from scopeguard.domain.alert_rules import (
+    CLIENT_SUBJECT,
     Action,
     Observation,
     Rule,
@@ -31,7 +33,7 @@ from scopeguard.domain.alert_rules import (
 )
 from scopeguard.domain.clock import Clock, utcnow
 from scopeguard.domain.metrics import ScopeSummary
-from scopeguard.presentation.alert_messages import build_alert
+from scopeguard.presentation.alert_messages import build_alert, build_digest
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +49,9 @@ class FiredAlert:
     limit: float
     further_round: bool
     deliveries: int
-    """Outbox rows written (one per channel that takes this alert)."""
+    """Outbox rows written for this alert itself (one per channel that takes it alone)."""
+    digested: bool = False
+    """A per-issue alert that at least one channel got inside a digest instead."""
 
 
 class AlertEngine:
@@ -78,16 +82,23 @@ class AlertEngine:
         if not self.contract_running(client, now):
             return []
         observations = observe(summary)
-        fired: list[FiredAlert] = []
         with self.database.session() as session:
             stored = alert_states.load_states(session, client.key)
             seen: set[tuple[str, str]] = set()
+            first: list[Observation] = []
+            crossed: list[tuple[Observation, bool]] = []
             for observation in observations:
                 key = (observation.rule.value, observation.subject)
                 seen.add(key)
-                alert = self._apply(session, client, observation, stored.get(key), now)
-                if alert is not None:
-                    fired.append(alert)
+                state = stored.get(key)
+                if state is None and observation.past:
+                    first.append(observation)  # stored below, all in one statement
+                    continue
+                action = self._apply(session, client, observation, state, now)
+                if action is not None:
+                    crossed.append((observation, action is Action.ROUND))
+            won = alert_states.first_alerts(session, client.key, first, now)
+            crossed += [(o, False) for o in first if (o.rule.value, o.subject) in won]
             for (rule_name, subject), state in stored.items():
                 if (rule_name, subject) in seen:
                     continue
@@ -96,6 +107,7 @@ class AlertEngine:
                 except ValueError:
                     continue  # a rule this version no longer has
                 self._apply(session, client, gone(rule, subject, state), state, now)
+            fired = self._enqueue(session, client, crossed, now)
         for alert in fired:
             log.info(
                 "alert %s %s %s (%s of %s) → %d deliveries",
@@ -115,7 +127,8 @@ class AlertEngine:
         observation: Observation,
         state: StateView | None,
         now: datetime,
-    ) -> FiredAlert | None:
+    ) -> Action | None:
+        """Change the stored state as ``observation`` demands; the action if it alerts."""
         action = decide(state, observation)
         won = False
         if action is Action.NOTHING:
@@ -133,64 +146,119 @@ class AlertEngine:
             alert_states.reset(session, client.key, observation, now)
         else:
             alert_states.remember(session, client.key, observation, now)
-        if not won:
-            return None
-        further = action is Action.ROUND
-        channels = [
-            (index, channel)
-            for index, channel in enumerate(channels_for(self.settings, client))
-            if not further or channel.repeat_each_round
-        ]
-        return self._enqueue(session, client, observation, channels, now, further_round=further)
+        return action if won else None
 
     def _enqueue(
         self,
         session: Transaction,
         client: ClientSettings,
-        observation: Observation,
-        channels: list[tuple[int, AlertChannelSettings]],
+        crossed: list[tuple[Observation, bool]],
         now: datetime,
-        *,
-        further_round: bool,
-    ) -> FiredAlert:
-        alert_id = str(uuid.uuid4())
-        document = build_alert(
-            self.settings,
-            client,
-            alert_id=alert_id,
-            event=observation.rule.value,
-            issue=observation.issue,
-            value=observation.value,
-            limit=observation.limit,
-            occurred_at=now,
-            further_round=further_round,
-        )
-        give_up = now + timedelta(hours=self.settings.alerts.retry_hours)
-        add_deliveries(
-            session,
-            [
-                NewDelivery(
-                    id=str(uuid.uuid4()),
-                    alert_id=alert_id,
-                    client_key=client.key,
-                    event=observation.rule.value,
-                    subject=observation.subject,
-                    issue=observation.issue,
-                    channel_index=index,
-                    channel_type=channel.type,
-                    payload=document,
-                    created_at=now,
-                    give_up_at=give_up,
+    ) -> list[FiredAlert]:
+        """The outbox rows of every alert this evaluation won, in one statement.
+
+        Each channel gets the alerts meant for it (further rounds only where
+        ``repeat_each_round``); a channel that would get more per-issue alerts
+        than ``alerts.digest_after`` gets one digest of them instead.
+        """
+        if not crossed:
+            return []
+        alerts = self.settings.alerts
+        give_up = now + timedelta(hours=alerts.retry_hours)
+        documents: dict[int, tuple[str, dict[str, Any]]] = {}
+        deliveries: dict[str, int] = {}
+        digests: dict[tuple[str, ...], tuple[str, dict[str, Any]]] = {}
+        rows: list[NewDelivery] = []
+
+        def document(position: int) -> tuple[str, dict[str, Any]]:
+            if position not in documents:
+                observation, further = crossed[position]
+                alert_id = str(uuid.uuid4())
+                documents[position] = (
+                    alert_id,
+                    build_alert(
+                        self.settings,
+                        client,
+                        alert_id=alert_id,
+                        event=observation.rule.value,
+                        issue=observation.issue,
+                        value=observation.value,
+                        limit=observation.limit,
+                        occurred_at=now,
+                        further_round=further,
+                    ),
                 )
-                for index, channel in channels
-            ],
-        )
-        return FiredAlert(
-            alert_id=alert_id,
-            event=observation.rule.value,
-            issue=observation.issue,
-            value=observation.value,
-            limit=observation.limit,
-            further_round=further_round,
-            deliveries=len(channels),
-        )
+            return documents[position]
+
+        def row(index: int, kind: str, alert_id: str, payload: dict[str, Any]) -> NewDelivery:
+            deliveries[alert_id] = deliveries.get(alert_id, 0) + 1
+            return NewDelivery(
+                id=str(uuid.uuid4()),
+                alert_id=alert_id,
+                client_key=client.key,
+                event=str(payload["event"]),
+                subject=str(payload.get("issue") or CLIENT_SUBJECT),
+                issue=payload.get("issue"),
+                channel_index=index,
+                channel_type=kind,
+                payload=payload,
+                created_at=now,
+                give_up_at=give_up,
+            )
+
+        for index, channel in enumerate(channels_for(self.settings, client)):
+            mine = [
+                position
+                for position, (_observation, further) in enumerate(crossed)
+                if not further or channel.repeat_each_round
+            ]
+            per_issue = [p for p in mine if crossed[p][0].rule is Rule.REVISION_LIMIT]
+            if len(per_issue) > alerts.digest_after:
+                chosen = [crossed[p][0] for p in per_issue]
+                key = tuple(sorted(o.subject for o in chosen))
+                if key not in digests:
+                    digest_id = str(uuid.uuid4())
+                    digests[key] = (
+                        digest_id,
+                        build_digest(
+                            self.settings, client, chosen, alert_id=digest_id, occurred_at=now
+                        ),
+                    )
+                rows.append(row(index, channel.type, *digests[key]))
+                inside = set(per_issue)
+                mine = [p for p in mine if p not in inside]
+            rows += [row(index, channel.type, *document(p)) for p in mine]
+        add_deliveries(session, rows)
+        digest_of = {
+            subject: digest_id
+            for subjects, (digest_id, _) in digests.items()
+            for subject in subjects
+        }
+        fired: list[FiredAlert] = []
+        for position, (observation, further) in enumerate(crossed):
+            own = documents.get(position)
+            fired.append(
+                FiredAlert(
+                    alert_id=own[0] if own else digest_of[observation.subject],
+                    event=observation.rule.value,
+                    issue=observation.issue,
+                    value=observation.value,
+                    limit=observation.limit,
+                    further_round=further,
+                    deliveries=deliveries[own[0]] if own else 0,
+                    digested=observation.subject in digest_of,
+                )
+            )
+        fired += [
+            FiredAlert(
+                alert_id=digest_id,
+                event=str(payload["event"]),
+                issue=None,
+                value=float(payload["value"]),
+                limit=float(payload["limit"]),
+                further_round=False,
+                deliveries=deliveries[digest_id],
+            )
+            for digest_id, payload in digests.values()
+        ]
+        return fired

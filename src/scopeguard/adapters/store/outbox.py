@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from scopeguard.adapters.store.models import AlertOutboxRow
@@ -54,26 +54,31 @@ class ClaimedDelivery:
 
 
 def add_deliveries(session: Session, deliveries: Sequence[NewDelivery]) -> None:
-    """Queue deliveries, due at once (in the caller's transaction)."""
-    for item in deliveries:
-        session.add(
-            AlertOutboxRow(
-                id=item.id,
-                alert_id=item.alert_id,
-                client_key=item.client_key,
-                event=item.event,
-                subject=item.subject,
-                issue=item.issue,
-                channel_index=item.channel_index,
-                channel_type=item.channel_type,
-                payload=item.payload,
-                status="pending",
-                attempts=0,
-                created_at=item.created_at,
-                next_attempt_at=item.created_at,
-                give_up_at=item.give_up_at,
-            )
-        )
+    """Queue deliveries, due at once (in the caller's transaction), in one statement."""
+    if not deliveries:
+        return
+    session.execute(
+        insert(AlertOutboxRow),
+        [
+            {
+                "id": item.id,
+                "alert_id": item.alert_id,
+                "client_key": item.client_key,
+                "event": item.event,
+                "subject": item.subject,
+                "issue": item.issue,
+                "channel_index": item.channel_index,
+                "channel_type": item.channel_type,
+                "payload": item.payload,
+                "status": "pending",
+                "attempts": 0,
+                "created_at": item.created_at,
+                "next_attempt_at": item.created_at,
+                "give_up_at": item.give_up_at,
+            }
+            for item in deliveries
+        ],
+    )
 
 
 def _due(now: datetime) -> ColumnElement[bool]:

@@ -289,6 +289,7 @@ def _activity_context(client: ClientSettings) -> dict[str, Any]:
         "revision_total_exceeded": _("Total revision limit exceeded"),
         "reopen_limit_exceeded": _("Reopen limit exceeded"),
         "scope_creep_threshold": _("Scope creep threshold reached"),
+        "revision_limit_digest": _("Revision limits exceeded (digest)"),
         "test": _("Test alert"),
     }
     channels = {
@@ -310,6 +311,8 @@ def _activity_context(client: ClientSettings) -> dict[str, Any]:
     return {
         "deliveries": deliveries,
         "delivery_limit": DELIVERY_LOG_LIMIT,
+        "digest_after": services().settings.alerts.digest_after,
+        "digest_size": services().settings.alerts.digest_size,
         "reports": reports,
         "event_name": lambda event: events.get(event, event),
         "channel_name": lambda channel: channels.get(channel, channel),
