@@ -52,7 +52,10 @@ def project(tmp_path: Path, database_url: str) -> Iterator[Project]:
     )
     with serve(simulator) as url:
         # The deliverable was agreed before the contract started: baseline scope, no creep.
-        signed = (started + timedelta(days=1)).astimezone(clock.AGENCY_ZONE).date()
+        # The contract starts the agency's day after the issue was filed, whatever the
+        # hour (an issue filed at 00:30 is on the same local day as "started + 1 day").
+        filed = issue.created.astimezone(clock.AGENCY_ZONE).date()
+        signed = filed + timedelta(days=1)
         contract = {
             "start": signed.isoformat(),
             "scope": {"issues": 10},
