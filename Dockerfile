@@ -2,7 +2,7 @@
 #
 # ScopeGuard: one image, three commands. tini is PID 1 and `scopeguard` the entrypoint:
 #
-#   docker run IMAGE                 scopeguard serve        gunicorn on :8000 (the default command)
+#   docker run IMAGE                 scopeguard serve        gunicorn on :8000, /healthz also on :8001
 #   docker run IMAGE worker          scopeguard worker       sync, alert dispatch, monthly reports
 #   docker run IMAGE db upgrade      scopeguard db upgrade   migrate the schema, once per release
 #
@@ -77,10 +77,13 @@ RUN groupadd --system --gid 10001 scopeguard \
 COPY --from=builder /opt/venv /opt/venv
 
 # SCOPEGUARD_HOST: `scopeguard serve` listens on every interface of the container.
+# SCOPEGUARD_HEALTH_PORT: gunicorn's master answers /healthz there however busy the
+# workers are (liveness probes and the HEALTHCHECK ask it; publish only 8000).
 ENV PATH="/opt/venv/bin:${PATH}" \
     SCOPEGUARD_CONFIG=/etc/scopeguard/scopeguard.yaml \
     SCOPEGUARD_HOST=0.0.0.0 \
     SCOPEGUARD_PORT=8000 \
+    SCOPEGUARD_HEALTH_PORT=8001 \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     MPLCONFIGDIR=/tmp/matplotlib \
@@ -91,10 +94,10 @@ VOLUME ["/var/lib/scopeguard"]
 
 USER 10001:10001
 
-EXPOSE 8000
+EXPOSE 8000 8001
 
-# Asks /healthz only when the container runs `serve` (it reads PID 1's command line);
-# a worker or `db upgrade` container is healthy while its process runs.
+# Asks /healthz only when the container runs `serve` (it reads PID 1's command line), on
+# the health port; a worker or `db upgrade` container is healthy while its process runs.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-m", "scopeguard.entrypoints.healthcheck"]
 

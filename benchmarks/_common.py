@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -167,6 +169,110 @@ def gunicorn(config: Path, workers: int, port: int) -> Iterator[str]:
         process.wait(timeout=10)
 
 
+def free_ports(count: int) -> list[int]:
+    """``count`` loopback ports nobody listens on now."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
+
+
+@contextmanager
+def scopeguard_serve(
+    config: Path, workers: int, port: int, health_port: int
+) -> Iterator[tuple[str, str]]:
+    """``scopeguard serve`` (gunicorn, as the image runs it) with a health port; yields the
+    app's and the health port's base URLs once both answer. Its access log is dropped."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "scopeguard",
+            "--config",
+            str(config),
+            "serve",
+            "--port",
+            str(port),
+            "--health-port",
+            str(health_port),
+            "--workers",
+            str(workers),
+        ],
+        stdout=subprocess.DEVNULL,
+        env={**os.environ, "GUNICORN_CMD_ARGS": "--log-level warning"},
+    )
+    base, health = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{health_port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if process.poll() is not None:
+                raise SystemExit(f"scopeguard serve exited with status {process.returncode}")
+            try:
+                if (
+                    requests.get(f"{base}/readyz", timeout=5).ok
+                    and requests.get(f"{health}/healthz", timeout=5).ok
+                ):
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit(f"scopeguard serve did not answer {base}/readyz in 120 s")
+            time.sleep(0.5)
+        yield base, health
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+class Prober:
+    """GETs ``url`` on a new connection every ``interval`` seconds, as a kubelet probe does,
+    in a thread, until stopped; :attr:`samples` holds each answer's milliseconds."""
+
+    def __init__(self, url: str, interval: float, timeout: float = 60.0) -> None:
+        self.url, self.interval, self.timeout = url, interval, timeout
+        self.samples: list[float] = []
+        self.failures = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Prober:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self.timeout + 5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            start = time.perf_counter()
+            try:
+                with urllib.request.urlopen(self.url, timeout=self.timeout) as answer:
+                    answer.read()
+                    ok = answer.status == 200
+            except OSError:
+                ok = False
+            if ok:
+                self.samples.append((time.perf_counter() - start) * 1000)
+            else:
+                self.failures += 1
+            self._stop.wait(self.interval)
+
+    def summary(self) -> str:
+        """``N probes, p50 …, p99 …, max …`` (or why there are too few)."""
+        if len(self.samples) < 2:
+            return f"{len(self.samples)} answers, {self.failures} failed"
+        figures = Percentiles.of(self.samples)
+        return (
+            f"{len(self.samples)} probes, {self.failures} failed, {figures}, "
+            f"max {max(self.samples):.1f} ms"
+        )
+
+
 @dataclass(frozen=True)
 class Percentiles:
     """Latency percentiles in milliseconds, of ``requests`` requests (``errors`` failed)."""
@@ -261,6 +367,91 @@ def thread_load(
         elapsed = (time.perf_counter() - start) * 1000
         if response.status_code != expect:
             raise SystemExit(f"{url}: HTTP {response.status_code}, expected {expect}")
+        return elapsed
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        return list(pool.map(one, range(total)))
+
+
+WRK_PATHS_SCRIPT = """
+paths = {%s}
+counter = 0
+started = {}
+function setup(thread)
+  thread:set("offset", #started)
+  table.insert(started, thread)
+end
+function init(args)
+  counter = offset * math.floor(#paths / 2)
+  first_bad = ""
+end
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", paths[(counter %% #paths) + 1])
+end
+response = function(status, headers, body)
+  if status ~= 200 and first_bad == "" then
+    first_bad = status .. " " .. string.sub(body, 1, 200)
+  end
+end
+"""
+WRK_FIRST_BAD = """
+local report = done
+done = function(summary, latency, requests)
+  for _, thread in ipairs(started) do
+    local bad = thread:get("first_bad")
+    if bad ~= nil and bad ~= "" then io.write("wrk-first-bad " .. bad .. "\\n") end
+  end
+  report(summary, latency, requests)
+end
+"""
+
+
+def wrk_paths_percentiles(
+    base: str, paths: Sequence[str], connections: int, seconds: int, *, token: str | None = None
+) -> Percentiles | None:
+    """Like :func:`wrk_percentiles`, requesting ``paths`` in turn (each wrk thread from its
+    own offset), so the requests in flight ask for different pages; ``None`` without wrk."""
+    binary = shutil.which("wrk")
+    if binary is None:
+        return None
+    listed = ", ".join(f'"{path}"' for path in paths)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_PATHS_SCRIPT % listed + WRK_SCRIPT + WRK_FIRST_BAD)
+    headers = ["-H", f"Authorization: Bearer {token}"] if token is not None else []
+    command = [binary, "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", *headers]
+    try:
+        result = subprocess.run(
+            [*command, "-s", script.name, base],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    finally:
+        os.unlink(script.name)
+    for bad in (line for line in result.stdout.splitlines() if line.startswith("wrk-first-bad ")):
+        print(f"  {bad}")  # what the first answer other than 200 said, per wrk thread
+    line = next(line for line in result.stdout.splitlines() if line.startswith("wrk-result "))
+    count, errors, p50, p95, p99 = line.split()[1:]
+    return Percentiles(float(p50), float(p95), float(p99), int(count), int(errors))
+
+
+def thread_paths_load(
+    base: str, paths: Sequence[str], concurrency: int, total: int, *, token: str | None = None
+) -> list[float]:
+    """``total`` GETs spread over ``paths`` in turn from ``concurrency`` threads; ms each."""
+    local = threading.local()
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+
+    def one(index: int) -> float:
+        session = getattr(local, "session", None)
+        if session is None:
+            session = local.session = requests.Session()
+        start = time.perf_counter()
+        response = session.get(base + paths[index % len(paths)], headers=headers, timeout=60)
+        elapsed = (time.perf_counter() - start) * 1000
+        if response.status_code != 200:
+            raise SystemExit(f"{paths[index % len(paths)]}: HTTP {response.status_code}")
         return elapsed
 
     with ThreadPoolExecutor(concurrency) as pool:

@@ -5,7 +5,7 @@ renders it with the default values and with ``values-production.yaml``, checking
 values.schema.json as ``helm install`` does. Every rendered manifest is validated
 against the Kubernetes API schemas (``kubernetes_validate``, strict: unknown fields
 fail). The tests then assert what a deployment depends on: one migration Job per
-release, probes on the right paths and port, a web Deployment that never runs the
+release, probes on the right paths and ports, a web Deployment that never runs the
 worker, no secret in a ConfigMap, the SQLite guard, and a configuration that
 ScopeGuard itself accepts with the secrets as the pods would read them.
 """
@@ -172,20 +172,26 @@ def test_on_sqlite_the_data_claim_exists_before_the_migration_job(chart: helm.Ch
 
 
 @pytest.mark.parametrize("values", [DEFAULTS, PRODUCTION], ids=["default", "production"])
-def test_probes_ask_healthz_and_readyz_on_the_port_gunicorn_listens_on(
+def test_probes_ask_healthz_and_readyz_on_the_ports_serve_listens_on(
     chart: helm.Chart, values: dict[str, Any]
 ) -> None:
     objects = render(chart, values)
     web = container(named(objects, "Deployment", "-web"))
-    (port,) = web["ports"]
+    port, health = web["ports"]
     args = web["args"]
+    assert port["name"] == "http" and health["name"] == "health"
     assert str(port["containerPort"]) == args[args.index("--port") + 1]
+    assert str(health["containerPort"]) == args[args.index("--health-port") + 1]
+    assert health["containerPort"] != port["containerPort"]
     assert args[args.index("--host") + 1] == "0.0.0.0"
-    assert web["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": port["name"]}
+    # Liveness asks gunicorn's master on the health port (busy workers never fail it);
+    # startup and readiness ask the app.
+    assert web["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": health["name"]}
     assert web["startupProbe"]["httpGet"] == {"path": "/healthz", "port": port["name"]}
     assert web["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": port["name"]}
     (service,) = of_kind(objects, "Service")
-    assert service["spec"]["ports"][0]["targetPort"] == port["name"]
+    # Only the app's port is a Service port: the health port is for the kubelet.
+    assert [p["targetPort"] for p in service["spec"]["ports"]] == [port["name"]]
     labels = named(objects, "Deployment", "-web")["spec"]["template"]["metadata"]["labels"]
     assert service["spec"]["selector"].items() <= labels.items()
 
@@ -323,6 +329,9 @@ def test_postgresql_needs_the_secret_with_its_url(chart: helm.Chart) -> None:
             "/ingress/hosts/0/paths/0/path",
         ),
         ({"wbe": {"replicas": 2}}, "additional properties 'wbe' not allowed"),
+        # The health port beside the app's, never on it.
+        ({"web": {"healthPort": 8000}}, "at '/web/healthPort'"),
+        ({"web": {"healthPort": 70000}}, "at '/web/healthPort': maximum"),
     ],
 )
 def test_the_schema_rejects_a_wrong_value_with_its_path(

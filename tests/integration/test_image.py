@@ -132,7 +132,7 @@ def test_it_runs_as_a_non_root_user_with_caches_under_tmp() -> None:
     assert RUNTIME.one("VOLUME").value == ("/var/lib/scopeguard",)
     assert env["SCOPEGUARD_CONFIG"] == "/etc/scopeguard/scopeguard.yaml"
     assert env["SCOPEGUARD_HOST"] == "0.0.0.0"
-    assert RUNTIME.one("EXPOSE").value == (env["SCOPEGUARD_PORT"],)
+    assert RUNTIME.one("EXPOSE").value == (env["SCOPEGUARD_PORT"], env["SCOPEGUARD_HEALTH_PORT"])
 
 
 def test_labels_carry_version_source_and_licence_from_pyproject() -> None:
@@ -199,10 +199,14 @@ def test_db_upgrade_then_serve_as_the_image_runs_them(tmp_path: Path) -> None:
     assert upgraded.returncode == 0, upgraded.stderr
     assert _run([*ENTRYPOINT, "db", "current"], env).stdout.startswith(f"{head_revision()} ")
 
-    port = _free_port()
+    port, health = _free_port(), _free_port()
     env["SCOPEGUARD_PORT"] = str(port)  # the container's environment, for the check too
+    env["SCOPEGUARD_HEALTH_PORT"] = str(health)
     with _running([*ENTRYPOINT, *CMD], env) as process:
         _wait_ready(process, f"http://127.0.0.1:{port}")
+        # gunicorn's master answers the health port, which the HEALTHCHECK asks.
+        probe = requests.get(f"http://127.0.0.1:{health}/healthz", timeout=5)
+        assert probe.json() == {"status": "ok"}
         # The image's HEALTHCHECK, pointed at this tini instead of PID 1.
         assert _healthcheck(process.pid, env).returncode == 0
         process.send_signal(signal.SIGTERM)  # tini forwards it; gunicorn stops gracefully
@@ -211,12 +215,14 @@ def test_db_upgrade_then_serve_as_the_image_runs_them(tmp_path: Path) -> None:
 
 def test_the_healthcheck_fails_a_web_container_that_does_not_answer(tmp_path: Path) -> None:
     env = _image_env(tmp_path / "scopeguard.yaml")
-    # A process whose command line says `scopeguard serve` on a port where nothing listens.
+    silent_port = _free_port()
+    env["SCOPEGUARD_HEALTH_PORT"] = str(silent_port)
+    # A process whose command line says `scopeguard serve` on ports where nothing listens.
     argv = [sys.executable, "-c", "import time; time.sleep(60)", "scopeguard", "serve"]
     with _running([*argv, "--port", str(_free_port())], env) as silent:
         result = _healthcheck(silent.pid, env)
     assert result.returncode == 1
-    assert "no answer from http://127.0.0.1:" in result.stderr
+    assert f"no answer from http://127.0.0.1:{silent_port}/healthz" in result.stderr
 
 
 def test_the_healthcheck_passes_a_worker_container(tmp_path: Path) -> None:

@@ -19,10 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy import select
 
 from jira_simulator import Dataset, JiraSimulator, ScenarioClient, scenarios, serve
+from scopeguard.adapters.store.models import IssueRow
 from scopeguard.bootstrap import Services
 from scopeguard.config import Settings, parse_settings
+from scopeguard.domain.keys import sorted_keys
 from scopeguard_demo import DEMO_EMAIL, DEMO_TOKEN, build_config
 from tests.support import clock
 from tests.support.database import fresh_database_url
@@ -91,6 +94,12 @@ class Agency:
     config_file: Path
     now: Clock
     """The clock the agency's story was written with and ScopeGuard runs on."""
+
+    def stored_keys(self, client_key: str) -> list[str]:
+        """The issue keys ScopeGuard has stored for a client, in natural order."""
+        with self.services.database.session() as session:
+            keys = session.scalars(select(IssueRow.key).where(IssueRow.client_key == client_key))
+            return list(sorted_keys(keys))
 
 
 def build_agency(

@@ -24,6 +24,15 @@ IMAGE = ["/usr/bin/tini", "--", "scopeguard"]
             {},
             ("127.0.0.1", 8123),
         ),
+        # The image sets SCOPEGUARD_HEALTH_PORT=8001: the arbiter answers there, never
+        # behind busy workers; the command line's option wins, as in click.
+        ([*IMAGE, "serve"], {"SCOPEGUARD_HEALTH_PORT": "8001"}, ("127.0.0.1", 8001)),
+        (
+            [*IMAGE, "serve", "--port", "9000", "--health-port", "9001"],
+            {"SCOPEGUARD_HEALTH_PORT": "8001"},
+            ("127.0.0.1", 9001),
+        ),
+        ([*IMAGE, "serve", "--dev", "--health-port=9002"], {}, ("127.0.0.1", 9002)),
     ],
 )
 def test_a_web_container_is_probed_where_serve_listens(

@@ -30,6 +30,7 @@ from scopeguard.config import ClientSettings, ConfigError, Settings, config_path
 from scopeguard.domain.access import Role, parse_role
 from scopeguard.domain.figures import ClientFigures
 from scopeguard.presentation.documents import BriefDocument
+from scopeguard.entrypoints.health_listener import HealthPortError
 from scopeguard.usecases.people import PeopleError
 from scopeguard.usecases.sync import SyncError
 
@@ -286,6 +287,16 @@ def format_status_table(clients: list[ClientFigures]) -> str:
     help="Seconds a request may take before gunicorn restarts its worker.",
 )
 @click.option(
+    "--health-port",
+    default=None,
+    type=click.IntRange(1, 65535),
+    envvar="SCOPEGUARD_HEALTH_PORT",
+    help=(
+        "Also answer /healthz on this port, from gunicorn's master process, however busy "
+        "the workers are: for liveness probes ($SCOPEGUARD_HEALTH_PORT; the image sets 8001)."
+    ),
+)
+@click.option(
     "--dev",
     is_flag=True,
     help="Werkzeug's development server instead, with the periodic jobs in-process.",
@@ -298,6 +309,7 @@ def serve(  # noqa: PLR0917 - one parameter per command-line option
     port: int,
     workers: int,
     timeout: int,
+    health_port: int | None,
     dev: bool,
     no_scheduler: bool,
 ) -> None:
@@ -306,11 +318,15 @@ def serve(  # noqa: PLR0917 - one parameter per command-line option
     It never runs the periodic jobs (sync, alerts, reports): run `scopeguard worker`
     beside it. Other gunicorn settings come from $GUNICORN_CMD_ARGS. The database
     schema must be this release's (`scopeguard db upgrade`) unless
-    `database_auto_migrate: true`. --dev serves with werkzeug for one user, with
-    the jobs in the same process unless --no-scheduler.
+    `database_auto_migrate: true`. --health-port also answers /healthz on a port of
+    its own, from gunicorn's master process, however busy the workers are (for
+    liveness probes). --dev serves with werkzeug for one user, with the jobs in
+    the same process unless --no-scheduler.
     """
     if no_scheduler and not dev:
         raise click.UsageError("--no-scheduler goes with --dev: gunicorn never runs the jobs")
+    if health_port is not None and health_port == port:
+        raise click.UsageError("--health-port must differ from --port")
     scheduler = dev and not no_scheduler
     services = _services(ctx, syncing=scheduler)
     services.database  # noqa: B018 - refuse now, in one process, if the schema is not ours
@@ -318,14 +334,26 @@ def serve(  # noqa: PLR0917 - one parameter per command-line option
         from scopeguard.entrypoints.devserver import serve_forever  # noqa: PLC0415
 
         click.echo(f"serving http://{host}:{port}/ (development server)")
-        serve_forever(services, host, port, scheduler=scheduler)
+        try:
+            serve_forever(services, host, port, scheduler=scheduler, health_port=health_port)
+        except HealthPortError as error:
+            _fail(str(error), EXIT_FAILED)
         return
     from scopeguard.entrypoints.webserver import run_gunicorn  # noqa: PLC0415
 
     # The workers open their own connections after the fork; the check's must not leak.
     services.close()
     try:
-        run_gunicorn(services.settings, host=host, port=port, workers=workers, timeout=timeout)
+        run_gunicorn(
+            services.settings,
+            host=host,
+            port=port,
+            workers=workers,
+            timeout=timeout,
+            health_port=health_port,
+        )
+    except HealthPortError as error:
+        _fail(str(error), EXIT_FAILED)
     except SystemExit as stop:
         # gunicorn exits 3 or 4 when its workers cannot boot: one failure code for us.
         sys.exit(0 if stop.code in (0, None) else EXIT_FAILED)

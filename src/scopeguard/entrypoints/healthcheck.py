@@ -7,6 +7,11 @@ line, ``tini -- scopeguard serve …``) and asks ``/healthz`` of a web container
 only. Any other container is healthy while its process lives: the worker serves
 no HTTP, and Docker already sees a process that has exited.
 
+The image sets ``SCOPEGUARD_HEALTH_PORT=8001``: ``/healthz`` is asked there, where
+gunicorn's arbiter answers it however busy the workers are; a container whose
+workers are all serving slow requests is busy, not unhealthy. Without a health
+port the main port is asked.
+
 Standard library only, and no ScopeGuard import: it runs every 30 seconds.
 """
 
@@ -39,11 +44,13 @@ def _option(arguments: Sequence[str], name: str) -> str | None:
 
 
 def served_address(argv: Sequence[str], env: Mapping[str, str]) -> tuple[str, int] | None:
-    """Where the ``scopeguard serve`` of this command line listens; ``None`` if it serves nothing.
+    """Where the ``scopeguard serve`` of this command line answers ``/healthz``; ``None`` if it
+    serves nothing.
 
     ``argv`` is a whole command line (``tini -- scopeguard serve --port 8000`` or
-    ``python -m scopeguard serve``); ``--host``/``--port`` come from it, else from
-    ``$SCOPEGUARD_HOST``/``$SCOPEGUARD_PORT`` as ``scopeguard serve`` reads them.
+    ``python -m scopeguard serve``); ``--host`` and ``--health-port`` (else ``--port``)
+    come from it, else from ``$SCOPEGUARD_HOST`` and ``$SCOPEGUARD_HEALTH_PORT`` (else
+    ``$SCOPEGUARD_PORT``), as ``scopeguard serve`` reads them.
     """
     names = [Path(argument).name for argument in argv]
     if _PROGRAM not in names:
@@ -57,6 +64,9 @@ def served_address(argv: Sequence[str], env: Mapping[str, str]) -> tuple[str, in
         return None
     host = _option(rest, "--host") or env.get("SCOPEGUARD_HOST") or DEFAULT_HOST
     port = _option(rest, "--port") or env.get("SCOPEGUARD_PORT") or str(DEFAULT_PORT)
+    health = _option(rest, "--health-port") or env.get("SCOPEGUARD_HEALTH_PORT")
+    if health:
+        port = health
     return _ANY_ADDRESS.get(host, host), int(port)
 
 

@@ -4,6 +4,10 @@ gunicorn is run through its application API rather than its command line so that
 ``scopeguard serve`` first reads the configuration and checks the database schema
 in one process, and refuses with ScopeGuard's own message and exit code, before
 any worker forks. Each worker then builds its app from the same settings.
+
+With a health port, this process (gunicorn's arbiter) also answers ``/healthz``
+there itself, whatever the workers are doing
+(:mod:`scopeguard.entrypoints.health_listener`).
 """
 
 from __future__ import annotations
@@ -16,12 +20,16 @@ from gunicorn.errors import AppImportError
 
 from scopeguard.adapters.store.db import DatabaseError
 from scopeguard.config import Settings
+from scopeguard.entrypoints.health_listener import HealthListener, bound_listener
 
 
 class _Application(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
-    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+    def __init__(
+        self, settings: Settings, options: dict[str, Any], health: HealthListener | None = None
+    ) -> None:
         self._settings = settings
         self._options = options
+        self._health = health
         super().__init__()
 
     def load_config(self) -> None:
@@ -38,6 +46,21 @@ class _Application(BaseApplication):  # type: ignore[misc]  # gunicorn ships no 
             # gunicorn ≥ 24 opens a control socket under $HOME: nothing of ours uses it, and
             # in the container $HOME is the data volume or a read-only filesystem.
             self.cfg.set("control_socket_disable", True)
+        if self._health is not None:
+            self.cfg.set("when_ready", self._health_ready)
+            self.cfg.set("post_fork", self._health_forked)
+
+    def _health_ready(self, arbiter: Any) -> None:
+        """gunicorn's when_ready: the arbiter answers the health port from now on."""
+        assert self._health is not None
+        # len() of the arbiter's worker table: one read, no lock (see health_listener).
+        self._health.alive = lambda: len(arbiter.WORKERS) > 0
+        self._health.start()
+
+    def _health_forked(self, _arbiter: Any, _worker: Any) -> None:
+        """gunicorn's post_fork, in each new worker: only the arbiter answers the port."""
+        assert self._health is not None
+        self._health.close_inherited()
 
     def load(self) -> Flask:
         from scopeguard.entrypoints.web import create_app  # noqa: PLC0415 - in the worker
@@ -50,8 +73,22 @@ class _Application(BaseApplication):  # type: ignore[misc]  # gunicorn ships no 
             raise AppImportError(str(error)) from error
 
 
-def run_gunicorn(settings: Settings, *, host: str, port: int, workers: int, timeout: int) -> None:
-    """Serve ScopeGuard with gunicorn until it is stopped; exits the process with its status."""
+def run_gunicorn(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    timeout: int,
+    health_port: int | None = None,
+) -> None:
+    """Serve ScopeGuard with gunicorn until it is stopped; exits the process with its status.
+
+    With ``health_port``, ``/healthz`` is also answered on ``host:health_port`` by this
+    process; the port is bound here, before gunicorn starts, so a taken port is one
+    :class:`~scopeguard.entrypoints.health_listener.HealthPortError` instead of a traceback.
+    """
+    health = bound_listener(host, health_port) if health_port is not None else None
     options = {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers,
@@ -60,4 +97,4 @@ def run_gunicorn(settings: Settings, *, host: str, port: int, workers: int, time
         "errorlog": "-",
         "proc_name": "scopeguard-web",
     }
-    _Application(settings, options).run()
+    _Application(settings, options, health).run()

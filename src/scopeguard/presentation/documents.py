@@ -8,19 +8,30 @@ objects for the pages, charts, reports and alerts.
 
 Moments are ISO 8601 with the agency's offset; amounts are numbers as the
 metrics round them (whole issues, two decimals of points and hours).
+
+The same types describe the API to its callers: :mod:`scopeguard.presentation.openapi`
+turns them into the OpenAPI document's schemas. Every document is *closed*
+(``closed=True``, PEP 728): a key not declared here is an error, in mypy and
+in the schema (``additionalProperties: false``). The few string fields with a
+fixed form say so with ``Annotated`` metadata (a moment, a day, a health
+level, a unit name), taken from the domain's enums, so the schema cannot
+name a value the code does not write.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
-from typing import NotRequired, TypedDict
+from typing import Annotated, NotRequired
 from zoneinfo import ZoneInfo
+
+from pydantic import WithJsonSchema
+from typing_extensions import TypedDict
 
 from scopeguard.domain.brief import BriefReport, Question, QuestionKind
 from scopeguard.domain.contract import Contract, ScopeUnit
 from scopeguard.domain.figures import ClientFigures, IssueTrail, SyncStatus
-from scopeguard.domain.health import assess_health
+from scopeguard.domain.health import Health, assess_health
 from scopeguard.domain.metrics import (
     ContractWindow,
     Overage,
@@ -39,16 +50,29 @@ from scopeguard.presentation.i18n import gettext_for
 
 # --- shapes -----------------------------------------------------------------------------
 
+Moment = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
+"""An ISO 8601 moment with its offset (``2026-11-27T01:43:47.252802+03:00``)."""
+Day = Annotated[str, WithJsonSchema({"type": "string", "format": "date"})]
+"""An agency day, ISO 8601 (``2026-06-30``)."""
+HealthName = Annotated[
+    str, WithJsonSchema({"type": "string", "enum": [level.value for level in Health]})
+]
+"""A health level: ``ok``, ``warning`` or ``breach``."""
+UnitName = Annotated[
+    str, WithJsonSchema({"type": "string", "enum": [unit.value for unit in ScopeUnit]})
+]
+"""A scope unit: ``issues``, ``story_points`` or ``hours``."""
 
-class ContractDocument(TypedDict):
+
+class ContractDocument(TypedDict, closed=True):
     """The contract's moments."""
 
-    start: str
-    end: str | None
-    baseline: str
+    start: Moment
+    end: Moment | None
+    baseline: Moment
 
 
-class UnitFiguresDocument(TypedDict):
+class UnitFiguresDocument(TypedDict, closed=True):
     """Scope figures in one unit."""
 
     contracted: float
@@ -59,10 +83,10 @@ class UnitFiguresDocument(TypedDict):
     creep_percent: float | None
 
 
-class ScopeDocument(TypedDict):
+class ScopeDocument(TypedDict, closed=True):
     """The scope section: headline figures in ``unit``, then every unit."""
 
-    unit: str
+    unit: UnitName
     contracted: float
     baseline_issues: int
     added: list[str]
@@ -70,10 +94,10 @@ class ScopeDocument(TypedDict):
     removed: list[str]
     creep: float
     creep_percent: float | None
-    by_unit: dict[str, UnitFiguresDocument]
+    by_unit: dict[UnitName, UnitFiguresDocument]
 
 
-class RevisionsDocument(TypedDict):
+class RevisionsDocument(TypedDict, closed=True):
     """Revision rounds per issue (issues with at least one) against the allowance."""
 
     total: int
@@ -82,14 +106,14 @@ class RevisionsDocument(TypedDict):
     over_limit: list[str]
 
 
-class ReopensDocument(TypedDict):
+class ReopensDocument(TypedDict, closed=True):
     """Reopens of accepted work."""
 
     total: int
     by_issue: dict[str, int]
 
 
-class OverageDocument(TypedDict):
+class OverageDocument(TypedDict, closed=True):
     """What the work beyond the contract is worth."""
 
     amount: float
@@ -98,29 +122,29 @@ class OverageDocument(TypedDict):
     hours: float
 
 
-class SyncDocument(TypedDict):
+class SyncDocument(TypedDict, closed=True):
     """How fresh the data is."""
 
-    last_success: str | None
+    last_success: Moment | None
     issues: int
 
 
-class SummaryDocument(TypedDict):
+class SummaryDocument(TypedDict, closed=True):
     """``GET /api/v1/clients/<key>/summary``."""
 
     client: str
     name: str
-    as_of: str
+    as_of: Moment
     contract: ContractDocument
     scope: ScopeDocument
     revisions: RevisionsDocument
     reopens: ReopensDocument
     overage: OverageDocument
-    health: str
+    health: HealthName
     sync: SyncDocument
 
 
-class UnitPointDocument(TypedDict):
+class UnitPointDocument(TypedDict, closed=True):
     """One unit's amounts at the end of a day."""
 
     baseline: float
@@ -132,37 +156,37 @@ class UnitPointDocument(TypedDict):
     creep_percent: float | None
 
 
-class DayDocument(TypedDict):
+class DayDocument(TypedDict, closed=True):
     """The state at the end of one agency day."""
 
-    date: str
-    units: dict[str, UnitPointDocument]
+    date: Day
+    units: dict[UnitName, UnitPointDocument]
     revisions: int
     reopens: int
 
 
-class SeriesDocument(TypedDict):
+class SeriesDocument(TypedDict, closed=True):
     """``GET /api/v1/clients/<key>/timeseries``."""
 
     client: str
     timezone: str
-    units: list[str]
+    units: list[UnitName]
     days: list[DayDocument]
 
 
-class ClientEntryDocument(TypedDict):
+class ClientEntryDocument(TypedDict, closed=True):
     """One entry of ``GET /api/v1/clients``."""
 
     key: str
     name: str
-    health: str
+    health: HealthName
 
 
-class RoundDocument(TypedDict):
+class RoundDocument(TypedDict, closed=True):
     """One revision round of an evidence trail."""
 
     number: int
-    at: str
+    at: Moment
     author: str | None
     author_account: str | None
     from_status: str
@@ -172,7 +196,7 @@ class RoundDocument(TypedDict):
     history_id: str
 
 
-class TrailDocument(TypedDict):
+class TrailDocument(TypedDict, closed=True):
     """``GET /api/v1/clients/<key>/issues/<issue>``: one issue's evidence trail."""
 
     client: str
@@ -183,9 +207,20 @@ class TrailDocument(TypedDict):
     revisions_per_issue: int
     revisions: list[RoundDocument]
     reopens: list[RoundDocument]
-    added_at: str | None
+    added_at: Moment | None
     approved: bool
-    removed_at: str | None
+    removed_at: Moment | None
+
+
+class ErrorDocument(TypedDict, closed=True):
+    """Every error under ``/api/``: a machine-readable code and a sentence for people.
+
+    ``error`` is the HTTP status's name in snake case (``not_found``,
+    ``unauthorized``, ``method_not_allowed``, ``request_uri_too_large``…).
+    """
+
+    error: str
+    message: str
 
 
 # --- writing ------------------------------------------------------------------------------
@@ -288,6 +323,11 @@ def series_document(figures: ClientFigures) -> SeriesDocument:
 def client_entries(figures: Iterable[ClientFigures]) -> list[ClientEntryDocument]:
     """``GET /api/v1/clients``: every client with its health."""
     return [{"key": f.key, "name": f.name, "health": f.summary.health.value} for f in figures]
+
+
+def error_document(error: str, message: str) -> ErrorDocument:
+    """An error answer's document."""
+    return {"error": error, "message": message}
 
 
 def _round(item: RevisionRound, zone: ZoneInfo) -> RoundDocument:

@@ -107,21 +107,30 @@ def iter_facts(session: Session, client_key: str) -> Iterator[IssueFacts]:
 def facts_by_key(
     session: Session, client_key: str, keys: Sequence[str] | None = None
 ) -> dict[str, IssueFacts]:
-    """The client's cached facts by issue key (all of them, or those of ``keys``)."""
-    query = select(IssueFactsRow.packed).where(IssueFactsRow.client_key == client_key)
+    """The client's cached facts by issue key (all of them, or those of ``keys``).
+
+    With ``keys`` (a page of the panel) only those rows are read, in two steps
+    each database can only answer through an index: the issues' primary keys
+    from ``(client_key, key)``, then their facts by primary key. As one join
+    filtered on ``issue_facts.client_key``, SQLite walked every fact of the
+    client and PostgreSQL, depending on its statistics, every issue of every
+    client or every fact of the client, for each page.
+    """
     found: dict[str, IssueFacts] = {}
     if keys is None:
+        query = select(IssueFactsRow.packed).where(IssueFactsRow.client_key == client_key)
         for data in session.scalars(query):
             item = facts_from_blob(data)
             found[item.key] = item
         return found
     for start in range(0, len(keys), CHUNK):
         chunk = list(keys[start : start + CHUNK])
-        rows = session.scalars(
-            query.join(IssueRow, IssueRow.pk == IssueFactsRow.issue_pk).where(
-                IssueRow.key.in_(chunk)
-            )
-        )
+        pks = session.scalars(
+            select(IssueRow.pk).where(IssueRow.client_key == client_key, IssueRow.key.in_(chunk))
+        ).all()
+        if not pks:
+            continue
+        rows = session.scalars(select(IssueFactsRow.packed).where(IssueFactsRow.issue_pk.in_(pks)))
         for data in rows:
             item = facts_from_blob(data)
             found[item.key] = item

@@ -1,15 +1,22 @@
-"""The JSON API (``/api/v1``): clients, summaries, daily series, evidence trails."""
+"""The JSON API (``/api/v1``): clients, summaries, daily series, evidence trails, and the
+OpenAPI document that describes them (``/api/v1/openapi.json``)."""
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import json
 from collections.abc import Callable
+from functools import cache
 
 from flask import Blueprint, Response, abort, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from scopeguard import __version__
 from scopeguard.entrypoints.web import auth
 from scopeguard.entrypoints.web.context import client_or_404, services
-from scopeguard.presentation.documents import client_entries, trail_document
+from scopeguard.presentation.documents import client_entries, error_document, trail_document
+from scopeguard.presentation.openapi import openapi_document
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -19,7 +26,7 @@ def require_token() -> Response | None:
     """Every API call needs a principal: a personal token, a session, or open mode."""
     who = auth.principal()
     if who is None:
-        response = jsonify(error="unauthorized", message="missing or wrong API token")
+        response = jsonify(error_document("unauthorized", "missing or wrong API token"))
         response.status_code = 401
         response.headers["WWW-Authenticate"] = 'Bearer realm="scopeguard"'
         return response
@@ -32,7 +39,8 @@ def require_token() -> Response | None:
 def json_error(error: HTTPException) -> tuple[Response, int]:
     """API errors are JSON too, never an HTML page."""
     code = error.code or 500
-    return jsonify(error=error.name.lower().replace(" ", "_"), message=error.description), code
+    name = error.name.lower().replace(" ", "_")
+    return jsonify(error_document(name, error.description or "")), code
 
 
 def _json_bytes(plain: bytes, compressed: Callable[[], bytes]) -> Response:
@@ -84,3 +92,22 @@ def issue(key: str, issue_key: str) -> Response:
     if trail is None:
         abort(404, description=f"unknown issue {issue_key!r} for client {key!r}")
     return jsonify(trail_document(trail, services().settings.agency.zone))
+
+
+@cache
+def _openapi_json() -> tuple[bytes, bytes, str]:
+    """The OpenAPI document encoded once per process (it changes only with the release):
+    plain, gzip-compressed, and its ETag."""
+    document = openapi_document(version=__version__, session_cookie=auth.SESSION_COOKIE)
+    plain = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    return plain, gzip.compress(plain, compresslevel=6, mtime=0), hashlib.sha256(plain).hexdigest()
+
+
+@blueprint.get("/openapi.json")
+def openapi() -> Response:
+    """This API described (OpenAPI 3.1), generated from the types that build its answers."""
+    plain, compressed, etag = _openapi_json()
+    response = _json_bytes(plain, lambda: compressed)
+    response.set_etag(etag)
+    response.make_conditional(request)  # 304 for a caller holding this release's document
+    return response

@@ -31,7 +31,7 @@ from scopeguard.config import ClientSettings
 from scopeguard.domain.keys import project_of
 from scopeguard.entrypoints.web.context import services
 from scopeguard.presentation.alert_messages import panel_url
-from scopeguard.presentation.documents import trail_document
+from scopeguard.presentation.documents import error_document, trail_document
 from scopeguard.usecases.forge_access import ForgeAccess, ForgeGate, SiteNotAllowedError
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def forge_gate() -> ForgeGate | None:
 
 
 def _error(status: int, error: str, message: str) -> Response:
-    response = jsonify(error=error, message=message)
+    response = jsonify(error_document(error, message))
     response.status_code = status
     response.headers["Cache-Control"] = "no-store"
     if status == 401:

@@ -25,6 +25,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError, RequestURITo
 
 from scopeguard.config import WebSettings
 from scopeguard.entrypoints.web.context import services
+from scopeguard.presentation.documents import error_document
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ def _bounded_query() -> None:
 
 def json_error(code: int, error: str, message: str) -> Response:
     """A JSON error answer."""
-    response = jsonify(error=error, message=message)
+    response = jsonify(error_document(error, message))
     response.status_code = code
     return response
 

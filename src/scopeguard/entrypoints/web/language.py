@@ -12,7 +12,7 @@ from typing import Any
 
 import flask_babel
 from babel.support import NullTranslations
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 
 from scopeguard.entrypoints.web.context import services
 from scopeguard.presentation.i18n import DEFAULT_LANGUAGE, LANGUAGES, Language, translations
@@ -52,6 +52,19 @@ def current_language() -> Language:
     return _choice(str(found) if found is not None else None) or DEFAULT_LANGUAGE
 
 
+def request_translations() -> NullTranslations:
+    """The request's catalog, looked up once per request.
+
+    A page of 50 evidence trails asks for some 800 translations; through
+    Flask-Babel's lookup (context, domain, locale, catalog) each took about 12 µs,
+    half the time of rendering the page.
+    """
+    found: NullTranslations | None = g.get("scopeguard_translations")
+    if found is None:
+        found = g.scopeguard_translations = translations(current_language())
+    return found
+
+
 def gettext(message: str, **variables: Any) -> str:
     """``gettext`` in the request's language, ``%(name)s`` filled from ``variables``."""
     text = translations(current_language()).gettext(message)
@@ -83,6 +96,15 @@ def init_app(app: Flask) -> None:
     )
     # werkzeug's cached_property accepts assignment: the domain every request uses.
     babel.domain_instance = _Catalogs()
+    # The templates' _() and ngettext(), as Flask-Babel installs them, with the catalog
+    # looked up once per request instead of once per message.
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]  # the i18n extension
+        gettext=lambda s: request_translations().ugettext(s),
+        ngettext=lambda s, p, n: request_translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: request_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: request_translations().unpgettext(c, s, p, n),
+    )
     app.after_request(_remember)
 
 
