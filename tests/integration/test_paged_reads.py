@@ -22,17 +22,39 @@ import pytest
 from sqlalchemy import event, insert, select
 
 from scopeguard.adapters.store.db import Database
-from scopeguard.adapters.store.facts_codec import facts_to_row
+from scopeguard.adapters.store.facts_codec import encode_facts
 from scopeguard.adapters.store.facts_store import facts_by_key
-from scopeguard.adapters.store.models import ChangeItemRow, CommentRow, IssueFactsRow, IssueRow
+from scopeguard.adapters.store.changelog import encode_changes
+from scopeguard.adapters.store.models import CommentRow, IssueFactsRow, IssueRow
+from scopeguard.domain.model import ChangeItem
 from scopeguard.domain.facts import IssueFacts
 from scopeguard.usecases.snapshots import ScopeAnalysis
 from tests.support.settings import SettingsFactory
 
 CLIENTS = ("BIG", "OTHER")
 ISSUES = 3000
-BIG_TABLES = {"issues", "issue_facts", "change_items", "comments"}
+BIG_TABLES = {"issues", "issue_facts", "comments"}
 CREATED = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
+
+
+CHANGELOG = encode_changes(
+    [
+        ChangeItem(
+            history_id=f"h{index}",
+            created=CREATED + timedelta(hours=index + 1),
+            field="status",
+            field_id="status",
+            from_id="1",
+            from_string="To Do",
+            to_id="3",
+            to_string="In Progress",
+            author_account="acc",
+            author_name="Someone",
+        )
+        for index in range(3)
+    ]
+)
+"""Three status changes, packed into every issue's row as the sync stores them."""
 
 
 def _facts(key: str) -> IssueFacts:
@@ -85,7 +107,7 @@ def database(database_url: str) -> Iterator[Database]:
                     "histories_total": 3,
                     "removed_at": None,
                     "synced_at": CREATED,
-                    "raw": {"fields": {"summary": f"Issue {client}-{number}"}},
+                    "changelog": CHANGELOG,
                 }
                 for client in CLIENTS
                 for number in range(1, ISSUES + 1)
@@ -99,31 +121,10 @@ def database(database_url: str) -> Iterator[Database]:
                     "issue_pk": pk,
                     "client_key": client,
                     "fingerprint": "f",
-                    "facts": facts_to_row(_facts(key)),
+                    "packed": encode_facts(_facts(key)),
                     "stamp": 1,
                 }
                 for pk, client, key in pks
-            ],
-        )
-        session.execute(
-            insert(ChangeItemRow),
-            [
-                {
-                    "issue_pk": pk,
-                    "history_id": f"{pk}-{index}",
-                    "item_index": 0,
-                    "created": CREATED + timedelta(hours=index + 1),
-                    "author_account": "acc",
-                    "author_name": "Someone",
-                    "field": "status",
-                    "field_id": "status",
-                    "from_id": "1",
-                    "from_string": "To Do",
-                    "to_id": "3",
-                    "to_string": "In Progress",
-                }
-                for pk, _, _ in pks
-                for index in range(3)
             ],
         )
         session.execute(
@@ -227,7 +228,7 @@ def test_the_check_sees_a_scan(database: Database) -> None:
     # client column only. The check above would have failed on it.
     with statements(database) as sent, database.session() as session:
         session.scalars(
-            select(IssueFactsRow.facts)
+            select(IssueFactsRow.packed)
             .where(IssueFactsRow.client_key == "BIG")
             .join(IssueRow, IssueRow.pk == IssueFactsRow.issue_pk)
             .where(IssueRow.key.in_(["BIG-1000", "BIG-1001"]))

@@ -29,8 +29,8 @@ from scopeguard.bootstrap import Services
 from scopeguard.config import ClientSettings, ConfigError, Settings, config_path, load_settings
 from scopeguard.domain.access import Role, parse_role
 from scopeguard.domain.figures import ClientFigures
-from scopeguard.presentation.documents import BriefDocument
 from scopeguard.entrypoints.health_listener import HealthPortError
+from scopeguard.presentation.documents import BriefDocument
 from scopeguard.usecases.people import PeopleError
 from scopeguard.usecases.sync import SyncError
 
