@@ -383,11 +383,21 @@ class SchedulerSettings(_Strict):
     """How often webhook-requested syncs are looked for."""
     monthly_catch_up_hours: float = Field(default=48.0, ge=0, le=744)
     """A monthly job missed at 08:00 on the 1st still runs if the worker is back within this."""
+    share_clients: bool = True
+    """On PostgreSQL, every worker takes clients' syncs and reports one client at a time;
+    ``false``: one worker holds the lease and runs everything. SQLite always runs one."""
+    client_lease_seconds: Seconds = 60.0
+    """A worker's claim on a client that it stops renewing expires after this long, and
+    another worker takes the client over (``share_clients`` on PostgreSQL)."""
 
     @model_validator(mode="after")
     def _heartbeat(self) -> SchedulerSettings:
         if self.heartbeat_seconds >= self.lease_seconds:
             raise ValueError("scheduler.heartbeat_seconds must be shorter than lease_seconds")
+        if self.heartbeat_seconds >= self.client_lease_seconds:
+            raise ValueError(
+                "scheduler.heartbeat_seconds must be shorter than client_lease_seconds"
+            )
         return self
 
 
