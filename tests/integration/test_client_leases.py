@@ -171,3 +171,18 @@ def test_a_site_hold_only_ever_moves_later(databases: list[Database]) -> None:
     other.hold(site, 1_800_000_030.0, status=503)
     assert holds.not_before(site) == 1_800_000_030.0
     assert holds.not_before("https://other.atlassian.net") is None
+
+
+def test_the_longest_waiting_client_goes_first_when_ticks_outrun_the_work(
+    databases: list[Database],
+) -> None:
+    clock = Clock(NOW)
+    leases = ClientLeases(databases[0], "worker-a", seconds=60, clock=clock)
+    # Tick P1 ends after two of the three clients.
+    for _ in range(2):
+        key = leases.claim_next("sync", P1, KEYS)
+        assert key is not None
+        clock.advance(1)
+        leases.finish("sync", key, P1)
+    # In P2 the one left behind comes first, then the others in the order they last ran.
+    assert _drain(leases, P2, KEYS) == ["GAMMA", "ACME", "BETA"]

@@ -99,8 +99,9 @@ class ClientLeases:
         }
 
     def claim_next(self, job: str, period: str, client_keys: Sequence[str]) -> str | None:
-        """Take the first client of ``client_keys`` (by key) whose ``job`` is free and not
-        finished for ``period``; its key, or ``None`` when none is left."""
+        """Take the client of ``client_keys`` whose ``job`` is free, not finished for
+        ``period`` and finished longest ago (never first, then by key); its key, or
+        ``None`` when none is left."""
         if not client_keys:
             return None
         with self.database.session() as session:
@@ -122,7 +123,11 @@ class ClientLeases:
                         _free(now),
                         _not_done(period),
                     )
-                    .order_by(ClientLeaseRow.client_key)
+                    # The longest waiting first: when ticks come faster than the
+                    # workers get through the clients, none is starved.
+                    .order_by(
+                        ClientLeaseRow.finished_at.asc().nulls_first(), ClientLeaseRow.client_key
+                    )
                     .limit(1)
                     .with_for_update(skip_locked=True)
                 ).first()
