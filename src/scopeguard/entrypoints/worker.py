@@ -116,6 +116,8 @@ class WorkerScheduler:
         )
         # Syncs of one process never overlap (the interval job and webhook requests).
         self._sync_lock = threading.Lock()
+        # Set on shutdown: a loop over the clients stops after the one it is on.
+        self._stopping = threading.Event()
         self.scheduler = BackgroundScheduler(
             timezone=settings.agency.timezone,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -213,7 +215,7 @@ class WorkerScheduler:
         if not self._sync_lock.acquire(blocking=False):
             return
         try:
-            while True:
+            while not self._stopping.is_set():
                 self._hook_syncs_shared()
                 period = interval_period(self.clock(), self._sync_seconds)
                 if sync_next_client(self.services, self.client_leases, period) is None:
@@ -306,11 +308,16 @@ class WorkerScheduler:
         if self.shared:
             try:
                 made = False
-                while report_next_client(self.services, self.client_leases, self.clock()):
+                while not self._stopping.is_set() and report_next_client(
+                    self.services, self.client_leases, self.clock()
+                ):
                     made = True
-                if not made:
-                    while follow_up_next_client(self.services, self.client_leases, self.clock()):
-                        pass
+                while (
+                    not made
+                    and not self._stopping.is_set()
+                    and follow_up_next_client(self.services, self.client_leases, self.clock())
+                ):
+                    pass
             except Exception:
                 log.exception("monthly reports failed")
             return
@@ -330,6 +337,7 @@ class WorkerScheduler:
 
     def shutdown(self, wait: bool = True) -> None:
         """Stop the jobs; with ``wait``, after the running ones finish, then free the lease."""
+        self._stopping.set()
         self.scheduler.shutdown(wait=wait)
         if wait:
             # Only when nothing of ours runs any more may a standby take over at once;
