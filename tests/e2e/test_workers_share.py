@@ -52,6 +52,9 @@ HEARTBEAT_SECONDS = 0.3
 LATENCY = 0.03
 """Seconds the simulator adds to every answer: a sync lasts long enough to be killed in."""
 HOOK_SECRET = "jira-secret"
+SLACK = 1.5
+"""Seconds past the client lease a takeover may take: a survivor busy with a client of
+its own, and this test polling the worker's log."""
 
 
 def _wait(condition: Callable[[], Any], seconds: float, what: str) -> Any:
@@ -136,16 +139,25 @@ def test_three_workers_share_the_clients_and_take_over_a_killed_ones(tmp_path: P
                 killed_at = time.monotonic()
                 assert victim.stop(signal.SIGKILL) == -signal.SIGKILL
 
+                def claimed_by_another() -> bool:
+                    return any(
+                        c == victim_client and p == victim_period and h != victim_holder
+                        for c, p, h in _started(workers)
+                    )
+
                 def taken_over() -> bool:
                     return any(
                         c == victim_client and p == victim_period and h != victim_holder
                         for c, p, h in _done(workers)
                     )
 
+                _wait(claimed_by_another, 30, f"another worker to take {victim_client}")
+                claimed = time.monotonic() - killed_at
                 _wait(taken_over, 30, f"another worker to sync {victim_client}")
-                took = time.monotonic() - killed_at
-                # Within the lease, plus a sweep, plus the client sync the taker was in.
-                assert took < CLIENT_LEASE_SECONDS + 6, took
+                synced = time.monotonic() - killed_at
+                # Within the lease (plus the client sync the taker may have been in).
+                assert claimed < CLIENT_LEASE_SECONDS + SLACK, claimed
+                assert synced < CLIENT_LEASE_SECONDS + 5, synced
                 (lease,) = [
                     r
                     for r in client_leases(services.database, "sync")

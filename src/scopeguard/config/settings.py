@@ -387,16 +387,17 @@ class SchedulerSettings(_Strict):
     """On PostgreSQL, every worker takes clients' syncs and reports one client at a time;
     ``false``: one worker holds the lease and runs everything. SQLite always runs one."""
     client_lease_seconds: Seconds = 60.0
-    """A worker's claim on a client that it stops renewing expires after this long, and
-    another worker takes the client over (``share_clients`` on PostgreSQL)."""
+    """Within this long of a worker dying, another takes over the clients it was working
+    on (``share_clients`` on PostgreSQL): its claims run out ``heartbeat_seconds``
+    sooner, and the others look for such clients every ``heartbeat_seconds``."""
 
     @model_validator(mode="after")
     def _heartbeat(self) -> SchedulerSettings:
         if self.heartbeat_seconds >= self.lease_seconds:
             raise ValueError("scheduler.heartbeat_seconds must be shorter than lease_seconds")
-        if self.heartbeat_seconds >= self.client_lease_seconds:
+        if 2 * self.heartbeat_seconds > self.client_lease_seconds:
             raise ValueError(
-                "scheduler.heartbeat_seconds must be shorter than client_lease_seconds"
+                "scheduler.client_lease_seconds must be at least twice heartbeat_seconds"
             )
         return self
 

@@ -33,12 +33,14 @@ alert rules run after its sync, under the same claim); the monthly reports
 and their hourly follow-up are claimed per client and month (or hour);
 webhook-requested syncs take the client's sync lease too, so a client is never
 synced by two workers at once. The heartbeat renews this worker's claims; the
-claims of a worker that died expire after ``scheduler.client_lease_seconds``
-and a sweep every ``heartbeat_seconds`` lets the others take those clients over
-for the same period. Alert dispatch runs on every worker: the outbox's rows
-are claimed one at a time already. SQLite keeps the single lease because it
-serialises writers: workers syncing at once would only take turns on the
-database file's write lock.
+claims of a worker that died run out ``heartbeat_seconds`` before
+``scheduler.client_lease_seconds``, and a sweep every ``heartbeat_seconds`` lets
+the others take those clients over for the same period: within
+``client_lease_seconds`` of the death (plus the client sync a taker may be in).
+Alert dispatch runs on every worker: the outbox's rows are claimed one at a
+time already. SQLite keeps the single lease because it serialises writers:
+workers syncing at once would only take turns on the database file's write
+lock.
 """
 
 from __future__ import annotations
@@ -108,10 +110,13 @@ class WorkerScheduler:
             services.database, self.holder, seconds=settings.scheduler.lease_seconds, clock=clock
         )
         self.shared = shares_clients(services)
+        # A claim runs out a heartbeat before client_lease_seconds, and the sweep looks
+        # every heartbeat: a dead worker's clients are taken over within the lease.
+        scheduler = settings.scheduler
         self.client_leases = ClientLeases(
             services.database,
             self.holder,
-            seconds=settings.scheduler.client_lease_seconds,
+            seconds=scheduler.client_lease_seconds - scheduler.heartbeat_seconds,
             clock=clock,
         )
         # Syncs of one process never overlap (the interval job and webhook requests).
