@@ -374,7 +374,8 @@ class AlertsSettings(_Strict):
 
 
 class SchedulerSettings(_Strict):
-    """The periodic jobs and the database lease that lets one worker run them."""
+    """The periodic jobs: the lease that lets one worker run them, or the per-client
+    leases with which workers share the clients (PostgreSQL)."""
 
     lease_seconds: Seconds = 60.0
     """A worker that stops renewing loses the lease after this long; another takes over."""
