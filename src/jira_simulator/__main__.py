@@ -42,7 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--flavor", choices=("cloud", "datacenter"), default="cloud")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081)
-    parser.add_argument("--scenario", choices=("agency", "real", "bulk"), default="agency")
+    parser.add_argument("--scenario", choices=("agency", "fleet", "real", "bulk"), default="agency")
+    parser.add_argument(
+        "--clients", type=int, default=30, help="clients of the fleet scenario (load tests)"
+    )
     parser.add_argument("--timezone", default="Europe/Moscow", help="the Jira user's zone")
     parser.add_argument(
         "--now", help="ISO moment the agency scenario is built up to (default: now)"
@@ -69,11 +72,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         else Dataset.with_default_workflow(user_timezone=args.timezone)
     )
     summary: dict[str, Any] = {}
-    if args.scenario == "agency":
+    if args.scenario in ("agency", "fleet"):
         now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
         if now.tzinfo is None:
             now = now.replace(tzinfo=zone)
-        clients = scenarios.agency(ds, now, zone)
+        clients = (
+            scenarios.agency(ds, now, zone)
+            if args.scenario == "agency"
+            else scenarios.fleet(ds, now, zone, clients=args.clients)
+        )
         summary["clients"] = [
             {
                 "key": c.key,

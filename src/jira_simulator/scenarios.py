@@ -16,6 +16,8 @@ across the dataset, as in Jira.
   moderate revisions.
 * :func:`agency` – all three on one timeline, returning :class:`ScenarioClient`
   records with a matching contract for the ScopeGuard configuration.
+* :func:`fleet` – any number of such clients (the three stories in turn), for
+  the multi-worker load tests.
 """
 
 from __future__ import annotations
@@ -716,3 +718,59 @@ def agency(
     ]
     timeline.run()
     return clients
+
+
+def fleet(
+    ds: Dataset, now: datetime, tz: str | ZoneInfo = "Europe/Moscow", clients: int = 30
+) -> list[ScenarioClient]:
+    """``clients`` clients for load tests: the toxic, healthy and retainer stories in turn,
+    each its own project (``TOX01``, ``HLT02``, ``RET03``, …) with its own seed.
+
+    Contracts start as in :func:`agency`; one timeline, so the site's history is one.
+    """
+    zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
+    local_now = now.astimezone(zone)
+    today = local_now.date()
+    timeline = Timeline()
+    built: list[ScenarioClient] = []
+    for index in range(clients):
+        number = f"{index + 1:02d}"
+        kind = index % 3
+        if kind == 0:
+            built.append(
+                toxic_client(
+                    ds,
+                    f"TOX{number}",
+                    start=_midnight(today - timedelta(days=150), zone),
+                    now=local_now,
+                    name=f"Toxic Retail Co {number}",
+                    seed=11 + index,
+                    timeline=timeline,
+                )
+            )
+        elif kind == 1:
+            built.append(
+                healthy_client(
+                    ds,
+                    f"HLT{number}",
+                    start=_midnight(today - timedelta(days=120), zone),
+                    now=local_now,
+                    name=f"Healthy Foods {number}",
+                    seed=23 + index,
+                    timeline=timeline,
+                )
+            )
+        else:
+            built.append(
+                retainer_client(
+                    ds,
+                    f"RET{number}",
+                    start=_midnight(today - timedelta(days=180), zone),
+                    now=local_now,
+                    name=f"Retainer Media {number}",
+                    seed=37 + index,
+                    timeline=timeline,
+                )
+            )
+    timeline.run()
+    return built

@@ -379,7 +379,8 @@ class AlertsSettings(_Strict):
 
 
 class SchedulerSettings(_Strict):
-    """The periodic jobs and the database lease that lets one worker run them."""
+    """The periodic jobs: the lease that lets one worker run them, or the per-client
+    leases with which workers share the clients (PostgreSQL)."""
 
     lease_seconds: Seconds = 60.0
     """A worker that stops renewing loses the lease after this long; another takes over."""
@@ -388,11 +389,22 @@ class SchedulerSettings(_Strict):
     """How often webhook-requested syncs are looked for."""
     monthly_catch_up_hours: float = Field(default=48.0, ge=0, le=744)
     """A monthly job missed at 08:00 on the 1st still runs if the worker is back within this."""
+    share_clients: bool = True
+    """On PostgreSQL, every worker takes clients' syncs and reports one client at a time;
+    ``false``: one worker holds the lease and runs everything. SQLite always runs one."""
+    client_lease_seconds: Seconds = 60.0
+    """Within this long of a worker dying, another takes over the clients it was working
+    on (``share_clients`` on PostgreSQL): its claims run out ``heartbeat_seconds``
+    sooner, and the others look for such clients every ``heartbeat_seconds``."""
 
     @model_validator(mode="after")
     def _heartbeat(self) -> SchedulerSettings:
         if self.heartbeat_seconds >= self.lease_seconds:
             raise ValueError("scheduler.heartbeat_seconds must be shorter than lease_seconds")
+        if 2 * self.heartbeat_seconds > self.client_lease_seconds:
+            raise ValueError(
+                "scheduler.client_lease_seconds must be at least twice heartbeat_seconds"
+            )
         return self
 
 

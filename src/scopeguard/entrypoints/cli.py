@@ -364,8 +364,10 @@ def serve(  # noqa: PLR0917 - one parameter per command-line option
 def worker(ctx: click.Context) -> None:
     """Run the periodic jobs (sync, alert dispatch, monthly reports) until stopped.
 
-    Several workers may run against one database: one holds the scheduler lease
-    and runs the jobs, the others stand by and take over if it stops.
+    Several workers may run against one database. On PostgreSQL they share the
+    clients, each taking one client's sync, alerts or report at a time; on SQLite
+    one holds the scheduler lease and runs the jobs, the others stand by and take
+    over if it stops.
     """
     import logging  # noqa: PLC0415 - only this command configures logging
     import signal  # noqa: PLC0415

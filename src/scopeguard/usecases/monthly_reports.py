@@ -1,7 +1,9 @@
 """The monthly run: last month's report for every client, archived and emailed.
 
 The scheduler (:mod:`scopeguard.entrypoints.worker`) calls :func:`run_monthly_reports`
-once per month under its lease and its once-per-period guard. The function is
+once per month under its lease and its once-per-period guard, or, when workers
+share the clients, :func:`run_one` once per client and month under that client's
+lease. The function is
 idempotent on its own as well, per client and month: a report that already
 covers the whole month is kept (not regenerated, not re-sent); one made while
 the month was still running is replaced; an archived report whose email was
@@ -81,29 +83,33 @@ def run_client(
     return MonthlyReportResult(client.key, str(month), status, outcome.status, outcome.error)
 
 
+def run_one(
+    services: Application, client: ClientSettings, month: Month, now: datetime
+) -> MonthlyReportResult:
+    """:func:`run_client`, its failure caught, logged and returned as the result."""
+    try:
+        result = run_client(services, client, month, now)
+    except ReportError as error:
+        result = MonthlyReportResult(client.key, str(month), "failed", "none", str(error))
+    except Exception as error:  # one client's failure must not stop the others
+        log.exception("monthly report of %s for %s failed", client.key, month)
+        detail = f"{type(error).__name__}: {error}"
+        result = MonthlyReportResult(client.key, str(month), "failed", "none", detail)
+    log.info(
+        "monthly report %s %s: %s (email: %s)%s",
+        result.client_key,
+        result.month,
+        result.status,
+        result.email,
+        f": {result.detail}" if result.detail else "",
+    )
+    return result
+
+
 def run_monthly_reports(services: Application, now: datetime) -> list[MonthlyReportResult]:
     """Last month's report for every client: generate, archive, email (see the module doc).
 
     One client's failure is logged and reported in its result; the others still run.
     """
     month = report_month(services, now)
-    results: list[MonthlyReportResult] = []
-    for client in services.settings.clients:
-        try:
-            result = run_client(services, client, month, now)
-        except ReportError as error:
-            result = MonthlyReportResult(client.key, str(month), "failed", "none", str(error))
-        except Exception as error:  # one client's failure must not stop the others
-            log.exception("monthly report of %s for %s failed", client.key, month)
-            detail = f"{type(error).__name__}: {error}"
-            result = MonthlyReportResult(client.key, str(month), "failed", "none", detail)
-        log.info(
-            "monthly report %s %s: %s (email: %s)%s",
-            result.client_key,
-            result.month,
-            result.status,
-            result.email,
-            f": {result.detail}" if result.detail else "",
-        )
-        results.append(result)
-    return results
+    return [run_one(services, client, month, now) for client in services.settings.clients]

@@ -39,7 +39,7 @@ from scopeguard.adapters.jira.decoding import (
 from scopeguard.adapters.jira.errors import JiraMalformedResponse
 from scopeguard.adapters.jira.parse import FetchedIssue, parse_fetched
 from scopeguard.adapters.jira.pipeline import run_streams
-from scopeguard.adapters.jira.transport import DeploymentName, JiraTransport
+from scopeguard.adapters.jira.transport import DeploymentName, JiraTransport, SiteHold
 from scopeguard.adapters.jira.wire import WireIssue
 from scopeguard.config import JiraSettings
 from scopeguard.domain.model import Status, StatusCategory
@@ -57,7 +57,8 @@ _STORY_POINT_NAMES: dict[DeploymentName, tuple[str, ...]] = {
 class JiraClient:
     """Reads issues, complete histories and site metadata from one Jira site.
 
-    ``sleep``, ``clock``, ``session`` and ``rng`` are the transport's
+    ``sleep``, ``clock``, ``session``, ``rng`` and ``site_hold`` (the site's
+    ``Retry-After`` shared between processes) are the transport's
     (:class:`~scopeguard.adapters.jira.transport.JiraTransport`).
     """
 
@@ -69,11 +70,12 @@ class JiraClient:
         clock: Callable[[], float] = time.time,
         session: requests.Session | None = None,
         rng: random.Random | None = None,
+        site_hold: SiteHold | None = None,
     ) -> None:
         self._settings = settings
         self._clock = clock
         self._transport = JiraTransport(
-            settings, sleep=sleep, clock=clock, session=session, rng=rng
+            settings, sleep=sleep, clock=clock, session=session, rng=rng, site_hold=site_hold
         )
         self._ttl = settings.metadata_ttl_minutes * 60
         self._statuses: dict[str, Status] | None = None

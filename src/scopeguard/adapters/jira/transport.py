@@ -16,6 +16,12 @@ Each 429 (or network error) also halves how many requests may be in flight at
 once (the *budget*); it grows back by one after every 50 successful answers, so a
 site that limits hard ends up read one request at a time.
 
+Several *processes* share a site too (workers sharing the clients). Given a
+``site_hold`` (:class:`SiteHold`, kept in the database), the transport reads the
+site's "not before" time before every request and waits it out, and writes it
+when Jira answers 429 or 503 with a wait: the second worker then waits instead
+of collecting 429s of its own.
+
 The session comes from the ``jira`` package (``JIRA`` builds it with the
 default headers and TLS verification); credentials are put on it with
 requests' own auth classes once the deployment is known: basic auth with email
@@ -33,7 +39,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 import requests
 import urllib3
@@ -60,6 +66,19 @@ T = TypeVar("T")
 
 _RECOVER_AFTER = 50
 """Successful answers after which a budget halved by a rate limit grows by one again."""
+
+
+class SiteHold(Protocol):
+    """Where the processes that share a Jira site keep its "not before" time (POSIX
+    seconds): :class:`scopeguard.adapters.store.site_holds.SiteHolds`."""
+
+    def not_before(self, site: str) -> float | None:
+        """No request may go to ``site`` before this (``None``: no hold recorded)."""
+        ...
+
+    def hold(self, site: str, until: float, *, status: int, reason: str | None = None) -> None:
+        """Record that ``site`` asked for no request before ``until``."""
+        ...
 
 
 class _Gate:
@@ -123,11 +142,13 @@ class _Gate:
                         self.limit = None  # recovered: the caller's cap rules again
             self._lock.notify_all()
 
-    def hold(self, until: float) -> None:
-        """Every thread waits until ``until`` before its next request; this one has."""
+    def hold(self, until: float, *, waited_here: bool = True) -> None:
+        """Every thread waits until ``until`` before its next request; with
+        ``waited_here``, this one has (it sleeps on its own)."""
         with self._lock:
             self.resume_at = max(self.resume_at, until)
-            self._waited.until = self.resume_at
+            if waited_here:
+                self._waited.until = self.resume_at
 
 
 class _BearerAuth(AuthBase):
@@ -166,9 +187,12 @@ class JiraTransport:
         clock: Callable[[], float] = time.time,
         session: requests.Session | None = None,
         rng: random.Random | None = None,
+        site_hold: SiteHold | None = None,
     ) -> None:
         self._settings = settings
         self.base_url = settings.base_url
+        self._site_hold = site_hold
+        self._site_hold_logged = 0.0
         self._sleep = sleep
         self._clock = clock
         self._policy = BackoffPolicy(
@@ -295,6 +319,7 @@ class JiraTransport:
         data = json.dumps(body) if body is not None else None
         failures = 0
         while True:
+            self._honour_site_hold(what)
             with self._count_lock:
                 self._requests_made += 1
             self._gate.enter(self._clock, self._sleep)
@@ -331,6 +356,8 @@ class JiraTransport:
                         attempts=failures,
                     )
                 advised = server_delay(response.headers, self._clock())
+                if advised is not None and status in (429, 503):
+                    self._share_hold(self._clock() + advised, status, reason)
                 if advised is not None and advised > self._policy.max_backoff_seconds:
                     # Sleeping for an hour inside a sync would block every other
                     # client; retrying sooner is futile. Fail now, the next run retries.
@@ -349,6 +376,50 @@ class JiraTransport:
             if status >= 400:
                 raise self._error_for(response, what)
             return response, content
+
+    def _honour_site_hold(self, what: str) -> None:
+        """Wait (every thread of this transport) for a hold another process recorded."""
+        if self._site_hold is None:
+            return
+        try:
+            until = self._site_hold.not_before(self.base_url)
+        except Exception:
+            # The shared hold spares Jira; it must not stop a sync that Jira would serve.
+            LOG.warning("could not read the shared Retry-After of %s", self.base_url, exc_info=True)
+            return
+        if until is None:
+            return
+        delay = until - self._clock()
+        if delay <= 0:
+            return
+        if delay > self._policy.max_backoff_seconds:
+            raise JiraUnavailable(
+                f"{what}: Jira at {self.base_url} asked a ScopeGuard process to wait "
+                f"{delay:.0f} s more, longer than jira.max_backoff_seconds "
+                f"({self._policy.max_backoff_seconds:g})",
+                status=429,
+                attempts=0,
+            )
+        if until > self._site_hold_logged:
+            self._site_hold_logged = until
+            LOG.warning(
+                "%s: Jira at %s asked a ScopeGuard process to wait; waiting %.1f s",
+                what,
+                self.base_url,
+                delay,
+            )
+        self._gate.hold(until, waited_here=False)
+
+    def _share_hold(self, until: float, status: int, reason: str | None) -> None:
+        """Tell the other processes that share the site how long Jira asked to wait."""
+        if self._site_hold is None:
+            return
+        try:
+            self._site_hold.hold(self.base_url, until, status=status, reason=reason)
+        except Exception:
+            LOG.warning(
+                "could not record the shared Retry-After of %s", self.base_url, exc_info=True
+            )
 
     def _attempt(
         self, method: str, url: str, params: Mapping[str, Any] | None, data: str | None, what: str

@@ -284,6 +284,48 @@ class JobRunRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
 
+class ClientLeaseRow(Base):
+    """Who works on one client's job now, and the last period of it that was finished.
+
+    Several workers on PostgreSQL share the clients: a worker takes a client's
+    job for a period with one conditional ``UPDATE`` (free or expired, and that
+    period not finished yet) and renews its claims by heartbeat; a claim left by
+    a worker that died expires after ``scheduler.client_lease_seconds``.
+    """
+
+    __tablename__ = "client_leases"
+
+    job: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(128))
+    expires_at: Mapped[datetime]
+    period: Mapped[str | None] = mapped_column(String(32))
+    """The period the holder works on (or last worked on)."""
+    done_period: Mapped[str | None] = mapped_column(String(32))
+    """The last period finished (done or failed): no worker runs it again."""
+    claimed_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    """Claims of :attr:`period` so far: more than one means a worker died holding it."""
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class SiteHoldRow(Base):
+    """A Jira site that asked to be left alone until ``not_before`` (429/503 ``Retry-After``).
+
+    Every process's Jira transport reads it before a request and writes it when
+    Jira answers with a wait: the rate limit is the site's, shared by every worker.
+    """
+
+    __tablename__ = "jira_site_holds"
+
+    site: Mapped[str] = mapped_column(String(500), primary_key=True)
+    not_before: Mapped[datetime]
+    status: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(String(255))
+    updated_at: Mapped[datetime]
+
+
 class SyncRequestRow(Base):
     """A sync asked for ahead of the schedule (a Jira webhook); one pending per client."""
 
