@@ -73,6 +73,7 @@ def facts_to_row(facts: IssueFacts) -> list[Any]:
         facts.hours,
         facts.status,
         facts.resolution,
+        [_us(moment) for moment in facts.deliveries],
     ]
 
 
@@ -100,6 +101,7 @@ def facts_from_row(row: list[Any]) -> IssueFacts:
         hours,
         status,
         resolution,
+        deliveries,
     ) = row
     revision = RevisionEvent
     units = _UNITS
@@ -119,4 +121,5 @@ def facts_from_row(row: list[Any]) -> IssueFacts:
         hours=hours,
         status=status,
         resolution=resolution,
+        deliveries=tuple(_at(moment) for moment in deliveries),
     )
