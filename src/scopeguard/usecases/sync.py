@@ -23,7 +23,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Se
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from scopeguard.adapters.jira.decoding import JsonObject
@@ -43,6 +43,7 @@ from scopeguard.adapters.store.repository import (
 from scopeguard.config import ClientSettings, Settings
 from scopeguard.domain.clock import Clock, utcnow
 from scopeguard.domain.model import Issue, Status
+from scopeguard.usecases.worklog_sync import WorklogReading, WorklogRun, WorklogSync
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -87,6 +88,9 @@ class JiraSource(Protocol):
 
     def iter_issue_ids(self, jql: str) -> Iterable[list[tuple[str, str]]]: ...
 
+    def worklog_reader(self) -> WorklogReading:
+        """Worklogs of the site (:mod:`scopeguard.usecases.worklog_sync`)."""
+
 
 class SyncError(Exception):
     """A client's sync failed; what was committed before the failure stays."""
@@ -116,6 +120,10 @@ class SyncReport:
     changed_issue_pks: list[int] = field(default_factory=list)
     removed_pks: list[int] = field(default_factory=list)
     reconciled: bool = False
+    worklogs: int = 0
+    """Worklogs read from Jira (the feed's share and the per-issue reads)."""
+    worklogs_changed: bool = False
+    """Stored worklogs changed: the client's effort figures must be recomputed."""
 
     def line(self) -> str:
         """One line of progress for the CLI."""
@@ -123,6 +131,7 @@ class SyncReport:
         removed = f", {len(self.removed)} removed" if self.removed else ""
         return (
             f"{self.client_key}: {self.issues} issues, {self.histories} histories{removed}, "
+            f"{self.worklogs} worklogs, "
             f"{self.requests} Jira requests, {self.seconds:.1f}s ({kind}), of which "
             f"{self.facts_seconds:.1f}s metric facts, {self.after_seconds:.1f}s snapshot "
             "and alerts"
@@ -131,7 +140,9 @@ class SyncReport:
 
 def _for_storage(fetched: FetchedIssue) -> StoredIssue:
     # Runs in the reading threads: see stored_issue.
-    return stored_issue(fetched.issue, fetched.description, fetched.histories_total)
+    return stored_issue(
+        fetched.issue, fetched.description, fetched.histories_total, fetched.time_spent_seconds
+    )
 
 
 class SyncListener(Protocol):
@@ -178,6 +189,11 @@ def _fewer_collections() -> Iterator[None]:
 _ORDER_BY = re.compile(r"\border\s+by\b.*$", re.IGNORECASE | re.DOTALL)
 
 
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
 class SyncService:
     """Brings stored issues of each configured client up to date with Jira."""
 
@@ -195,18 +211,25 @@ class SyncService:
         self.jira = jira
         self.clock = clock
         self.listener = listener
+        self.worklogs: WorklogSync | None = (
+            WorklogSync(settings, database, jira.worklog_reader, clock=clock)
+            if settings.sync.worklogs
+            else None
+        )
 
     def sync_all(self, *, full: bool = False) -> list[SyncReport | SyncError]:
         """Sync every client; one client's failure does not stop the others."""
         results: list[SyncReport | SyncError] = []
-        for client in self.settings.clients:
-            try:
-                results.append(self.sync_client(client, full=full))
-            except SyncError as error:
-                results.append(error)
-            except STORAGE_ERRORS as exc:  # before the run could even be recorded
-                log.exception("sync of %s failed on storage", client.key)
-                results.append(SyncError(client.key, RuntimeError(describe_storage_error(exc))))
+        # The worklog feed is the site's: read once for every client of the round.
+        with self.worklogs.round() if self.worklogs is not None else _nothing():
+            for client in self.settings.clients:
+                try:
+                    results.append(self.sync_client(client, full=full))
+                except SyncError as error:
+                    results.append(error)
+                except STORAGE_ERRORS as exc:  # before the run could even be recorded
+                    log.exception("sync of %s failed on storage", client.key)
+                    results.append(SyncError(client.key, RuntimeError(describe_storage_error(exc))))
         return results
 
     def sync_client(self, client: ClientSettings, *, full: bool = False) -> SyncReport:
@@ -292,9 +315,21 @@ class SyncService:
             unknown_statuses=unknown,
             prepare=_for_storage,
         )
-        # Closed on the way out, also on an error here: that stops the reading threads.
-        with closing(groups):
-            self._store_all(client, report, groups, started, seen_ids)
+        # The worklog feed is read beside the issues (its own thread, the same transport).
+        worklogs: WorklogRun | None = (
+            self.worklogs.start(client, started, full=report.full) if self.worklogs else None
+        )
+        try:
+            # Closed on the way out, also on an error here: that stops the reading threads.
+            with closing(groups):
+                self._store_all(client, report, groups, started, seen_ids)
+            if worklogs is not None:
+                done = worklogs.finish()
+                report.worklogs = done.read
+                report.worklogs_changed = done.changed
+        finally:
+            if worklogs is not None:
+                worklogs.close()
         if unknown:
             # A status created since the statuses were read: read them again, so the
             # facts (whose fingerprint includes the statuses) are recomputed with it.

@@ -49,6 +49,7 @@ from scopeguard.adapters.jira.errors import (
     JiraUnavailable,
 )
 from scopeguard.adapters.jira.retry import RETRYABLE_STATUSES, BackoffPolicy, server_delay
+from scopeguard.adapters.jira.scopes import required_for
 from scopeguard.adapters.jira.wire import decode_as
 from scopeguard.config import Deployment, JiraSettings
 
@@ -168,7 +169,9 @@ class JiraTransport:
         rng: random.Random | None = None,
     ) -> None:
         self._settings = settings
-        self.base_url = settings.base_url
+        self.site_url = settings.base_url
+        """The site's own address (browse links, ``/_edge/tenant_info``)."""
+        self._base_url: str | None = None if settings.scoped_token else settings.base_url
         self._sleep = sleep
         self._clock = clock
         self._policy = BackoffPolicy(
@@ -180,13 +183,17 @@ class JiraTransport:
         self._count_lock = threading.Lock()
         self._gate = _Gate()
         self._deployment: DeploymentName | None = (
-            None if settings.deployment == Deployment.AUTO else _name(settings.deployment)
+            "cloud"
+            if settings.scoped_token
+            else None
+            if settings.deployment == Deployment.AUTO
+            else _name(settings.deployment)
         )
         self._has_basic = bool(settings.email and settings.api_token)
         self._auth_kind: Literal["basic", "pat"] | None = None
         # No server-info call and no retries of its own: see the module docstring.
         jira = JIRA(
-            server=self.base_url,
+            server=self.site_url,
             options={"verify": settings.verify_tls, "check_update": False},
             get_server_info=False,
             max_retries=0,
@@ -207,6 +214,46 @@ class JiraTransport:
     def requests_made(self) -> int:
         """HTTP requests sent so far, every retry and every failed attempt included."""
         return self._requests_made
+
+    @property
+    def base_url(self) -> str:
+        """Where the API is called: the site, or for a scoped token the gateway with the
+        site's cloud id (read once from the site's ``/_edge/tenant_info`` unless
+        ``jira.cloud_id`` is set)."""
+        if self._base_url is None:
+            cloud_id = self._settings.cloud_id or self._tenant_cloud_id()
+            self._base_url = f"{self._settings.gateway_base}/ex/jira/{cloud_id}"
+            LOG.info("Jira at %s is called through the gateway %s", self.site_url, self._base_url)
+        return self._base_url
+
+    def _tenant_cloud_id(self) -> str:
+        what = "GET /_edge/tenant_info"
+        with self._count_lock:
+            self._requests_made += 1
+        try:
+            response = requests.Session.request(
+                self._http,
+                "GET",
+                f"{self.site_url}/_edge/tenant_info",
+                timeout=self._settings.timeout_seconds,
+            )
+        except requests.exceptions.RequestException as exc:
+            raise JiraError(
+                f"{what}: could not read the site's cloud id from {self.site_url} ({exc}); "
+                "set jira.cloud_id"
+            ) from exc
+        cloud_id = None
+        if response.status_code == 200:
+            try:
+                cloud_id = expect_object(response.json(), "tenant_info").get("cloudId")
+            except ValueError:
+                cloud_id = None
+        if not isinstance(cloud_id, str) or not cloud_id:
+            raise JiraError(
+                f"{what}: {self.site_url} did not tell its cloud id (HTTP "
+                f"{response.status_code}); check jira.url or set jira.cloud_id"
+            )
+        return cloud_id
 
     @property
     def deployment(self) -> DeploymentName:
@@ -448,6 +495,20 @@ class JiraTransport:
                 "are set: set jira.deployment to cloud or datacenter",
                 status=status,
                 config_keys=("jira.deployment",),
+            )
+        if status == 401 and self._settings.scoped_token and "scope" in detail.casefold():
+            required = required_for(what.split(" ", 1)[0], what.split(" ", 1)[-1])
+            needed = (
+                f"{required.operation} needs {required.describe()}"
+                if required is not None
+                else "this request needs a scope the token lacks"
+            )
+            return JiraAuthError(
+                f"{what}: the scoped API token lacks a scope (HTTP 401{detail}): {needed}. "
+                "Add the scope to the token (jira.api_token); the scopes ScopeGuard needs "
+                "are in the README, Jira access",
+                status=status,
+                config_keys=("jira.api_token",),
             )
         if status in (401, 403):
             keys = self._credential_keys()
