@@ -1,0 +1,258 @@
+"""Worklogs over real HTTP against the simulator, Cloud and Data Center, into a real database.
+
+Complete for an issue with 150 worklogs (the feed's and the per-issue paging),
+an edit and a deletion seen by the next incremental sync, a re-sync with
+nothing changed costing one worklog request per site, and the per-issue read
+chosen for a small client on a site whose feed is long.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from jira_simulator import Dataset, JiraSimulator, serve
+from jira_simulator.worklogs import INLINE_CAP, ledger
+from scopeguard.adapters.jira import JiraClient
+from scopeguard.adapters.store import Database
+from scopeguard.adapters.store.models import WorklogRow
+from scopeguard.config import Settings
+from scopeguard.usecases.sync import SyncService
+from tests.support import clock
+from tests.support.settings import SettingsFactory
+
+MSK = timezone(timedelta(hours=3))
+NEW_YORK = timezone(timedelta(hours=-5))
+DEV = ("712020:dev-ivan", "Ivan Petrov")
+DESIGNER = ("712020:dev-maria", "Maria Sokolova")
+CONTRACT = {"start": "2026-01-01", "scope": {"issues": 10}, "revisions_per_issue": 2}
+
+
+def _site(busy_other_project: int = 0, extra_issues: int = 0) -> Dataset:
+    """ACME: one issue with 150 worklogs (two people, two offsets), one with three, one with
+    none, and ``extra_issues`` more with one worklog each (so that reading each issue would
+    cost more than the feed); OTHER (another client's project): ``busy_other_project``
+    worklogs."""
+    ds = Dataset.with_default_workflow(user_timezone="Europe/Moscow")
+    ds.add_project("ACME", "ACME Corp")
+    ds.add_project("OTHER", "Other client")
+    start = clock.now().astimezone(MSK).replace(microsecond=0) - timedelta(days=60)
+    big = ds.add_issue("ACME", "Checkout flow", created=start)
+    small = ds.add_issue("ACME", "Footer", created=start)
+    ds.add_issue("ACME", "Nothing logged yet", created=start)
+    book = ledger(ds)
+    if busy_other_project:
+        # Logged before ACME's: the feed, oldest first, reaches ACME's worklogs last.
+        other = ds.add_issue("OTHER", "Someone else's work", created=start - timedelta(days=40))
+        for n in range(busy_other_project):
+            at = start - timedelta(days=30) + timedelta(minutes=10 * n)
+            book.add(other.key, at, 1800, author=DEV, at=at)
+    for n in range(150):
+        started = start + timedelta(hours=5 * n + 1)
+        who, zone = (DEV, MSK) if n % 3 else (DESIGNER, NEW_YORK)
+        book.add(
+            big.key,
+            started.astimezone(zone),
+            900 * (1 + n % 8),
+            author=who,
+            comment=f"Worklog {n}",
+            at=started + timedelta(hours=2),
+        )
+    for n in range(3):
+        book.add(
+            small.key,
+            start + timedelta(days=32 + n, hours=3),
+            3600,
+            author=DEV,
+            at=start + timedelta(days=32 + n, hours=4),
+        )
+    for n in range(extra_issues):
+        extra = ds.add_issue("ACME", f"Extra {n}", created=start)
+        at = start + timedelta(days=35, minutes=10 * n)
+        book.add(extra.key, at, 600, author=DESIGNER, at=at)
+    return ds
+
+
+@dataclass
+class Site:
+    simulator: JiraSimulator
+    settings: Settings
+    database: Database
+    sync: SyncService
+
+    def stored(self) -> dict[str, WorklogRow]:
+        with self.database.session() as session:
+            rows = session.scalars(select(WorklogRow)).all()
+            for row in rows:
+                session.expunge(row)
+        return {row.jira_id: row for row in rows}
+
+    def paths(self, part: str) -> list[str]:
+        return [r.path for r in self.simulator.requests if part in r.path]
+
+
+@pytest.fixture
+def open_site(make_settings: SettingsFactory) -> Iterator[Any]:
+    """``open_site(flavor, dataset, **simulator options)``: a site served until the test ends."""
+    opened: list[Any] = []
+
+    def build(
+        flavor: str, dataset: Dataset, clients: list[str] | None = None, **options: Any
+    ) -> Site:
+        simulator = JiraSimulator(dataset, flavor=flavor, clock=clock.now, **options)
+        server = serve(simulator)
+        url = server.__enter__()
+        opened.append(server)
+        settings = make_settings(
+            url,
+            [
+                {"key": key, "name": key, "jql": f"project = {key}", "contract": CONTRACT}
+                for key in clients or ["ACME"]
+            ],
+            deployment=flavor,
+        )
+        database = Database(settings.resolved_database_url)
+        database.upgrade()
+        jira = JiraClient(settings.jira, sleep=lambda _s: None)
+        site = Site(
+            simulator, settings, database, SyncService(settings, database, jira, clock=clock.now)
+        )
+        opened.append(database)
+        return site
+
+    yield build
+    for item in reversed(opened):
+        if isinstance(item, Database):
+            item.dispose()
+        else:
+            item.__exit__(None, None, None)
+
+
+def _expected(ds: Dataset, key: str) -> dict[str, tuple[int, datetime, str, str | None]]:
+    issue = ds.issue(key)
+    return {
+        w.id: (w.seconds, w.started, w.author.account_id, w.comment)
+        for w in ledger(ds).of_issue(issue)
+    }
+
+
+def _account(flavor: str, account_id: str) -> str:
+    # Data Center names people by username: the account id without its prefix.
+    return account_id if flavor == "cloud" else account_id.rsplit(":", 1)[-1]
+
+
+@pytest.mark.parametrize("flavor", ["cloud", "datacenter"])
+@pytest.mark.parametrize("pages", ["jira's limits", "small pages"])
+def test_an_issue_with_150_worklogs_is_stored_complete(
+    open_site: Any, flavor: str, pages: str
+) -> None:
+    dataset = _site(extra_issues=40)
+    options = {"worklog_changed_page": 40} if pages == "small pages" else {}
+    site = open_site(flavor, dataset, **options)
+    report = site.sync.sync_client(site.settings.client("ACME"))
+    assert report.worklogs == 193
+    stored = site.stored()
+    expected = _expected(dataset, "ACME-1")
+    assert len(expected) == 150
+    for worklog_id, (seconds, started, account, comment) in expected.items():
+        row = stored[worklog_id]
+        assert row.seconds == seconds
+        assert row.started == started  # the same instant, whatever offset it was logged in
+        assert row.author_account == _account(flavor, account)
+        assert row.comment == comment
+        assert row.issue_id == dataset.issue("ACME-1").id
+    # The issue's inline field would have given 20 of them: never read.
+    assert INLINE_CAP == 20
+    feed = len(site.paths("/worklog/updated"))
+    lists = len(site.paths("/worklog/list"))
+    assert (feed, lists) == ((1, 1) if pages == "jira's limits" else (5, 5))
+    assert site.paths("/worklog") == [p for p in site.paths("/worklog") if "/issue/" not in p]
+
+
+@pytest.mark.parametrize("flavor", ["cloud", "datacenter"])
+def test_an_edit_and_a_deletion_are_seen_by_the_next_incremental_sync(
+    open_site: Any, flavor: str
+) -> None:
+    dataset = _site()
+    site = open_site(flavor, dataset)
+    acme = site.settings.client("ACME")
+    site.sync.sync_client(acme)
+    book = ledger(dataset)
+    edited, deleted, untouched = book.of_issue(dataset.issue("ACME-2"))
+    # Changed two minutes ago: past the minute Jira's feed holds back.
+    earlier = clock.now() - timedelta(minutes=2)
+    book.edit(edited.id, earlier, seconds=5400, comment="Longer than logged")
+    book.delete(deleted.id, earlier)
+    site.simulator.reset_requests()
+    report = site.sync.sync_client(acme)
+    assert not report.full
+    stored = site.stored()
+    assert stored[edited.id].seconds == 5400
+    assert stored[edited.id].comment == "Longer than logged"
+    assert deleted.id not in stored
+    assert untouched.id in stored
+    assert len(site.paths("/worklog/updated")) == 1
+    assert len(site.paths("/worklog/deleted")) == 1
+    assert site.paths("/issue/") == [p for p in site.paths("/issue/") if not p.endswith("/worklog")]
+
+
+@pytest.mark.parametrize("flavor", ["cloud", "datacenter"])
+def test_an_edit_the_feed_still_holds_back_is_mended_from_the_issue(
+    open_site: Any, flavor: str
+) -> None:
+    dataset = _site()
+    site = open_site(flavor, dataset)
+    acme = site.settings.client("ACME")
+    site.sync.sync_client(acme)
+    book = ledger(dataset)
+    worklog = book.of_issue(dataset.issue("ACME-2"))[0]
+    book.edit(worklog.id, clock.now(), seconds=7200)  # this very moment: not in the feed yet
+    site.simulator.reset_requests()
+    site.sync.sync_client(acme)
+    assert site.stored()[worklog.id].seconds == 7200
+    # The issue's timespent disagreed with the stored worklogs: that one issue was read.
+    issue_id = dataset.issue("ACME-2").id
+    assert [p for p in site.paths("/worklog") if "/issue/" in p] == [
+        f"/rest/api/{3 if flavor == 'cloud' else 2}/issue/{issue_id}/worklog"
+    ]
+
+
+@pytest.mark.parametrize("flavor", ["cloud", "datacenter"])
+def test_a_resync_with_nothing_changed_costs_one_worklog_request_per_site(
+    open_site: Any, flavor: str
+) -> None:
+    site = open_site(flavor, _site(busy_other_project=5), clients=["ACME", "OTHER"])
+    assert all(not isinstance(r, Exception) for r in site.sync.sync_all())
+    site.simulator.reset_requests()
+    results = site.sync.sync_all()
+    assert all(not isinstance(r, Exception) for r in results)
+    assert site.paths("/worklog") == [f"/rest/api/{3 if flavor == 'cloud' else 2}/worklog/updated"]
+
+
+@pytest.mark.parametrize("flavor", ["cloud", "datacenter"])
+def test_a_small_client_on_a_busy_site_reads_its_issues_instead_of_the_whole_feed(
+    open_site: Any, flavor: str
+) -> None:
+    dataset = _site(busy_other_project=4000)
+    site = open_site(flavor, dataset, worklog_changed_page=100, worklog_page_cap=50)
+    site.simulator.faults.latency_seconds = 0.02
+    report = site.sync.sync_client(site.settings.client("ACME"))
+    # Two of ACME's issues have time logged: their four pages (150 worklogs at 50 a page,
+    # then 3) beat the ~80 feed requests still to come.
+    per_issue = [p for p in site.paths("/worklog") if "/issue/" in p]
+    assert len(per_issue) == 4
+    assert len(site.paths("/worklog/updated")) < 20
+    stored = site.stored()
+    for key in ("ACME-1", "ACME-2"):
+        assert set(_expected(dataset, key)) <= set(stored)
+    assert report.worklogs >= 153
+    # The cursor starts from this sync: the next one reads only what changed since.
+    site.simulator.reset_requests()
+    site.sync.sync_client(site.settings.client("ACME"))
+    assert len(site.paths("/worklog/updated")) == 1
+    assert not [p for p in site.paths("/worklog") if "/issue/" in p]
