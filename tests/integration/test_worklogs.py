@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -25,57 +25,7 @@ from scopeguard.config import Settings
 from scopeguard.usecases.sync import SyncService
 from tests.support import clock
 from tests.support.settings import SettingsFactory
-
-MSK = timezone(timedelta(hours=3))
-NEW_YORK = timezone(timedelta(hours=-5))
-DEV = ("712020:dev-ivan", "Ivan Petrov")
-DESIGNER = ("712020:dev-maria", "Maria Sokolova")
-CONTRACT = {"start": "2026-01-01", "scope": {"issues": 10}, "revisions_per_issue": 2}
-
-
-def _site(busy_other_project: int = 0, extra_issues: int = 0) -> Dataset:
-    """ACME: one issue with 150 worklogs (two people, two offsets), one with three, one with
-    none, and ``extra_issues`` more with one worklog each (so that reading each issue would
-    cost more than the feed); OTHER (another client's project): ``busy_other_project``
-    worklogs."""
-    ds = Dataset.with_default_workflow(user_timezone="Europe/Moscow")
-    ds.add_project("ACME", "ACME Corp")
-    ds.add_project("OTHER", "Other client")
-    start = clock.now().astimezone(MSK).replace(microsecond=0) - timedelta(days=60)
-    big = ds.add_issue("ACME", "Checkout flow", created=start)
-    small = ds.add_issue("ACME", "Footer", created=start)
-    ds.add_issue("ACME", "Nothing logged yet", created=start)
-    book = ledger(ds)
-    if busy_other_project:
-        # Logged before ACME's: the feed, oldest first, reaches ACME's worklogs last.
-        other = ds.add_issue("OTHER", "Someone else's work", created=start - timedelta(days=40))
-        for n in range(busy_other_project):
-            at = start - timedelta(days=30) + timedelta(minutes=10 * n)
-            book.add(other.key, at, 1800, author=DEV, at=at)
-    for n in range(150):
-        started = start + timedelta(hours=5 * n + 1)
-        who, zone = (DEV, MSK) if n % 3 else (DESIGNER, NEW_YORK)
-        book.add(
-            big.key,
-            started.astimezone(zone),
-            900 * (1 + n % 8),
-            author=who,
-            comment=f"Worklog {n}",
-            at=started + timedelta(hours=2),
-        )
-    for n in range(3):
-        book.add(
-            small.key,
-            start + timedelta(days=32 + n, hours=3),
-            3600,
-            author=DEV,
-            at=start + timedelta(days=32 + n, hours=4),
-        )
-    for n in range(extra_issues):
-        extra = ds.add_issue("ACME", f"Extra {n}", created=start)
-        at = start + timedelta(days=35, minutes=10 * n)
-        book.add(extra.key, at, 600, author=DESIGNER, at=at)
-    return ds
+from tests.support.worklogs import CONTRACT, worklog_site
 
 
 @dataclass
@@ -151,7 +101,7 @@ def _account(flavor: str, account_id: str) -> str:
 def test_an_issue_with_150_worklogs_is_stored_complete(
     open_site: Any, flavor: str, pages: str
 ) -> None:
-    dataset = _site(extra_issues=40)
+    dataset = worklog_site(extra_issues=40)
     options = {"worklog_changed_page": 40} if pages == "small pages" else {}
     site = open_site(flavor, dataset, **options)
     report = site.sync.sync_client(site.settings.client("ACME"))
@@ -178,7 +128,7 @@ def test_an_issue_with_150_worklogs_is_stored_complete(
 def test_an_edit_and_a_deletion_are_seen_by_the_next_incremental_sync(
     open_site: Any, flavor: str
 ) -> None:
-    dataset = _site()
+    dataset = worklog_site()
     site = open_site(flavor, dataset)
     acme = site.settings.client("ACME")
     site.sync.sync_client(acme)
@@ -205,7 +155,7 @@ def test_an_edit_and_a_deletion_are_seen_by_the_next_incremental_sync(
 def test_an_edit_the_feed_still_holds_back_is_mended_from_the_issue(
     open_site: Any, flavor: str
 ) -> None:
-    dataset = _site()
+    dataset = worklog_site()
     site = open_site(flavor, dataset)
     acme = site.settings.client("ACME")
     site.sync.sync_client(acme)
@@ -223,10 +173,10 @@ def test_an_edit_the_feed_still_holds_back_is_mended_from_the_issue(
 
 
 @pytest.mark.parametrize("flavor", ["cloud", "datacenter"])
-def test_a_resync_with_nothing_changed_costs_one_worklog_request_per_site(
+def test_a_resync_with_nothing_changed_costs_one_worklog_request_perworklog_site(
     open_site: Any, flavor: str
 ) -> None:
-    site = open_site(flavor, _site(busy_other_project=5), clients=["ACME", "OTHER"])
+    site = open_site(flavor, worklog_site(busy_other_project=5), clients=["ACME", "OTHER"])
     assert all(not isinstance(r, Exception) for r in site.sync.sync_all())
     site.simulator.reset_requests()
     results = site.sync.sync_all()
@@ -238,7 +188,7 @@ def test_a_resync_with_nothing_changed_costs_one_worklog_request_per_site(
 def test_a_small_client_on_a_busy_site_reads_its_issues_instead_of_the_whole_feed(
     open_site: Any, flavor: str
 ) -> None:
-    dataset = _site(busy_other_project=4000)
+    dataset = worklog_site(busy_other_project=4000)
     site = open_site(flavor, dataset, worklog_changed_page=100, worklog_page_cap=50)
     site.simulator.faults.latency_seconds = 0.02
     report = site.sync.sync_client(site.settings.client("ACME"))
