@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from jira_simulator.dataset import Author, Dataset, SimIssue, SimUser
 from jira_simulator.jira_types import StatusCategory
-from jira_simulator.worklogs import ledger
+from jira_simulator.worklogs import SimWorklog, ledger, to_ms
 
 CONTRACTOR: Author = ("712020:agency-contractor-sam", "Sam Rivera (contractor)")
 CONTRACTOR_ZONE = ZoneInfo("America/New_York")
@@ -149,3 +149,53 @@ def log_work(
             at=entry.written,
         )
     return len(entries)
+
+
+def bulk_worklogs(ds: Dataset, project: str, count: int, *, seed: int = 5) -> int:
+    """Spread ``count`` worklogs evenly over the issues of ``project`` (benchmarks).
+
+    Laid out straight into the ledger, as :mod:`jira_simulator.bulk` lays out
+    histories: the generic :meth:`WorklogLedger.add` keeps every issue sorted and
+    bumps the dataset on each call, needless for hundreds of thousands at once. Each
+    worklog starts after its issue's creation, lasts 15 minutes to 4 hours, and is
+    written (its change time, strictly growing) right after it ends.
+    """
+    rng = random.Random(seed)
+    issues = ds.issues_in_project(project)
+    if not issues or count <= 0:
+        return 0
+    users = [ds.user(f"712020:bulk-dev-{n}", f"Bulk Developer {n}") for n in range(1, 5)]
+    book = ledger(ds)
+    with ds.lock, book.lock:
+        last = book._last_ms
+        for n in range(count):
+            issue = issues[n % len(issues)]
+            started = issue.created + timedelta(
+                hours=1 + n // len(issues), minutes=rng.randrange(60)
+            )
+            seconds = 900 * (1 + rng.randrange(16))
+            changed = max(to_ms(started) + seconds * 1000, last + 1)
+            last = changed
+            user = users[n % len(users)]
+            worklog = SimWorklog(
+                id=str(book._next_id),
+                issue=issue,
+                author=user,
+                started=started,
+                seconds=seconds,
+                comment=None if n % 3 else "Bulk work",
+                created=started + timedelta(seconds=seconds),
+                updated=started + timedelta(seconds=seconds),
+                update_author=user,
+                changed_ms=changed,
+            )
+            book._next_id += 1
+            book.by_id[worklog.id] = worklog
+            book.by_issue.setdefault(issue.id, []).append(worklog)
+        book._last_ms = last
+        for logs in book.by_issue.values():
+            logs.sort(key=lambda w: (w.started, int(w.id)))
+        for issue in issues:
+            issue.touched.update(("timespent", "worklog"))
+        ds.version += 1
+    return count

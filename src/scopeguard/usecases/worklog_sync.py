@@ -11,12 +11,14 @@ is stored that Jira no longer counts), then by reading that issue's worklogs
 so the next incremental issue read sees the new ``timespent`` even when the feed
 could not list the change yet (Jira holds back the last minute).
 
-Cheapest read wins. A feed that still has a long way to go when the issues are
-done (the first sync on a big site with years of worklogs, mostly other
-projects') is estimated from its pace; if what remains costs more requests than
-reading the client's incomplete issues one by one, the feed stops and those
-issues are read per issue; the cursor then starts from this sync, since every
-older worklog the client needs is in hand.
+Cheapest read wins. When the issues are stored and the feed is still going (the
+first sync on a big site with years of worklogs, mostly other projects'), the
+time the client still misses (its issues' ``timespent`` less what is stored) is
+set against the client's time the pages so far brought: if the feed would need
+more requests to bring the rest than reading the client's incomplete issues one
+by one, it stops and those issues are read per issue; the cursor then starts
+from this sync, since every older worklog the client needs is in hand (another
+client's issues are mended the same way at its own sync).
 
 The cursor moves only after what it covers is committed, like the issue cursor:
 a sync that fails keeps the old one, and storing is idempotent.
@@ -41,6 +43,7 @@ from scopeguard.adapters.store.worklogs import (
     WorklogRecord,
     delete_worklogs,
     feed_cursor,
+    logged_seconds,
     mismatched_issues,
     replace_issue_worklogs,
     save_feed_cursor,
@@ -176,7 +179,6 @@ class WorklogRun:
         self._stop = threading.Event()
         self._done = False
         self._error: BaseException | None = None
-        self._oldest: int | None = None
         self._stored_until: int | None = None
         self._first_page = threading.Event()
         """Set once the first page is stored (or the feed ended): the pace is known."""
@@ -200,8 +202,6 @@ class WorklogRun:
                 page = self._reader.changes("updated", since)
                 with self._lock:
                     self.report.feed_pages += 1
-                    if self._oldest is None and page.oldest is not None:
-                        self._oldest = page.oldest
                 if pending is not None:
                     pending.result()
                 pending = pool.submit(self._list_and_store, page.ids, page.until)
@@ -242,17 +242,18 @@ class WorklogRun:
 
     # -- after the issues are stored --------------------------------------------------
 
-    def _remaining_requests(self, now_ms: int) -> float:
-        """The feed's requests still to come, from its pace so far (``inf``: no idea yet)."""
+    def _remaining_requests(self, jira_seconds: int, stored_seconds: int) -> float:
+        """The feed requests still needed for this client's missing time, at the rate the
+        pages so far brought it (``inf`` when they brought none of it)."""
+        missing = max(0, jira_seconds - stored_seconds)
+        if missing == 0:
+            return 0.0
         with self._lock:
-            pages, oldest, reached = self.report.feed_pages, self._oldest, self._stored_until
-        if oldest is None or reached is None or reached <= oldest:
-            return math.inf
-        fraction = (reached - oldest) / max(now_ms - HELD_BACK_MS - oldest, 1)
-        if fraction <= 0:
+            pages = self.report.feed_pages
+        if stored_seconds <= 0 or pages == 0:
             return math.inf
         # Each page of ids costs its request and one /worklog/list.
-        return max(0.0, pages / fraction - pages) * 2
+        return 2 * pages * missing / stored_seconds
 
     def finish(self) -> WorklogReport:
         """Complete the client's worklogs and move the cursor; raises what the feed raised."""
@@ -265,8 +266,9 @@ class WorklogRun:
             if self._thread.is_alive():
                 with database.session() as session:
                     incomplete = len(mismatched_issues(session, client.key))
-                remaining = self._remaining_requests(_ms(self._sync.clock()))
-                if remaining > incomplete:
+                    jira_seconds, stored_seconds = logged_seconds(session, client.key)
+                remaining = self._remaining_requests(jira_seconds, stored_seconds)
+                if incomplete and remaining > incomplete:
                     log.info(
                         "worklogs of %s: %d issues read one by one instead of ~%.0f more feed "
                         "requests",

@@ -117,6 +117,22 @@ def mismatched_issues(session: Session, client_key: str) -> list[Mismatch]:
     return [Mismatch(jira_id, int(stored_s), int(spent or 0)) for jira_id, spent, stored_s in rows]
 
 
+def logged_seconds(session: Session, client_key: str) -> tuple[int, int]:
+    """(Jira's ``timespent`` summed over the client's issues, the seconds stored for them),
+    removed issues left out."""
+    jira = session.execute(
+        select(func.coalesce(func.sum(IssueRow.time_spent_seconds), 0)).where(
+            IssueRow.client_key == client_key, IssueRow.removed_at.is_(None)
+        )
+    ).scalar_one()
+    stored = session.execute(
+        select(func.coalesce(func.sum(WorklogRow.seconds), 0))
+        .join(IssueRow, IssueRow.jira_id == WorklogRow.issue_id)
+        .where(IssueRow.client_key == client_key, IssueRow.removed_at.is_(None))
+    ).scalar_one()
+    return int(jira or 0), int(stored or 0)
+
+
 def logged_issue_count(session: Session, client_key: str) -> int:
     """The client's issues (not removed) on which Jira says time was logged."""
     return int(
