@@ -17,15 +17,17 @@ import pytest
 from sqlalchemy import select
 
 from jira_simulator import Dataset, JiraSimulator, serve
+from jira_simulator.groups import add_group
 from jira_simulator.worklogs import INLINE_CAP, ledger
 from scopeguard.adapters.jira import JiraClient
 from scopeguard.adapters.store import Database
 from scopeguard.adapters.store.models import WorklogRow
+from scopeguard.bootstrap import Services
 from scopeguard.config import Settings
 from scopeguard.usecases.sync import SyncService
 from tests.support import clock
 from tests.support.settings import SettingsFactory
-from tests.support.worklogs import CONTRACT, worklog_site
+from tests.support.worklogs import CONTRACT, DESIGNER, DEV, worklog_site
 
 
 @dataclass
@@ -206,3 +208,59 @@ def test_a_small_client_on_a_busy_site_reads_its_issues_instead_of_the_whole_fee
     site.sync.sync_client(site.settings.client("ACME"))
     assert len(site.paths("/worklog/updated")) == 1
     assert not [p for p in site.paths("/worklog") if "/issue/" in p]
+
+
+@pytest.mark.parametrize("flavor", ["cloud", "datacenter"])
+def test_rates_per_person_and_group_price_the_unbilled_time(
+    open_site: Any, flavor: str, make_settings: SettingsFactory
+) -> None:
+    dataset = worklog_site()
+    add_group(dataset, "Designers", [DESIGNER])
+    site = open_site(flavor, dataset)
+    ivan = _account(flavor, DEV[0])
+    contract = {
+        **CONTRACT,
+        "revisions_per_issue": 0,
+        "hourly_rate": 50,
+        "rates": {ivan: 150, "group:Designers": 80},
+    }
+    settings = make_settings(
+        site.settings.jira.base_url,
+        [{"key": "ACME", "name": "ACME", "jql": "project = ACME", "contract": contract}],
+        deployment=flavor,
+    )
+    services = Services(settings, sleep=lambda _s: None, clock=clock.now)
+    try:
+        acme = settings.client("ACME")
+        services.sync.sync_client(acme)
+        # Every ACME issue came in after the baseline unapproved: all of it is creep,
+        # priced per person, the group's members read from Jira for the rates.
+        effort = services.analysis.snapshot(acme).figures.effort
+        assert effort is not None and effort.per_person_rates
+        with services.database.session() as session:
+            rates = services.analysis.rates(session, acme)
+        designer = _account(flavor, DESIGNER[0])
+        assert (rates.rate(ivan), rates.rate(designer), rates.rate("someone")) == (150, 80, 50)
+        breakdown = services.analysis.effort_breakdown(acme)
+        by_name = {p.name: p for p in breakdown.people}
+        logged = {
+            name: round(
+                sum(
+                    w.seconds
+                    for i in dataset.issues_in_project("ACME")
+                    for w in ledger(dataset).of_issue(i)
+                    if w.author.display_name == name
+                )
+                / 3600,
+                2,
+            )
+            for name in ("Ivan Petrov", "Maria Sokolova")
+        }
+        assert {n: by_name[n].logged_hours for n in logged} == logged
+        assert (by_name["Ivan Petrov"].rate, by_name["Maria Sokolova"].rate) == (150, 80)
+        assert effort.unbilled_hours == round(sum(logged.values()), 2)
+        assert effort.unbilled_amount == round(
+            logged["Ivan Petrov"] * 150 + logged["Maria Sokolova"] * 80, 2
+        )
+    finally:
+        services.close()
