@@ -51,7 +51,7 @@ def process_cpu_seconds(pid: int) -> float:
 
 @contextmanager
 def simulator_process(
-    issues: int, histories: int, latency: float = 0.0, flavor: str = "cloud"
+    issues: int, histories: int, latency: float = 0.0, flavor: str = "cloud", worklogs: int = 0
 ) -> Iterator[tuple[str, int]]:
     """:func:`simulator`, yielding its URL and its process id (to read its CPU time)."""
     process = subprocess.Popen(
@@ -71,6 +71,8 @@ def simulator_process(
             str(histories),
             "--latency",
             str(latency),
+            "--bulk-worklogs",
+            str(worklogs),
         ],
         stdout=subprocess.PIPE,
         text=True,

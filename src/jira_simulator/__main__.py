@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jira_simulator import scenarios
+from jira_simulator import scenarios, timesheets
 from jira_simulator.app import JiraSimulator
 from jira_simulator.dataset import Dataset
 from jira_simulator.real import load_real
@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--real-root", type=Path, default=None)
     parser.add_argument("--bulk-issues", type=int, default=20000)
     parser.add_argument("--bulk-histories", type=int, default=30)
+    parser.add_argument("--bulk-worklogs", type=int, default=0, help="worklogs over the issues")
     parser.add_argument("--email", default="pm@agency.example")
     parser.add_argument("--api-token", default="token")
     parser.add_argument("--pat", default="pat-token")
@@ -100,6 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         ds.generate_bulk(issues=args.bulk_issues, histories_per_issue=args.bulk_histories)
         summary["bulk"] = {"issues": args.bulk_issues, "histories": ds.history_count()}
+        if args.bulk_worklogs:
+            summary["bulk"]["worklogs"] = timesheets.bulk_worklogs(ds, "BULK", args.bulk_worklogs)
     # The dataset lives as long as the process: keep the garbage collector from
     # re-scanning its hundreds of thousands of objects on every collection.
     gc.freeze()

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from jira_simulator import worklogs
 from jira_simulator.catalog import (
     CATEGORY_JSON,
     ISSUE_TYPES,
@@ -478,6 +479,10 @@ class Renderer:
             return True, issue.original_estimate_seconds
         if name in (self.story_points.id, STORY_POINTS):
             return True, issue.story_points
+        if name == "timespent":
+            return True, worklogs.ledger(self.ds).time_spent(issue)
+        if name == "worklog":
+            return True, worklogs.inline_field(self, issue)
         return False, None
 
     def fields(self, issue: SimIssue, selection: FieldSelection) -> JsonDict:

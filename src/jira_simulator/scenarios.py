@@ -15,7 +15,8 @@ across the dataset, as in Jira.
 * :func:`retainer_client` – a monthly retainer: steady pre-approved tickets,
   moderate revisions.
 * :func:`agency` – all three on one timeline, returning :class:`ScenarioClient`
-  records with a matching contract for the ScopeGuard configuration.
+  records with a matching contract for the ScopeGuard configuration, and the
+  time the agency logged on them (:mod:`jira_simulator.timesheets`).
 * :func:`fleet` – any number of such clients (the three stories in turn), for
   the multi-worker load tests.
 """
@@ -29,6 +30,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from jira_simulator import timesheets
 from jira_simulator.dataset import Author, Dataset
 
 CLIENT_REVIEW = "Client Review"
@@ -717,6 +719,15 @@ def agency(
         ),
     ]
     timeline.run()
+    # Time logged on every client's work; the demanding client's extra rounds cost hours.
+    timesheets.log_work(
+        ds,
+        [client.project_key for client in clients],
+        local_now,
+        zone,
+        AGENCY_DEVS,
+        contractor_projects=(clients[0].project_key,),
+    )
     return clients
 
 

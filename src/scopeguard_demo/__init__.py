@@ -20,6 +20,7 @@ import yaml
 
 from jira_simulator import Dataset, JiraSimulator, scenarios, serve
 from scopeguard.adapters.store.repository import history_count, issue_count
+from scopeguard.adapters.store.worklogs import worklog_count
 from scopeguard.bootstrap import Services
 from scopeguard.config import Settings, load_settings
 from scopeguard.entrypoints.devserver import serve_forever
@@ -110,13 +111,35 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 def _print_counts(services: Services) -> None:
     print()
-    print(f"{'client':<8} {'name':<28} {'issues':>7} {'histories':>10}")
+    print(
+        f"{'client':<8} {'name':<28} {'issues':>7} {'histories':>10} {'worklogs':>9} "
+        f"{'logged h':>9} {'unbilled h':>11} {'unbilled':>12}"
+    )
     with services.database.session() as session:
-        for client in services.settings.clients:
-            print(
-                f"{client.key:<8} {client.name:<28} {issue_count(session, client.key):>7} "
-                f"{history_count(session, client.key):>10}"
+        counts = {
+            client.key: (
+                issue_count(session, client.key),
+                history_count(session, client.key),
+                worklog_count(session, client.key),
             )
+            for client in services.settings.clients
+        }
+    for client in services.settings.clients:
+        issues, histories, worklogs = counts[client.key]
+        effort = services.analysis.snapshot(client).figures.effort
+        logged, unbilled, money = (
+            (
+                effort.logged_hours,
+                effort.unbilled_hours,
+                f"{effort.unbilled_amount:,.2f} {effort.currency}",
+            )
+            if effort is not None
+            else (0.0, 0.0, "-")
+        )
+        print(
+            f"{client.key:<8} {client.name:<28} {issues:>7} {histories:>10} {worklogs:>9} "
+            f"{logged:>9.2f} {unbilled:>11.2f} {money:>12}"
+        )
 
 
 def _serve(services: Services, host: str, port: int) -> int:

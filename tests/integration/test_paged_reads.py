@@ -21,13 +21,13 @@ from typing import Any
 import pytest
 from sqlalchemy import event, insert, select
 
+from scopeguard.adapters.store.changelog import encode_changes
 from scopeguard.adapters.store.db import Database
 from scopeguard.adapters.store.facts_codec import encode_facts
 from scopeguard.adapters.store.facts_store import facts_by_key
-from scopeguard.adapters.store.changelog import encode_changes
 from scopeguard.adapters.store.models import CommentRow, IssueFactsRow, IssueRow
-from scopeguard.domain.model import ChangeItem
 from scopeguard.domain.facts import IssueFacts
+from scopeguard.domain.model import ChangeItem
 from scopeguard.usecases.snapshots import ScopeAnalysis
 from tests.support.settings import SettingsFactory
 

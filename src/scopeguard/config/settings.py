@@ -96,12 +96,34 @@ class JiraSettings(_Strict):
     metadata_ttl_minutes: float = Field(default=60.0, gt=0)
     """How long the statuses, the story points field and the user's time zone are
     reused before they are read again (sooner on a webhook or an unknown status)."""
+    scoped_token: bool = False
+    """``api_token`` is a scoped API token (a service account's, or a person's with
+    scopes): every request goes through the API gateway,
+    ``<gateway_url>/ex/jira/<cloud_id>``; browse links stay on ``url``."""
+    cloud_id: Line | None = None
+    """The site's cloud id; unset: read once from ``<url>/_edge/tenant_info``."""
+    gateway_url: AnyHttpUrl = AnyHttpUrl("https://api.atlassian.com")
 
     @model_validator(mode="after")
     def _credentials(self) -> JiraSettings:
         if self.pat is None and (self.email is None or self.api_token is None):
             raise ValueError("set jira.email and jira.api_token (Cloud) or jira.pat (Data Center)")
         return self
+
+    @model_validator(mode="after")
+    def _scoped(self) -> JiraSettings:
+        if self.scoped_token and (self.email is None or self.api_token is None):
+            raise ValueError(
+                "a scoped token (jira.scoped_token) needs jira.email and jira.api_token"
+            )
+        if self.scoped_token and self.deployment == Deployment.DATACENTER:
+            raise ValueError("scoped API tokens are for Jira Cloud, not Data Center")
+        return self
+
+    @property
+    def gateway_base(self) -> str:
+        """The gateway's address without the cloud id (``https://api.atlassian.com``)."""
+        return str(self.gateway_url).rstrip("/")
 
     @property
     def base_url(self) -> str:
@@ -217,7 +239,24 @@ class ContractSettings(_Strict):
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
     hours_per_story_point: Size | None = None
     hours_per_revision: Amount = 0.0
+    rates: dict[Line, Amount] = Field(default_factory=dict)
+    """Hourly rates by person (a Jira account id, or a username on Data Center) or by
+    ``group:<name>``, for the actual overage; everyone else costs ``hourly_rate``."""
+    unbilled_hours_alert: Amount | None = None
+    """Alert once the logged hours the contract does not pay for reach this."""
     report: ReportSettings = ReportSettings()
+
+    @model_validator(mode="after")
+    def _rates(self) -> ContractSettings:
+        for key in self.rates:
+            if key.startswith("group:") and not key[len("group:") :].strip():
+                raise ValueError("a group rate needs a group name (`group:Designers`)")
+        return self
+
+    @property
+    def rate_groups(self) -> tuple[str, ...]:
+        """The Jira groups named in ``rates``, in order."""
+        return tuple(k[len("group:") :] for k in self.rates if k.startswith("group:"))
 
     @model_validator(mode="after")
     def _dates(self) -> ContractSettings:
@@ -243,6 +282,7 @@ class ContractSettings(_Strict):
             currency=self.currency,
             hours_per_story_point=self.hours_per_story_point,
             hours_per_revision=self.hours_per_revision,
+            unbilled_hours_alert=self.unbilled_hours_alert,
         )
 
 
@@ -322,6 +362,8 @@ class SyncSettings(_Strict):
     batch_issues: int = Field(default=1000, ge=1, le=1000)
     concurrency: int = Field(default=4, ge=1, le=16)
     """Jira requests a sync has in flight at once (fewer after a 429: the site's budget)."""
+    worklogs: bool = True
+    """Read worklogs (logged time) beside the issues; false: the effort figures stay empty."""
 
 
 class SmtpSettings(_Strict):

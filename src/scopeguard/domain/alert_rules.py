@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from scopeguard.domain.effort import EffortSummary
 from scopeguard.domain.health import Health, HealthFinding, Limit
 from scopeguard.domain.metrics import ScopeSummary
 
@@ -29,6 +30,7 @@ class Rule(StrEnum):
     REVISION_TOTAL = "revision_total_exceeded"
     REOPEN_LIMIT = "reopen_limit_exceeded"
     SCOPE_CREEP = "scope_creep_threshold"
+    UNBILLED_HOURS = "unbilled_hours_threshold"
 
 
 CLIENT_SUBJECT = "*"
@@ -99,6 +101,17 @@ def observe(summary: ScopeSummary) -> list[Observation]:
     Limits the contract does not set are not checked, so they give no observation.
     """
     return [observation(check) for check in summary.checks]
+
+
+def observe_effort(effort: EffortSummary | None, limit: float | None) -> list[Observation]:
+    """The unbilled-hours rule: past its limit once the logged hours the contract does not
+    pay for reach ``limit`` (``contract.unbilled_hours_alert``; ``None``: not checked)."""
+    if effort is None or limit is None:
+        return []
+    value = effort.unbilled_hours
+    return [
+        Observation(Rule.UNBILLED_HOURS, CLIENT_SUBJECT, value, limit, value > 0 and value >= limit)
+    ]
 
 
 def decide(state: StateView | None, observation: Observation) -> Action:

@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 import click
 
 from scopeguard import __version__
+from scopeguard.adapters.jira import JiraClient
 from scopeguard.adapters.store.db import (
     Database,
     DatabaseError,
@@ -25,12 +26,14 @@ from scopeguard.adapters.store.db import (
 )
 from scopeguard.adapters.store.errors import STORAGE_ERRORS, describe_storage_error
 from scopeguard.adapters.store.repository import history_count, issue_count
+from scopeguard.adapters.store.worklogs import worklog_count
 from scopeguard.bootstrap import Services
 from scopeguard.config import ClientSettings, ConfigError, Settings, config_path, load_settings
 from scopeguard.domain.access import Role, parse_role
 from scopeguard.domain.figures import ClientFigures
 from scopeguard.entrypoints.health_listener import HealthPortError
 from scopeguard.presentation.documents import BriefDocument
+from scopeguard.usecases.doctor import diagnose
 from scopeguard.usecases.people import PeopleError
 from scopeguard.usecases.sync import SyncError
 
@@ -204,6 +207,25 @@ def sync(ctx: click.Context, full: bool, client_key: str | None) -> None:
 
 @cli.command()
 @click.pass_context
+def doctor(ctx: click.Context) -> None:
+    """Check Jira access: connectivity, sign-in, every permission, every client's JQL."""
+    settings = _settings(ctx)
+    # No database needed: the doctor is what to run when nothing else works yet.
+    client = JiraClient(settings.jira)
+    try:
+        diagnosis = diagnose(settings, client.transport)
+    finally:
+        client.close()
+    for check in diagnosis.checks:
+        click.echo(check.line())
+    if not diagnosis.ok:
+        failed = sum(1 for check in diagnosis.checks if not check.ok)
+        _fail(f"{failed} of {len(diagnosis.checks)} checks failed", EXIT_FAILED)
+    click.echo(f"all {len(diagnosis.checks)} checks passed")
+
+
+@cli.command()
+@click.pass_context
 def counts(ctx: click.Context) -> None:
     """Print what is stored per client: issues and changelog histories."""
     services = _services(ctx)
@@ -212,7 +234,8 @@ def counts(ctx: click.Context) -> None:
             click.echo(
                 f"{client.key:<12} {client.name:<30} "
                 f"{issue_count(session, client.key):>6} issues "
-                f"{history_count(session, client.key):>7} histories"
+                f"{history_count(session, client.key):>7} histories "
+                f"{worklog_count(session, client.key):>7} worklogs"
             )
 
 

@@ -85,6 +85,12 @@ def _texts(
             "{client}: issues were reopened {value} times; the contract allows {limit}.",
             count,
         )
+    elif rule == Rule.UNBILLED_HOURS:
+        title = _("Unbilled hours threshold reached")
+        text = _(
+            "{client}: {value} hours logged outside the contract (revision rounds beyond the "
+            "allowance and creep), at or above the alert threshold of {limit} hours."
+        )
     elif rule == Rule.SCOPE_CREEP:
         title = _("Scope creep threshold reached")
         # No "% " in messages: catalog tools would read it as a %-format directive.

@@ -30,6 +30,7 @@ from typing_extensions import TypedDict
 
 from scopeguard.domain.brief import BriefReport, Question, QuestionKind
 from scopeguard.domain.contract import Contract, ScopeUnit
+from scopeguard.domain.effort import Burn, EffortSummary, IssueEffort, RoundHours
 from scopeguard.domain.figures import ClientFigures, IssueTrail, SyncStatus
 from scopeguard.domain.health import Health, assess_health
 from scopeguard.domain.metrics import (
@@ -129,6 +130,48 @@ class SyncDocument(TypedDict, closed=True):
     issues: int
 
 
+class RoundHoursDocument(TypedDict, closed=True):
+    """Hours logged in one revision round of an issue."""
+
+    round: int
+    hours: float
+    beyond_allowance: bool
+
+
+class IssueEffortDocument(TypedDict, closed=True):
+    """Time logged on one issue."""
+
+    logged_hours: float
+    unbilled_hours: float
+    rounds: list[RoundHoursDocument]
+
+
+class BurnDocument(TypedDict, closed=True):
+    """Logged against contracted hours, and the day they run out at the current pace."""
+
+    contracted_hours: float | None
+    logged_hours: float
+    pace_hours_per_day: float
+    runs_out_on: Day | None
+
+
+class EffortDocument(TypedDict, closed=True):
+    """Logged time against the contract (README, *Effort*): hours to 0.01."""
+
+    logged_hours: float
+    contracted_hours: float | None
+    unbilled_hours: float
+    unbilled_revision_hours: float
+    creep_hours: float
+    approved_change_hours: float
+    unbilled_amount: float
+    currency: str
+    per_person_rates: bool
+    worklogs: int
+    burn: BurnDocument
+    by_issue: dict[str, IssueEffortDocument]
+
+
 class SummaryDocument(TypedDict, closed=True):
     """``GET /api/v1/clients/<key>/summary``."""
 
@@ -142,6 +185,8 @@ class SummaryDocument(TypedDict, closed=True):
     overage: OverageDocument
     health: HealthName
     sync: SyncDocument
+    effort: NotRequired[EffortDocument]
+    """Always written; absent only in summaries stored before worklogs were read."""
 
 
 class UnitPointDocument(TypedDict, closed=True):
@@ -163,6 +208,8 @@ class DayDocument(TypedDict, closed=True):
     units: dict[UnitName, UnitPointDocument]
     revisions: int
     reopens: int
+    logged_hours: NotRequired[float]
+    """Hours logged up to the end of the day (cumulative); always written."""
 
 
 class SeriesDocument(TypedDict, closed=True):
@@ -210,6 +257,8 @@ class TrailDocument(TypedDict, closed=True):
     added_at: Moment | None
     approved: bool
     removed_at: Moment | None
+    round_hours: NotRequired[list[float]]
+    """Hours logged in each round, the first first (when time was logged)."""
 
 
 class ErrorDocument(TypedDict, closed=True):
@@ -245,7 +294,7 @@ def summary_document(figures: ClientFigures) -> SummaryDocument:
     """The client's summary document, keys in the documented order."""
     summary, zone = figures.summary, figures.series.timezone
     scope, window = summary.scope, summary.contract
-    return {
+    document: SummaryDocument = {
         "client": figures.key,
         "name": figures.name,
         "as_of": summary.as_of.isoformat(),
@@ -287,6 +336,80 @@ def summary_document(figures: ClientFigures) -> SummaryDocument:
             "issues": figures.sync.issues,
         },
     }
+    if figures.effort is not None:
+        document["effort"] = effort_document(figures.effort)
+    return document
+
+
+def effort_document(effort: EffortSummary) -> EffortDocument:
+    """The ``effort`` section of the summary."""
+    burn = effort.burn
+    return {
+        "logged_hours": effort.logged_hours,
+        "contracted_hours": effort.contracted_hours,
+        "unbilled_hours": effort.unbilled_hours,
+        "unbilled_revision_hours": effort.unbilled_revision_hours,
+        "creep_hours": effort.creep_hours,
+        "approved_change_hours": effort.approved_change_hours,
+        "unbilled_amount": effort.unbilled_amount,
+        "currency": effort.currency,
+        "per_person_rates": effort.per_person_rates,
+        "worklogs": effort.worklogs,
+        "burn": {
+            "contracted_hours": burn.contracted_hours,
+            "logged_hours": burn.logged_hours,
+            "pace_hours_per_day": burn.pace_hours_per_day,
+            "runs_out_on": None if burn.runs_out_on is None else burn.runs_out_on.isoformat(),
+        },
+        "by_issue": {
+            key: {
+                "logged_hours": issue.logged_hours,
+                "unbilled_hours": issue.unbilled_hours,
+                "rounds": [
+                    {"round": r.round, "hours": r.hours, "beyond_allowance": r.beyond_allowance}
+                    for r in issue.rounds
+                ],
+            }
+            for key, issue in effort.by_issue.items()
+        },
+    }
+
+
+def effort_from_document(document: EffortDocument, as_of: datetime) -> EffortSummary:
+    """The typed effort of a stored summary's ``effort`` section."""
+    burn = document["burn"]
+    runs_out = burn["runs_out_on"]
+    return EffortSummary(
+        as_of=as_of,
+        logged_hours=document["logged_hours"],
+        contracted_hours=document["contracted_hours"],
+        unbilled_hours=document["unbilled_hours"],
+        unbilled_revision_hours=document["unbilled_revision_hours"],
+        creep_hours=document["creep_hours"],
+        approved_change_hours=document["approved_change_hours"],
+        unbilled_amount=document["unbilled_amount"],
+        currency=document["currency"],
+        per_person_rates=document["per_person_rates"],
+        by_issue={
+            key: IssueEffort(
+                key=key,
+                logged_hours=item["logged_hours"],
+                unbilled_hours=item["unbilled_hours"],
+                rounds=tuple(
+                    RoundHours(r["round"], r["hours"], r["beyond_allowance"])
+                    for r in item["rounds"]
+                ),
+            )
+            for key, item in document["by_issue"].items()
+        },
+        burn=Burn(
+            contracted_hours=burn["contracted_hours"],
+            logged_hours=burn["logged_hours"],
+            pace_hours_per_day=burn["pace_hours_per_day"],
+            runs_out_on=None if runs_out is None else date.fromisoformat(runs_out),
+        ),
+        worklogs=document["worklogs"],
+    )
 
 
 def _unit_point(point: UnitPoint) -> UnitPointDocument:
@@ -314,6 +437,7 @@ def series_document(figures: ClientFigures) -> SeriesDocument:
                 "units": {unit.value: _unit_point(p) for unit, p in day.units.items()},
                 "revisions": day.revisions,
                 "reopens": day.reopens,
+                "logged_hours": day.logged_hours,
             }
             for day in series.days
         ],
@@ -346,7 +470,7 @@ def _round(item: RevisionRound, zone: ZoneInfo) -> RoundDocument:
 
 def trail_document(trail: IssueTrail, zone: ZoneInfo) -> TrailDocument:
     """One issue's evidence trail, moments in the agency's zone."""
-    return {
+    document: TrailDocument = {
         "client": trail.client,
         "issue": trail.issue,
         "summary": trail.summary,
@@ -359,6 +483,9 @@ def trail_document(trail: IssueTrail, zone: ZoneInfo) -> TrailDocument:
         "approved": trail.approved,
         "removed_at": _moment(trail.removed_at, zone),
     }
+    if trail.round_hours:
+        document["round_hours"] = list(trail.round_hours)
+    return document
 
 
 # --- reading back ---------------------------------------------------------------------------
@@ -393,6 +520,7 @@ def series_from_document(document: SeriesDocument) -> DailySeries:
                 },
                 revisions=day["revisions"],
                 reopens=day["reopens"],
+                logged_hours=day.get("logged_hours", 0.0),
             )
             for day in document["days"]
         ),
@@ -455,11 +583,13 @@ def figures_from_documents(
     overage = summary["overage"]
     sync = summary["sync"]
     last = sync["last_success"]
+    as_of = _parse(summary["as_of"])
+    effort = summary.get("effort")
     return ClientFigures(
         key=summary["client"],
         name=summary["name"],
         summary=ScopeSummary(
-            as_of=_parse(summary["as_of"]),
+            as_of=as_of,
             contract=ContractWindow(
                 start=_parse(window["start"]),
                 end=None if end is None else _parse(end),
@@ -479,6 +609,7 @@ def figures_from_documents(
         ),
         series=daily,
         sync=SyncStatus(last_success=None if last is None else _parse(last), issues=sync["issues"]),
+        effort=None if effort is None else effort_from_document(effort, as_of),
     )
 
 

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Literal
 
 from scopeguard.domain.contract import ScopeUnit
+from scopeguard.domain.effort import EffortSummary, IssueEffort
 from scopeguard.domain.facts import IssueFacts
 from scopeguard.domain.figures import ClientFigures
 from scopeguard.domain.health import HEALTH_ORDER, Health
@@ -212,3 +213,23 @@ def first_lines(
 def page_count(total: int, size: int) -> int:
     """Pages of ``size`` needed for ``total`` items (at least one)."""
     return max(1, -(-total // size))
+
+
+@dataclass(frozen=True, slots=True)
+class EffortLine:
+    """An issue in the effort block: its summary and its logged time."""
+
+    key: str
+    summary: str
+    effort: IssueEffort
+
+
+def round_hours(effort: EffortSummary | None) -> dict[str, list[float]]:
+    """Hours logged in each round of every issue with logged time, for the trails."""
+    if effort is None:
+        return {}
+    return {
+        key: [r.hours for r in issue.rounds]
+        for key, issue in effort.by_issue.items()
+        if issue.logged_hours > 0 and issue.rounds
+    }

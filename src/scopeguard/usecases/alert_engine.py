@@ -30,8 +30,10 @@ from scopeguard.domain.alert_rules import (
     decide,
     gone,
     observe,
+    observe_effort,
 )
 from scopeguard.domain.clock import Clock, utcnow
+from scopeguard.domain.effort import EffortSummary
 from scopeguard.domain.metrics import ScopeSummary
 from scopeguard.presentation.alert_messages import build_alert, build_digest
 
@@ -73,15 +75,23 @@ class AlertEngine:
         contract = client.contract.to_contract(self.settings.agency.zone)
         return contract.start <= now and (contract.end is None or now <= contract.end)
 
-    def evaluate(self, client: ClientSettings, summary: ScopeSummary) -> list[FiredAlert]:
-        """Apply the summary's health checks to the client's stored alert states.
+    def evaluate(
+        self,
+        client: ClientSettings,
+        summary: ScopeSummary,
+        effort: EffortSummary | None = None,
+    ) -> list[FiredAlert]:
+        """Apply the summary's health checks (and ``effort``'s unbilled hours) to the
+        client's stored alert states.
 
         Returns the alerts enqueued. Nothing happens outside a running contract.
         """
         now = self.clock()
         if not self.contract_running(client, now):
             return []
-        observations = observe(summary)
+        observations = observe(summary) + observe_effort(
+            effort, client.contract.unbilled_hours_alert
+        )
         with self.database.session() as session:
             stored = alert_states.load_states(session, client.key)
             seen: set[tuple[str, str]] = set()

@@ -9,6 +9,7 @@ from scopeguard import __version__
 from scopeguard.adapters.pdf.renderer import RenderedReport, render_pdf
 from scopeguard.adapters.store.repository import reporters_by_key
 from scopeguard.adapters.store.snapshot_store import sync_status
+from scopeguard.adapters.store.worklogs import load_worklogs
 from scopeguard.config import ClientSettings, Settings
 from scopeguard.domain.month import Month
 from scopeguard.domain.monthly_report import ClientInfo, ReportData, ReportError, build_report_data
@@ -80,6 +81,8 @@ def load_report_data(
                 f"no Jira data for client {client.key!r} yet: run `scopeguard sync` first"
             )
         reporters = reporters_by_key(session, client.key)
+        worklogs = load_worklogs(session, client.key) if settings.sync.worklogs else None
+        rates = services.analysis.rates(session, client)
     context, facts = services.analysis.current_facts(client)
     return build_report_data(
         facts,
@@ -91,6 +94,8 @@ def load_report_data(
         reporters=reporters,
         sync=sync,
         version=__version__,
+        worklogs=worklogs,
+        rates=rates,
     )
 
 

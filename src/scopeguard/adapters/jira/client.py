@@ -41,6 +41,7 @@ from scopeguard.adapters.jira.parse import FetchedIssue, parse_fetched
 from scopeguard.adapters.jira.pipeline import run_streams
 from scopeguard.adapters.jira.transport import DeploymentName, JiraTransport, SiteHold
 from scopeguard.adapters.jira.wire import WireIssue
+from scopeguard.adapters.jira.worklogs import WorklogReader
 from scopeguard.config import JiraSettings
 from scopeguard.domain.model import Status, StatusCategory
 
@@ -87,6 +88,7 @@ class JiraClient:
         self._points_field_at = 0.0
         self._cloud: CloudReader | None = None
         self._datacenter: DataCenterReader | None = None
+        self._worklogs: WorklogReader | None = None
 
     @property
     def requests_made(self) -> int:
@@ -117,6 +119,17 @@ class JiraClient:
         if self._datacenter is None:
             self._datacenter = DataCenterReader(self._transport)
         return self._datacenter
+
+    def worklog_reader(self) -> WorklogReader:
+        """Worklogs of this site (feeds, lists, per issue) and group members."""
+        if self._worklogs is None:
+            self._worklogs = WorklogReader(self._transport)
+        return self._worklogs
+
+    @property
+    def transport(self) -> JiraTransport:
+        """The site's transport (``scopeguard doctor`` sends its probes through it)."""
+        return self._transport
 
     def _fresh(self, fetched_at: float) -> bool:
         return self._clock() - fetched_at < self._ttl

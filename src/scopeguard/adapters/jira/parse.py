@@ -38,8 +38,11 @@ ISSUE_FIELDS: tuple[str, ...] = (
     "description",
     "comment",
     "timeoriginalestimate",
+    "timespent",
 )
-"""The issue fields ScopeGuard asks Jira for; the caller adds the story points field."""
+"""The issue fields ScopeGuard asks Jira for; the caller adds the story points field.
+``timespent`` (the sum of the issue's worklogs) tells the worklog sync which issues'
+stored worklogs are incomplete (:mod:`scopeguard.usecases.worklog_sync`)."""
 
 
 def parse_issue(
@@ -82,6 +85,8 @@ class FetchedIssue:
     issue: Issue
     description: str | None
     histories_total: int
+    time_spent_seconds: int | None = None
+    """Jira's ``timespent``: the seconds of the issue's worklogs (``None``: none)."""
 
 
 def parse_fetched(
@@ -120,7 +125,12 @@ def parse_fetched(
                 for status_id in (change.from_id, change.to_id):
                     if status_id is not None and status_id not in statuses:
                         unknown_statuses.add(status_id)
-    return FetchedIssue(issue, parse_description(fields.get("description")), len(histories))
+    return FetchedIssue(
+        issue,
+        parse_description(fields.get("description")),
+        len(histories),
+        _seconds(ctx, fields.get("timespent")),
+    )
 
 
 def _issue(

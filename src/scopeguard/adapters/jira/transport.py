@@ -55,6 +55,7 @@ from scopeguard.adapters.jira.errors import (
     JiraUnavailable,
 )
 from scopeguard.adapters.jira.retry import RETRYABLE_STATUSES, BackoffPolicy, server_delay
+from scopeguard.adapters.jira.scopes import required_for
 from scopeguard.adapters.jira.wire import decode_as
 from scopeguard.config import Deployment, JiraSettings
 
@@ -190,7 +191,9 @@ class JiraTransport:
         site_hold: SiteHold | None = None,
     ) -> None:
         self._settings = settings
-        self.base_url = settings.base_url
+        self.site_url = settings.base_url
+        """The site's own address (browse links, ``/_edge/tenant_info``)."""
+        self._base_url: str | None = None if settings.scoped_token else settings.base_url
         self._site_hold = site_hold
         self._site_hold_logged = 0.0
         self._sleep = sleep
@@ -204,13 +207,17 @@ class JiraTransport:
         self._count_lock = threading.Lock()
         self._gate = _Gate()
         self._deployment: DeploymentName | None = (
-            None if settings.deployment == Deployment.AUTO else _name(settings.deployment)
+            "cloud"
+            if settings.scoped_token
+            else None
+            if settings.deployment == Deployment.AUTO
+            else _name(settings.deployment)
         )
         self._has_basic = bool(settings.email and settings.api_token)
         self._auth_kind: Literal["basic", "pat"] | None = None
         # No server-info call and no retries of its own: see the module docstring.
         jira = JIRA(
-            server=self.base_url,
+            server=self.site_url,
             options={"verify": settings.verify_tls, "check_update": False},
             get_server_info=False,
             max_retries=0,
@@ -231,6 +238,46 @@ class JiraTransport:
     def requests_made(self) -> int:
         """HTTP requests sent so far, every retry and every failed attempt included."""
         return self._requests_made
+
+    @property
+    def base_url(self) -> str:
+        """Where the API is called: the site, or for a scoped token the gateway with the
+        site's cloud id (read once from the site's ``/_edge/tenant_info`` unless
+        ``jira.cloud_id`` is set)."""
+        if self._base_url is None:
+            cloud_id = self._settings.cloud_id or self._tenant_cloud_id()
+            self._base_url = f"{self._settings.gateway_base}/ex/jira/{cloud_id}"
+            LOG.info("Jira at %s is called through the gateway %s", self.site_url, self._base_url)
+        return self._base_url
+
+    def _tenant_cloud_id(self) -> str:
+        what = "GET /_edge/tenant_info"
+        with self._count_lock:
+            self._requests_made += 1
+        try:
+            response = requests.Session.request(
+                self._http,
+                "GET",
+                f"{self.site_url}/_edge/tenant_info",
+                timeout=self._settings.timeout_seconds,
+            )
+        except requests.exceptions.RequestException as exc:
+            raise JiraError(
+                f"{what}: could not read the site's cloud id from {self.site_url} ({exc}); "
+                "set jira.cloud_id"
+            ) from exc
+        cloud_id = None
+        if response.status_code == 200:
+            try:
+                cloud_id = expect_object(response.json(), "tenant_info").get("cloudId")
+            except ValueError:
+                cloud_id = None
+        if not isinstance(cloud_id, str) or not cloud_id:
+            raise JiraError(
+                f"{what}: {self.site_url} did not tell its cloud id (HTTP "
+                f"{response.status_code}); check jira.url or set jira.cloud_id"
+            )
+        return cloud_id
 
     @property
     def deployment(self) -> DeploymentName:
@@ -382,10 +429,10 @@ class JiraTransport:
         if self._site_hold is None:
             return
         try:
-            until = self._site_hold.not_before(self.base_url)
+            until = self._site_hold.not_before(self.site_url)
         except Exception:
             # The shared hold spares Jira; it must not stop a sync that Jira would serve.
-            LOG.warning("could not read the shared Retry-After of %s", self.base_url, exc_info=True)
+            LOG.warning("could not read the shared Retry-After of %s", self.site_url, exc_info=True)
             return
         if until is None:
             return
@@ -394,7 +441,7 @@ class JiraTransport:
             return
         if delay > self._policy.max_backoff_seconds:
             raise JiraUnavailable(
-                f"{what}: Jira at {self.base_url} asked a ScopeGuard process to wait "
+                f"{what}: Jira at {self.site_url} asked a ScopeGuard process to wait "
                 f"{delay:.0f} s more, longer than jira.max_backoff_seconds "
                 f"({self._policy.max_backoff_seconds:g})",
                 status=429,
@@ -405,7 +452,7 @@ class JiraTransport:
             LOG.warning(
                 "%s: Jira at %s asked a ScopeGuard process to wait; waiting %.1f s",
                 what,
-                self.base_url,
+                self.site_url,
                 delay,
             )
         self._gate.hold(until, waited_here=False)
@@ -415,10 +462,10 @@ class JiraTransport:
         if self._site_hold is None:
             return
         try:
-            self._site_hold.hold(self.base_url, until, status=status, reason=reason)
+            self._site_hold.hold(self.site_url, until, status=status, reason=reason)
         except Exception:
             LOG.warning(
-                "could not record the shared Retry-After of %s", self.base_url, exc_info=True
+                "could not record the shared Retry-After of %s", self.site_url, exc_info=True
             )
 
     def _attempt(
@@ -519,6 +566,20 @@ class JiraTransport:
                 "are set: set jira.deployment to cloud or datacenter",
                 status=status,
                 config_keys=("jira.deployment",),
+            )
+        if status == 401 and self._settings.scoped_token and "scope" in detail.casefold():
+            required = required_for(what.split(" ", 1)[0], what.split(" ", 1)[-1])
+            needed = (
+                f"{required.operation} needs {required.describe()}"
+                if required is not None
+                else "this request needs a scope the token lacks"
+            )
+            return JiraAuthError(
+                f"{what}: the scoped API token lacks a scope (HTTP 401{detail}): {needed}. "
+                "Add the scope to the token (jira.api_token); the scopes ScopeGuard needs "
+                "are in the README, Jira access",
+                status=status,
+                config_keys=("jira.api_token",),
             )
         if status in (401, 403):
             keys = self._credential_keys()

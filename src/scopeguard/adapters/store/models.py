@@ -101,6 +101,9 @@ class IssueRow(Base):
     changelog: Mapped[bytes | None] = mapped_column(LargeBinary)
     """Every change item of the issue, oldest first, packed by
     :mod:`scopeguard.adapters.store.changelog` (``None``: no history)."""
+    time_spent_seconds: Mapped[int | None] = mapped_column(BigInteger)
+    """Jira's ``timespent`` as last read: checks that the stored worklogs are complete
+    (migration 0012)."""
 
     comments: Mapped[list[CommentRow]] = relationship(
         back_populates="issue", cascade="all, delete-orphan", order_by="CommentRow.pk"
@@ -464,3 +467,49 @@ class AppSecretRow(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(255))
+
+
+# --- worklogs (migration 0012) ------------------------------------------------------
+
+
+class WorklogRow(Base):
+    """One worklog of the site: who logged how long for which issue, and when the work began.
+
+    Site data, not a client's: an issue id can belong to several clients' scopes,
+    and the feed that brings worklogs is site-wide. A client's worklogs are those
+    whose ``issue_id`` is one of its issues' ``jira_id``.
+    """
+
+    __tablename__ = "worklogs"
+
+    jira_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    issue_id: Mapped[str] = mapped_column(String(32), index=True)
+    author_account: Mapped[str | None] = mapped_column(String(255))
+    author_name: Mapped[str | None] = mapped_column(String(255))
+    started: Mapped[datetime]
+    seconds: Mapped[int] = mapped_column(BigInteger)
+    created: Mapped[datetime | None]
+    updated: Mapped[datetime | None]
+    comment: Mapped[str | None] = mapped_column(Text)
+    synced_at: Mapped[datetime]
+
+
+class WorklogStateRow(Base):
+    """The site's worklog feed cursor (``name`` ``site``): changes after ``since_ms`` are
+    still to read. It moves only after what it covers is committed."""
+
+    __tablename__ = "worklog_state"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    since_ms: Mapped[int | None] = mapped_column(BigInteger)
+    last_success: Mapped[datetime | None]
+
+
+class GroupMemberRow(Base):
+    """A member of a Jira group named in the configuration (rates by group)."""
+
+    __tablename__ = "group_members"
+
+    group_name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    account: Mapped[str] = mapped_column(String(255), primary_key=True)
+    synced_at: Mapped[datetime]

@@ -44,9 +44,16 @@ class StoredIssue:
     histories_total: int
     packed_changes: bytes | None = None
     """``issue.changes`` already packed (:func:`stored_issue`), or ``None`` to pack on save."""
+    time_spent_seconds: int | None = None
+    """Jira's ``timespent`` (the issue's logged seconds), for the worklog sync's check."""
 
 
-def stored_issue(issue: Issue, description: str | None, histories_total: int) -> StoredIssue:
+def stored_issue(
+    issue: Issue,
+    description: str | None,
+    histories_total: int,
+    time_spent_seconds: int | None = None,
+) -> StoredIssue:
     """A :class:`StoredIssue` with its history packed now.
 
     Packing (zlib) is a good part of what saving costs, and zlib lets go of the
@@ -54,7 +61,7 @@ def stored_issue(issue: Issue, description: str | None, histories_total: int) ->
     ahead of the one that writes to the database.
     """
     packed = encode_changes(issue.changes) if issue.changes else None
-    return StoredIssue(issue, description, histories_total, packed)
+    return StoredIssue(issue, description, histories_total, packed, time_spent_seconds)
 
 
 def upsert(
@@ -171,6 +178,7 @@ def _issue_values(client_key: str, item: StoredIssue, synced_at: datetime) -> di
         "created": issue.created,
         "updated": issue.updated,
         "histories_total": item.histories_total,
+        "time_spent_seconds": item.time_spent_seconds,
         "removed_at": None,
         "synced_at": synced_at,
         "changelog": (

@@ -12,6 +12,7 @@ from scopeguard.entrypoints.web import (
     guard,
     health,
     hooks,
+    jira_status,
     limits,
     panel,
     people,
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.register_blueprint(reports.blueprint)
     # Personal tokens and the admins' audit log.
     app.register_blueprint(people.blueprint)
+    app.register_blueprint(jira_status.blueprint)
     # Rate limits on sign-in and the webhook, around the registered views.
     limits.init_app(app)
     return app

@@ -66,6 +66,7 @@ from scopeguard.presentation.formatting import (
 )
 from scopeguard.presentation.panel_view import (
     LIST_NAMES,
+    EffortLine,
     ListName,
     PortfolioRow,
     SortKey,
@@ -75,6 +76,7 @@ from scopeguard.presentation.panel_view import (
     list_keys,
     page_count,
     parse_sort,
+    round_hours,
     sort_rows,
     unit_rows,
 )
@@ -101,6 +103,8 @@ PANEL_LIST_LIMIT = 50
 PANEL_TRAILS = 20
 """Evidence trails on the client page (the most revised issues)."""
 """Issues per page of ``/clients/<key>/issues``."""
+EFFORT_TOP = 10
+"""Issues in the effort block's table of unbilled time."""
 DELIVERY_LOG_LIMIT = 50
 """Alert deliveries shown on the client page (the latest)."""
 CHART_MAX_AGE = 300
@@ -284,6 +288,8 @@ def client_page(key: str) -> str:
         internal=internal,
         can_export=internal,
         exports=_client_exports(client.key) if internal else [],
+        # Per person: the agency's own business, computed for admins only.
+        effort_breakdown=services().analysis.effort_breakdown(client) if internal else None,
         **_activity_context(client),
     )
 
@@ -308,6 +314,7 @@ def _activity_context(client: ClientSettings) -> dict[str, Any]:
         "reopen_limit_exceeded": _("Reopen limit exceeded"),
         "scope_creep_threshold": _("Scope creep threshold reached"),
         "revision_limit_digest": _("Revision limits exceeded (digest)"),
+        "unbilled_hours_threshold": _("Unbilled hours threshold reached"),
         "test": _("Test alert"),
     }
     channels = {
@@ -349,8 +356,11 @@ def _client_context(client: ClientSettings, snapshot: Snapshot) -> dict[str, Any
         name: keys[: PANEL_TRAILS if name == "revised" else PANEL_LIST_LIMIT]
         for name, keys in lists.items()
     }
+    effort = figures.effort
+    top = effort.top_unbilled[:EFFORT_TOP] if effort is not None else []
     # Only the issues the page shows are read, however many the client has.
-    facts = services().analysis.facts_of(client, sorted({k for ks in shown.values() for k in ks}))
+    wanted = {k for ks in shown.values() for k in ks} | {e.key for e in top}
+    facts = services().analysis.facts_of(client, sorted(wanted))
     stamp = snapshot_stamp(snapshot)
 
     def chart_url(name: str, fmt: str = "png", unit: str | None = None) -> str:
@@ -371,6 +381,11 @@ def _client_context(client: ClientSettings, snapshot: Snapshot) -> dict[str, Any
         "creep_issues": first_lines(summary, facts, lists["creep"], PANEL_LIST_LIMIT),
         "removed": first_lines(summary, facts, lists["removed"], PANEL_LIST_LIMIT),
         "trails": first_lines(summary, facts, lists["revised"], PANEL_TRAILS),
+        "effort": effort,
+        "effort_top": [
+            EffortLine(e.key, facts[e.key].summary if e.key in facts else "", e) for e in top
+        ],
+        "round_hours": round_hours(effort),
         "creep_charts": [
             {
                 "unit": unit,
