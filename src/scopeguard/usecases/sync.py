@@ -23,7 +23,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Se
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from scopeguard.adapters.jira.decoding import JsonObject
@@ -43,6 +43,7 @@ from scopeguard.adapters.store.repository import (
 from scopeguard.config import ClientSettings, Settings
 from scopeguard.domain.clock import Clock, utcnow
 from scopeguard.domain.model import Issue, Status
+from scopeguard.usecases.directory import refresh_directory
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -86,6 +87,12 @@ class JiraSource(Protocol):
     ) -> Iterable[list[JsonObject]]: ...
 
     def iter_issue_ids(self, jql: str) -> Iterable[list[tuple[str, str]]]: ...
+
+    def group_members(self, group: str) -> list[str] | None:
+        """Account ids of a Jira group's members (``None``: no such group)."""
+
+    def accounts_by_email(self, email: str) -> list[str]:
+        """Account ids whose email Jira shows as ``email``."""
 
 
 class SyncError(Exception):
@@ -261,6 +268,8 @@ class SyncService:
         # From the cache unless stale; a full sync also learns the user's zone, so the
         # incremental ones after it cost their search request alone.
         self.jira.refresh_metadata(user_zone=True)
+        # The groups and emails the people lists name, as stale as the other metadata.
+        refresh_directory(self.settings, self.database, self.jira, started)
         statuses = self.jira.statuses()
         points_field = self.jira.story_points_field_id()
         with self.database.session() as session:

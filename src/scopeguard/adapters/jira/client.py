@@ -26,7 +26,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 
+from scopeguard.adapters.jira import directory
 from scopeguard.adapters.jira.cloud import BULKFETCH_MAX_ISSUES, CloudReader
+from scopeguard.adapters.jira.comments import complete_comments
 from scopeguard.adapters.jira.datacenter import DataCenterReader
 from scopeguard.adapters.jira.decoding import (
     JsonObject,
@@ -249,10 +251,14 @@ class JiraClient:
             jql,
             self._fields(fields, batch_size),
             batch_size,
-            convert=lambda group: [issue.to_raw() for issue in group],
+            convert=self._raw_completed,
         )
         # Cloud's groups follow its bulkfetch batches; Data Center's are search pages.
         return groups if self.deployment == "cloud" else rebatch(groups, batch_size)
+
+    def _raw_completed(self, group: list[WireIssue]) -> list[JsonObject]:
+        complete_comments(self._transport, group)
+        return [issue.to_raw() for issue in group]
 
     def iter_issues(
         self,
@@ -294,6 +300,7 @@ class JiraClient:
 
         def parsed(group: list[WireIssue]) -> list[T]:
             # In the reading thread: the decoded page is freed as soon as it is read.
+            complete_comments(self._transport, group)
             ready = [
                 prepare(
                     parse_fetched(
@@ -333,6 +340,15 @@ class JiraClient:
         if not 1 <= batch_size <= BULKFETCH_MAX_ISSUES:
             raise ValueError(f"batch_size must be between 1 and {BULKFETCH_MAX_ISSUES}")
         return list(dict.fromkeys(f for f in fields if f))
+
+    def group_members(self, group: str) -> list[str] | None:
+        """Account ids of the members of the Jira group ``group``; ``None``: no such group."""
+        members = directory.group_members(self._transport, group)
+        return None if members is None else [member.account for member in members]
+
+    def accounts_by_email(self, email: str) -> list[str]:
+        """Account ids whose email Jira shows as ``email``."""
+        return directory.accounts_by_email(self._transport, email)
 
     def iter_issue_ids(self, jql: str) -> Iterator[list[tuple[str, str]]]:
         """(id, key) of every issue matching ``jql``, one list per search page.
