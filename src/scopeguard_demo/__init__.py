@@ -1,9 +1,10 @@
 """``make demo``: a sample agency in the embedded Jira simulator, synced and served.
 
-It starts the simulator with three client projects (a demanding client past its
-limits, a healthy one, a retainer), writes a ScopeGuard configuration pointing
-at it under ``instance/demo/``, syncs every client and prints what was stored,
-then serves ScopeGuard on http://127.0.0.1:8000 until interrupted.
+It starts the simulator with four client projects (a demanding client past its
+limits, a healthy one, a retainer, and one whose PM is the problem), writes a
+ScopeGuard configuration pointing at it under ``instance/demo/``, syncs every
+client and prints what was stored, then serves ScopeGuard on
+http://127.0.0.1:8000 until interrupted.
 """
 
 from __future__ import annotations
@@ -42,7 +43,12 @@ def build_config(
             "email": DEMO_EMAIL,
             "api_token": f"${{SCOPEGUARD_DEMO_JIRA_TOKEN:-{DEMO_TOKEN}}}",
         },
-        "agency": {"name": "Northwind Studio", "timezone": AGENCY_ZONE},
+        "agency": {
+            "name": "Northwind Studio",
+            "timezone": AGENCY_ZONE,
+            # Who the agency is: the members of a Jira group, looked up by the sync.
+            "team": [f"group:{scenarios.AGENCY_GROUP}"],
+        },
         "workflow": {"review_statuses": ["Client Review"]},
         "clients": [
             {

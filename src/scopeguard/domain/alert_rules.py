@@ -29,6 +29,16 @@ class Rule(StrEnum):
     REVISION_TOTAL = "revision_total_exceeded"
     REOPEN_LIMIT = "reopen_limit_exceeded"
     SCOPE_CREEP = "scope_creep_threshold"
+    CLIENT_RISK_HIGH = "client_risk_high"
+    """The client's risk score reached ``risk.alert_score`` (internal: the agency's channels)."""
+
+
+SCOPE_RULES = frozenset(
+    {Rule.REVISION_LIMIT, Rule.REVISION_TOTAL, Rule.REOPEN_LIMIT, Rule.SCOPE_CREEP}
+)
+"""The rules a scope summary observes (:func:`observe`)."""
+RISK_RULES = frozenset({Rule.CLIENT_RISK_HIGH})
+"""The rules a risk assessment observes (:func:`risk_observation`)."""
 
 
 CLIENT_SUBJECT = "*"
@@ -99,6 +109,16 @@ def observe(summary: ScopeSummary) -> list[Observation]:
     Limits the contract does not set are not checked, so they give no observation.
     """
     return [observation(check) for check in summary.checks]
+
+
+def risk_observation(score: int | None, alert_score: float) -> Observation | None:
+    """The client_risk_high rule's view of a score; ``None`` without a score (not enough
+    data says nothing about the risk, so the stored state is left as it is)."""
+    if score is None:
+        return None
+    return Observation(
+        Rule.CLIENT_RISK_HIGH, CLIENT_SUBJECT, score, alert_score, score >= alert_score
+    )
 
 
 def decide(state: StateView | None, observation: Observation) -> Action:

@@ -21,6 +21,8 @@ from scopeguard.adapters.store.db import Database, Transaction
 from scopeguard.adapters.store.outbox import NewDelivery, add_deliveries
 from scopeguard.config import AlertChannelSettings, ClientSettings, Settings
 from scopeguard.domain.alert_rules import (
+    RISK_RULES,
+    SCOPE_RULES,
     Action,
     Observation,
     Rule,
@@ -28,6 +30,7 @@ from scopeguard.domain.alert_rules import (
     decide,
     gone,
     observe,
+    risk_observation,
 )
 from scopeguard.domain.clock import Clock, utcnow
 from scopeguard.domain.metrics import ScopeSummary
@@ -74,10 +77,26 @@ class AlertEngine:
 
         Returns the alerts enqueued. Nothing happens outside a running contract.
         """
+        return self._evaluate(client, observe(summary), SCOPE_RULES)
+
+    def evaluate_risk(
+        self, client: ClientSettings, score: int | None, alert_score: float
+    ) -> list[FiredAlert]:
+        """Apply a fresh risk score to the client's client_risk_high state (once per
+        crossing of ``alert_score``); a client without a score leaves the state alone."""
+        observation = risk_observation(score, alert_score)
+        if observation is None:
+            return []
+        return self._evaluate(client, [observation], RISK_RULES)
+
+    def _evaluate(
+        self, client: ClientSettings, observations: list[Observation], rules: frozenset[Rule]
+    ) -> list[FiredAlert]:
+        """The observations of ``rules`` against their stored states; states of those rules
+        that went unobserved reset. Other rules' states are not touched."""
         now = self.clock()
         if not self.contract_running(client, now):
             return []
-        observations = observe(summary)
         fired: list[FiredAlert] = []
         with self.database.session() as session:
             stored = alert_states.load_states(session, client.key)
@@ -95,6 +114,8 @@ class AlertEngine:
                     rule = Rule(rule_name)
                 except ValueError:
                     continue  # a rule this version no longer has
+                if rule not in rules:
+                    continue  # observed by another evaluation (scope vs risk)
                 self._apply(session, client, gone(rule, subject, state), state, now)
         for alert in fired:
             log.info(
