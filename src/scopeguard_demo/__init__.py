@@ -106,6 +106,7 @@ def run(argv: Sequence[str] | None = None) -> int:
             for result in results:
                 line = result.line() if isinstance(result, SyncReport) else f"FAILED: {result}"
                 print(line)
+            services.risk.refresh()
             _print_counts(services)
             if args.no_serve:
                 return 0

@@ -29,7 +29,7 @@ from scopeguard.bootstrap import Services
 from scopeguard.config import ClientSettings, ConfigError, Settings, config_path, load_settings
 from scopeguard.domain.access import Role, parse_role
 from scopeguard.domain.figures import ClientFigures
-from scopeguard.presentation.documents import BriefDocument
+from scopeguard.presentation.documents import BriefDocument, RiskDocument
 from scopeguard.usecases.people import PeopleError
 from scopeguard.usecases.sync import SyncError
 
@@ -197,8 +197,17 @@ def sync(ctx: click.Context, full: bool, client_key: str | None) -> None:
             click.echo(f"{client.key}: FAILED: {describe_storage_error(error)}", err=True)
             continue
         click.echo(report.line())
+    _assess_risk(services)
     if failed:
         sys.exit(EXIT_FAILED)
+
+
+def _assess_risk(services: Services) -> None:
+    """After syncing: every client's risk (against the others) and its alerts."""
+    try:
+        services.risk.refresh()
+    except Exception as error:  # the sync is done; a reader assesses again when stale
+        click.echo(f"client risk: FAILED: {error}", err=True)
 
 
 @cli.command()
@@ -230,6 +239,50 @@ def status(ctx: click.Context, client_key: str | None, as_json: bool) -> None:
         click.echo(json.dumps(body, indent=2, ensure_ascii=False))
         return
     click.echo(format_status_table([snapshot.figures for snapshot in snapshots]))
+
+
+@cli.command()
+@click.option("--client", "client_key", default=None, help="Only this client (its key).")
+@click.option("--json", "as_json", is_flag=True, help="The same JSON as the API's /risk.")
+@click.pass_context
+def risk(ctx: click.Context, client_key: str | None, as_json: bool) -> None:
+    """Each client's risk: score, level, the agency side, the verdict and its top reasons.
+
+    Internal: the output names the client's behaviour; do not send it to the client.
+    """
+    services = _services(ctx)
+    clients = _clients(services.settings, client_key)
+    current = services.risk.current()
+    documents = [current[client.key].document for client in clients if client.key in current]
+    if as_json:
+        body: Any = documents[0] if client_key is not None and documents else documents
+        click.echo(json.dumps(body, indent=2, ensure_ascii=False))
+        return
+    click.echo(format_risk_table(documents))
+
+
+def format_risk_table(documents: list[RiskDocument]) -> str:
+    """Risk documents as plain text: one row per client, riskiest first, then its reasons."""
+    ranked = sorted(documents, key=lambda d: (d["score"] is None, -(d["score"] or 0), d["client"]))
+    header = f"{'client':<10} {'score':>5} {'level':<9} {'agency':>6} {'verdict':<9} status"
+    lines = [header, "-" * len(header)]
+    for document in ranked:
+        score, agency = document["score"], document["agency_score"]
+        lines.append(
+            f"{document['client']:<10} {'-' if score is None else score:>5} "
+            f"{document['level'] or '-':<9} {'-' if agency is None else agency:>6} "
+            f"{document['verdict']:<9} {document['shortage'] or document['status']}"
+        )
+        findings = [*document["findings"]["client"], *document["findings"]["agency"]]
+        for finding in findings[:3]:
+            events = ", ".join(
+                f"{e['issue']} {e['kind']} {e['at'][:16]}" for e in finding["evidence"][:3]
+            )
+            lines.append(
+                f"    {finding['side']:<6} {finding['signal']:<18} {finding['value']:g} "
+                f"(others {finding['peer_median']}): {events}"
+            )
+    return "\n".join(lines)
 
 
 def format_status_table(clients: list[ClientFigures]) -> str:

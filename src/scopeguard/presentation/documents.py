@@ -12,7 +12,7 @@ metrics round them (whole issues, two decimals of points and hours).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import NotRequired, TypedDict
 from zoneinfo import ZoneInfo
@@ -156,6 +156,9 @@ class ClientEntryDocument(TypedDict):
     key: str
     name: str
     health: str
+    risk_score: int | None
+    """The client-risk score, for admins only; ``null`` for everyone else, and for a
+    client without a score (not enough data)."""
 
 
 class RoundDocument(TypedDict):
@@ -285,9 +288,21 @@ def series_document(figures: ClientFigures) -> SeriesDocument:
     }
 
 
-def client_entries(figures: Iterable[ClientFigures]) -> list[ClientEntryDocument]:
-    """``GET /api/v1/clients``: every client with its health."""
-    return [{"key": f.key, "name": f.name, "health": f.summary.health.value} for f in figures]
+def client_entries(
+    figures: Iterable[ClientFigures], risk_scores: Mapping[str, int | None] | None = None
+) -> list[ClientEntryDocument]:
+    """``GET /api/v1/clients``: every client with its health, and its risk score when
+    ``risk_scores`` is given (the caller passes it for admins only)."""
+    scores = risk_scores or {}
+    return [
+        {
+            "key": f.key,
+            "name": f.name,
+            "health": f.summary.health.value,
+            "risk_score": scores.get(f.key),
+        }
+        for f in figures
+    ]
 
 
 def _round(item: RevisionRound, zone: ZoneInfo) -> RoundDocument:
