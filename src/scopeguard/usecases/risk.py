@@ -27,20 +27,14 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-
-from sqlalchemy import func, select
+from typing import cast
 
 from scopeguard.adapters.lexicons import shipped_lexicon
 from scopeguard.adapters.morphology import morphology
 from scopeguard.adapters.store.db import Database
 from scopeguard.adapters.store.directory import load_directory
-from scopeguard.adapters.store.models import (
-    ClientRiskRow,
-    CommentRow,
-    DirectoryRow,
-    IssueRow,
-)
-from scopeguard.adapters.store.repository import load_issues, upsert
+from scopeguard.adapters.store.repository import load_issues
+from scopeguard.adapters.store.risk_store import RiskRow, data_stamp, load_risks, save_risks
 from scopeguard.config import ClientSettings, Settings
 from scopeguard.domain.clock import Clock, utcnow
 from scopeguard.domain.risk.engine import ClientRecord, PortfolioRisk, assess_portfolio
@@ -101,37 +95,13 @@ class RiskService:
         """What an assessment at ``now`` rests on (see the module docstring)."""
         keys = [client.key for client in self.settings.clients]
         with self.database.session() as session:
-            issues = {
-                key: (count, None if newest is None else newest.isoformat(), histories)
-                for key, count, newest, histories in session.execute(
-                    select(
-                        IssueRow.client_key,
-                        func.count(),
-                        func.max(IssueRow.updated),
-                        func.coalesce(func.sum(IssueRow.histories_total), 0),
-                    )
-                    .where(IssueRow.client_key.in_(keys))
-                    .group_by(IssueRow.client_key)
-                )
-            }
-            comments = dict(
-                session.execute(
-                    select(IssueRow.client_key, func.count(CommentRow.pk))
-                    .join(CommentRow, CommentRow.issue_pk == IssueRow.pk)
-                    .where(IssueRow.client_key.in_(keys))
-                    .group_by(IssueRow.client_key)
-                ).all()
-            )
-            directory = session.execute(
-                select(func.count(), func.max(DirectoryRow.fetched_at))
-            ).one()
+            stamp = data_stamp(session, keys)
         hour = now.astimezone(self.settings.agency.zone).strftime("%Y-%m-%dT%H")
         basis = json.dumps(
             [
                 RISK_SCHEMA_VERSION,
                 hour,
-                {key: [issues.get(key), comments.get(key, 0)] for key in keys},
-                [directory[0], None if directory[1] is None else directory[1].isoformat()],
+                stamp,
                 self.settings.risk.model_dump(mode="json"),
                 self.settings.agency.model_dump(mode="json"),
                 self.settings.workflow.model_dump(mode="json"),
@@ -174,33 +144,31 @@ class RiskService:
             now = self.clock()
             fingerprint = self.fingerprint(now)
             if not force:
-                stored = self._load()
-                if (
-                    stored
-                    and all(fp == fingerprint for fp in self._fingerprints().values())
-                    and set(stored) == {c.key for c in self.settings.clients}
+                with self.database.session() as session:
+                    stored = {row.client_key: row for row in load_risks(session)}
+                wanted = {client.key for client in self.settings.clients}
+                if wanted <= set(stored) and all(
+                    stored[key].fingerprint == fingerprint for key in wanted
                 ):
-                    return stored
+                    return self._load()
             portfolio = self.assess(now)
+            zone, browse = self.settings.agency.zone, self.settings.jira.browse_url
             rows = []
             for client in self.settings.clients:
                 risk = portfolio.clients[client.key]
-                document = risk_document(
-                    risk, self.settings.agency.zone, self.settings.jira.browse_url
-                )
                 rows.append(
-                    {
-                        "client_key": client.key,
-                        "fingerprint": fingerprint,
-                        "computed_at": now,
-                        "score": risk.score,
-                        "level": None if risk.level is None else risk.level.value,
-                        "verdict": risk.verdict.value,
-                        "document": document,
-                    }
+                    RiskRow(
+                        client_key=client.key,
+                        fingerprint=fingerprint,
+                        computed_at=now,
+                        score=risk.score,
+                        level=None if risk.level is None else risk.level.value,
+                        verdict=risk.verdict.value,
+                        document=dict(risk_document(risk, zone, browse)),
+                    )
                 )
             with self.database.session() as session:
-                upsert(session, ClientRiskRow.__table__, rows, keys=["client_key"])  # type: ignore[arg-type]
+                save_risks(session, rows)
             for client in self.settings.clients:
                 self._alert(client, portfolio.clients[client.key].score)
             return self._load()
@@ -216,28 +184,22 @@ class RiskService:
 
     # -- reading --------------------------------------------------------------------
 
-    def _fingerprints(self) -> dict[str, str]:
-        with self.database.session() as session:
-            return dict(
-                session.execute(select(ClientRiskRow.client_key, ClientRiskRow.fingerprint)).all()
-            )
-
     def _load(self) -> dict[str, StoredRisk]:
         keys = {client.key for client in self.settings.clients}
         with self.database.session() as session:
-            rows = session.scalars(select(ClientRiskRow)).all()
-            return {
-                row.client_key: StoredRisk(
-                    row.client_key,
-                    row.computed_at,
-                    row.score,
-                    row.level,
-                    row.verdict,
-                    row.document,  # type: ignore[arg-type]
-                )
-                for row in rows
-                if row.client_key in keys
-            }
+            rows = load_risks(session)
+        return {
+            row.client_key: StoredRisk(
+                row.client_key,
+                row.computed_at,
+                row.score,
+                row.level,
+                row.verdict,
+                cast(RiskDocument, row.document),
+            )
+            for row in rows
+            if row.client_key in keys
+        }
 
     def current(self) -> dict[str, StoredRisk]:
         """Every client's assessment, assessed first if the stored one is stale."""

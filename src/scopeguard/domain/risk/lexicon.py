@@ -94,6 +94,8 @@ class Match:
     """The lexicon's phrase that matched."""
 
 
+_ALL_KINDS = frozenset(LexiconKind)
+
 _Slot = frozenset[str] | int
 """A phrase word (its keys) or a gap (how many words it may skip)."""
 
@@ -137,7 +139,7 @@ class PhraseMatcher:
         """Word as written → the phrases it can start (most words: none)."""
         self._triggers: dict[LexiconKind, set[str]] = {kind: set() for kind in LexiconKind}
         self._any: set[str] = set()
-        self._recent: dict[str, tuple[Match, ...]] = {}
+        self._recent: dict[tuple[str, frozenset[LexiconKind]], tuple[Match, ...]] = {}
 
     def _compile(self, phrase: str) -> tuple[_Slot, ...]:
         slots: list[_Slot] = []
@@ -198,44 +200,53 @@ class PhraseMatcher:
 
         Where phrases of one kind overlap, the one that starts first wins, and
         of those the longest: "make it pop more" is one vague phrase, not two.
-        The answer for a text is remembered for a while, so the several signals
-        that read one comment analyse it once.
+        The answer for a text and kinds is remembered for a while, so signals that
+        read one comment again (the brief checker, the evidence) analyse it once.
         """
-        found = self._recent.get(text)
+        wanted = _ALL_KINDS if kinds is None else frozenset(kinds)
+        remembered = (text, wanted)
+        found = self._recent.get(remembered)
         if found is None:
-            if kinds is not None and not self.may_contain(text, kinds):
-                return []  # cheap, and not remembered: another kind may still be asked for
-            found = self._find_all(text)
+            found = self._find_all(text, wanted)
             if len(self._recent) >= _RECENT_TEXTS:
                 self._recent.clear()
-            self._recent[text] = found
-        if kinds is None:
-            return list(found)
-        return [match for match in found if match.kind in kinds]
+            self._recent[remembered] = found
+        return list(found)
 
-    def _find_all(self, text: str) -> tuple[Match, ...]:
+    def _find_all(self, text: str, kinds: frozenset[LexiconKind]) -> tuple[Match, ...]:
         if not text:
             return ()
         words = set(_WORD.findall(text))
-        self._learn(words)
-        starters = words & self._any
+        starts = self._starts
+        if any(word not in starts for word in words):
+            self._learn(words)
+        # Only words that can start a phrase of the kinds asked for are tried: most texts
+        # have none (a set intersection in C), and nothing more is done for them.
+        triggers = self._triggers
+        starters: set[str] = set()
+        for kind in kinds:
+            starters |= words & triggers[kind]
         if not starters:
             return ()
-        # A phrase can only match when every one of its words is somewhere in the
-        # text; checking that first spares most attempts that start at "a" or "as".
-        present: set[str] = set()
-        for word in words:
-            present.update(self.keys(word))
-        viable: dict[int, bool] = {}
         tokens = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
+        present: set[str] | None = None
+        viable: dict[int, bool] = {}
         found: list[Match] = []
         for position, (start, _end, word) in enumerate(tokens):
             if word not in starters:
                 continue
             for index in self._starting(word):
                 phrase = self._phrases[index]
+                if phrase.kind not in kinds:
+                    continue
                 able = viable.get(index)
                 if able is None:
+                    # A phrase can only match when every one of its words is somewhere in
+                    # the text; that check spares most attempts that start at "a" or "as".
+                    if present is None:
+                        present = set()
+                        for each in words:
+                            present.update(self.keys(each))
                     able = viable[index] = all(
                         not slot.isdisjoint(present) for slot in phrase.words
                     )
@@ -245,7 +256,7 @@ class PhraseMatcher:
                 if last is not None:
                     end = tokens[last][1]
                     found.append(Match(phrase.kind, start, end, text[start:end], phrase.text))
-        return tuple(_without_overlaps(found))
+        return tuple(_without_overlaps(found)) if len(found) > 1 else tuple(found)
 
     def contains(self, text: str, kind: LexiconKind) -> bool:
         """Whether a phrase of ``kind`` occurs in ``text``."""
