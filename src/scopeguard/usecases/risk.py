@@ -42,6 +42,7 @@ from scopeguard.domain.risk.lexicon import PhraseMatcher
 from scopeguard.presentation.documents import RiskDocument, risk_document
 from scopeguard.usecases.alert_engine import AlertEngine, FiredAlert
 from scopeguard.usecases.snapshots import ScopeAnalysis
+from scopeguard.usecases.sync import fewer_collections
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +136,10 @@ class RiskService:
                     None if any(item is None for item in ordered) else [f for f in ordered if f],
                 )
             )
-        return assess_portfolio(records, self.settings.risk_policy(), self.matcher, now)
+        # Like a sync, the engine allocates hundreds of thousands of small, short-lived
+        # objects: the collector's default thresholds made it a third of the CPU.
+        with fewer_collections():
+            return assess_portfolio(records, self.settings.risk_policy(), self.matcher, now)
 
     def refresh(self, *, force: bool = False) -> dict[str, StoredRisk]:
         """Assess every client now unless the stored assessment is current; store it and

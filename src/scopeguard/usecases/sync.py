@@ -157,8 +157,9 @@ _gc_before: tuple[int, int, int] = gc.get_threshold()
 
 
 @contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """Let the garbage collector run less often while a sync reads and stores.
+def fewer_collections() -> Iterator[None]:
+    """Let the garbage collector run less often while a sync reads and stores (or the
+    client-risk engine assesses every client: :mod:`scopeguard.usecases.risk`).
 
     A full sync allocates millions of short-lived, acyclic objects (decoded pages,
     parsed issues); at CPython's default thresholds the collector runs every 700
@@ -229,7 +230,7 @@ class SyncService:
         full = full or cursor is None
         report = SyncReport(client_key=client.key, full=full)
         try:
-            with _fewer_collections():
+            with fewer_collections():
                 self._sync(client, report, started, cursor, last_reconcile)
         except STORAGE_ERRORS as exc:
             # A full disk or a read-only database: record the failed run (best effort,

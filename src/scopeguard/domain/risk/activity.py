@@ -200,20 +200,22 @@ def _issue_activity(
     statuses = context.statuses
     work_started: datetime | None = None
     last_done: datetime | None = None
+    last_at: datetime | None = None
+    ts = 0.0
     for item in issue.changes:
         at = item.created
+        if at is not last_at:  # the items of one history share their moment
+            last_at, ts = at, at.timestamp()
         kind = change_kind(item)
         account = item.author_account
         if account is not None and item.author_name and account not in names:
             names[account] = item.author_name
         side = sides.side(account, at)
         if kind is not ActionKind.STATUS:
-            actions.append(Action(at.timestamp(), at, key, kind, side, account, item))
+            actions.append(Action(ts, at, key, kind, side, account, item))
             continue
         category = statuses.category(item.to_id, item.to_string)
-        actions.append(
-            Action(at.timestamp(), at, key, kind, side, account, item, category=category)
-        )
+        actions.append(Action(ts, at, key, kind, side, account, item, category=category))
         if category is StatusCategory.DONE:
             last_done = at
         if work_started is None and category in (StatusCategory.INDETERMINATE, StatusCategory.DONE):

@@ -94,8 +94,6 @@ class Match:
     """The lexicon's phrase that matched."""
 
 
-_ALL_KINDS = frozenset(LexiconKind)
-
 _Slot = frozenset[str] | int
 """A phrase word (its keys) or a gap (how many words it may skip)."""
 
@@ -139,7 +137,7 @@ class PhraseMatcher:
         """Word as written → the phrases it can start (most words: none)."""
         self._triggers: dict[LexiconKind, set[str]] = {kind: set() for kind in LexiconKind}
         self._any: set[str] = set()
-        self._recent: dict[tuple[str, frozenset[LexiconKind]], tuple[Match, ...]] = {}
+        self._recent: dict[str, tuple[Match, ...]] = {}
 
     def _compile(self, phrase: str) -> tuple[_Slot, ...]:
         slots: list[_Slot] = []
@@ -200,32 +198,30 @@ class PhraseMatcher:
 
         Where phrases of one kind overlap, the one that starts first wins, and
         of those the longest: "make it pop more" is one vague phrase, not two.
-        The answer for a text and kinds is remembered for a while, so signals that
-        read one comment again (the brief checker, the evidence) analyse it once.
+        The answer for a text is remembered for a while, so the several signals
+        that read one comment analyse it once.
         """
-        wanted = _ALL_KINDS if kinds is None else frozenset(kinds)
-        remembered = (text, wanted)
-        found = self._recent.get(remembered)
+        found = self._recent.get(text)
         if found is None:
-            found = self._find_all(text, wanted)
+            # Every kind at once, remembered: the signals that read one comment ask for
+            # different kinds, and one pass over its words answers them all.
+            found = self._find_all(text)
             if len(self._recent) >= _RECENT_TEXTS:
                 self._recent.clear()
-            self._recent[remembered] = found
-        return list(found)
+            self._recent[text] = found
+        if kinds is None:
+            return list(found)
+        return [match for match in found if match.kind in kinds]
 
-    def _find_all(self, text: str, kinds: frozenset[LexiconKind]) -> tuple[Match, ...]:
+    def _find_all(self, text: str) -> tuple[Match, ...]:
         if not text:
             return ()
         words = set(_WORD.findall(text))
-        starts = self._starts
-        if any(word not in starts for word in words):
+        if not words <= self._starts.keys():  # a subset test in C: most words are known
             self._learn(words)
-        # Only words that can start a phrase of the kinds asked for are tried: most texts
-        # have none (a set intersection in C), and nothing more is done for them.
-        triggers = self._triggers
-        starters: set[str] = set()
-        for kind in kinds:
-            starters |= words & triggers[kind]
+        # Only words that can start a phrase are tried: many texts have none (a set
+        # intersection in C), and nothing more is done for them.
+        starters = words & self._any
         if not starters:
             return ()
         tokens = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
@@ -237,8 +233,6 @@ class PhraseMatcher:
                 continue
             for index in self._starting(word):
                 phrase = self._phrases[index]
-                if phrase.kind not in kinds:
-                    continue
                 able = viable.get(index)
                 if able is None:
                     # A phrase can only match when every one of its words is somewhere in
