@@ -145,3 +145,28 @@ def test_client_risk_high_fires_once_per_crossing(tmp_path: Path) -> None:
                 assert "client risk score" in rows[0].payload["text"]
         finally:
             services.close()
+
+
+def test_the_panel_shows_risk_in_the_internal_section_only(assessed: Agency) -> None:
+    add_people(assessed.services)
+    app = create_app(services=assessed.services)
+    admin, viewer = app.test_client(), app.test_client()
+    sign_in(admin, "ada")
+    sign_in(viewer, "vera")
+    page = admin.get("/clients/LAG").get_data(as_text=True)
+    internal = page[page.index('data-section="internal"') :]
+    assert 'data-part="client-risk"' in internal
+    assert 'data-verdict="check_pm"' in internal and "Check the PM first" in internal
+    assert "<svg" in internal and "risk-trend" in internal
+    assert "different project manager</mark>" in internal
+    russian = admin.get("/clients/LAG?lang=ru").get_data(as_text=True)
+    assert "Сначала проверьте менеджера" in russian
+    hidden = viewer.get("/clients/LAG").get_data(as_text=True)
+    assert "client-risk" not in hidden and "Check the PM first" not in hidden
+    # The portfolio's risk column, sortable, for admins only.
+    ranked = admin.get("/?sort=risk&dir=desc").get_data(as_text=True)
+    at = {key: ranked.index(f'data-client="{key}"') for key in ("TOX", "LAG", "RET", "HLT")}
+    assert min(at, key=at.__getitem__) == "TOX" and max(at, key=at.__getitem__) == "HLT"
+    assert 'data-field="risk"' in ranked
+    plain = viewer.get("/?sort=risk").get_data(as_text=True)
+    assert 'data-field="risk"' not in plain and "Client risk" not in plain
