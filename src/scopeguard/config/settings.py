@@ -188,6 +188,9 @@ Moment = date | datetime
 class ReportSettings(_Strict):
     language: Literal["en", "ru"] = "en"
     recipients: tuple[Line, ...] = ()
+    internal_recipients: tuple[Line, ...] = ()
+    """The agency's people who get the internal report (with the client risk) each month;
+    never the client's ``recipients``."""
     notes: str | None = Field(default=None, max_length=10_000)
     """Text for the notes block of this client's monthly reports (plain text, kept as written)."""
 

@@ -517,6 +517,12 @@ def alerts_test(ctx: click.Context, client_key: str) -> None:
 )
 @click.option("--store", is_flag=True, help="Keep it in the archive, replacing that month's.")
 @click.option("--email", is_flag=True, help="Store it and email it to the report recipients.")
+@click.option(
+    "--internal",
+    is_flag=True,
+    help="The agency's variant with the client risk (only with --out: never archived or "
+    "sent to the client).",
+)
 @click.pass_context
 def report(  # noqa: PLR0917 - one parameter per command-line option
     ctx: click.Context,
@@ -526,6 +532,7 @@ def report(  # noqa: PLR0917 - one parameter per command-line option
     out: str | None,
     store: bool,
     email: bool,
+    internal: bool,
 ) -> None:
     """Produce one client's monthly PDF report from the stored Jira data."""
     # Imported here: WeasyPrint is only loaded by the commands that render PDFs.
@@ -537,6 +544,8 @@ def report(  # noqa: PLR0917 - one parameter per command-line option
 
     if out is None and not (store or email):
         _fail("say where the report goes: --out FILE.pdf, --store or --email", EXIT_CONFIG)
+    if internal and (store or email or out is None):
+        _fail("--internal writes only to --out FILE.pdf: risk wording never goes to the client")
     services = _services(ctx)
     settings = services.settings
     client = _client(settings, client_key)
@@ -546,7 +555,9 @@ def report(  # noqa: PLR0917 - one parameter per command-line option
         _fail(str(error), EXIT_CONFIG)
     now = services.clock()
     try:
-        generated = generate_report(services, client, wanted, language=language, now=now)
+        generated = generate_report(
+            services, client, wanted, language=language, now=now, internal=internal
+        )
     except MonthOutsideDataError as error:
         _fail(f"{client.key}: {error}", EXIT_CONFIG)
     except ReportError as error:
