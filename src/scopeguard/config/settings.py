@@ -508,6 +508,10 @@ class ForgeSettings(_Strict):
     jwks_timeout_seconds: Seconds = 10.0
     sites: tuple[ForgeSiteSettings, ...] = ()
     """Sites allowed to call; empty means only the site at ``jira.url``."""
+    show_risk: bool = False
+    """Show the client-risk score and its top three reasons on the project page in Jira.
+    Off by default: a Forge token names an Atlassian account, not a ScopeGuard role, so
+    everyone who can open the project would see what the panel shows admins only."""
 
 
 class Settings(_Strict):
