@@ -25,7 +25,7 @@ from scopeguard.entrypoints.web import create_app
 from scopeguard.usecases.risk import ranking
 from tests.support.agency import Agency, build_agency
 from tests.support.cli import run_cli
-from tests.support.people import add_people, sign_in
+from tests.support.people import add_people, form_token, sign_in
 
 
 @pytest.fixture(scope="module")
@@ -170,3 +170,25 @@ def test_the_panel_shows_risk_in_the_internal_section_only(assessed: Agency) -> 
     assert 'data-field="risk"' in ranked
     plain = viewer.get("/?sort=risk").get_data(as_text=True)
     assert 'data-field="risk"' not in plain and "Client risk" not in plain
+
+
+def test_the_brief_page_checks_a_pasted_brief_or_an_issue(assessed: Agency) -> None:
+    add_people(assessed.services)
+    app = create_app(services=assessed.services)
+    pm = app.test_client()
+    sign_in(pm, "pat")  # a pm of HLT only
+    form = pm.get("/brief").get_data(as_text=True)
+    token = form_token(form)
+    brief = "Сделайте душевно и красиво, как обсуждали. Срочно!"
+    page = pm.post("/brief", data={"csrf_token": token, "text": brief}).get_data(as_text=True)
+    assert 'data-part="brief-result"' in page
+    assert '<mark data-kind="vague">душевно</mark>' in page
+    assert '<mark data-kind="undocumented">как обсуждали</mark>' in page
+    assert "Acceptance criteria: missing." in page
+    assert "Как мы с вами поймём" in page  # the questions come in the brief's language
+    # A synced issue's description, from a client the pm may see; others are not found.
+    hlt = pm.post("/brief", data={"csrf_token": token, "issue": "HLT-1"})
+    assert hlt.status_code == 200 and "Statement of work item" in hlt.get_data(as_text=True)
+    assert pm.post("/brief", data={"csrf_token": token, "issue": "TOX-12"}).status_code == 404
+    assert pm.post("/brief", data={"text": brief}).status_code == 400  # no form token
+    assert app.test_client().get("/brief").status_code == 401  # sign in first
