@@ -49,9 +49,16 @@ def process_cpu_seconds(pid: int) -> float:
 
 @contextmanager
 def simulator_process(
-    issues: int, histories: int, latency: float = 0.0, flavor: str = "cloud"
+    issues: int,
+    histories: int,
+    latency: float = 0.0,
+    flavor: str = "cloud",
+    *,
+    comments: int = 0,
+    chatty_every: int = 200,
 ) -> Iterator[tuple[str, int]]:
-    """:func:`simulator`, yielding its URL and its process id (to read its CPU time)."""
+    """:func:`simulator`, yielding its URL and its process id (to read its CPU time);
+    every ``chatty_every``-th issue gets ``comments`` comments."""
     process = subprocess.Popen(
         [
             sys.executable,
@@ -69,6 +76,10 @@ def simulator_process(
             str(histories),
             "--latency",
             str(latency),
+            "--bulk-comments",
+            str(comments),
+            "--bulk-chatty-every",
+            str(chatty_every),
         ],
         stdout=subprocess.PIPE,
         text=True,

@@ -10,6 +10,7 @@ from ``GET /rest/api/{2,3}/group/member`` and, for people named by email, from
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import quote
 
 from jira_simulator.dataset import Dataset, JsonDict, SimIssue
@@ -60,3 +61,18 @@ def user_search(r: Renderer, ds: Dataset, query: str) -> list[JsonDict]:
             body["emailAddress"] = user.email
         found.append(body)
     return found
+
+
+def add_bulk_comments(ds: Dataset, project: str, *, every: int, comments: int) -> int:
+    """Give every ``every``-th issue of ``project`` ``comments`` comments (benchmarks):
+    more than a search page carries inline, so a sync must page them. Returns how many
+    issues got them."""
+    if every <= 0 or comments <= 0:
+        return 0
+    chatty = ds.issues_in_project(project)[::every]
+    for issue in chatty:
+        for number in range(comments):
+            at = issue.created + timedelta(minutes=10 * (number + 1))
+            author = ("557058:bulk-client", "Bulk Client") if number % 2 else None
+            ds.add_comment(issue.key, f"Comment {number} on {issue.key}", at, author)
+    return len(chatty)
