@@ -53,6 +53,16 @@ BULKFETCH_ISSUES = 1_000  # issues per /changelog/bulkfetch call
 DC_SEARCH_PAGE = 50  # the simulator's Data Center page cap (jira.search.views.default.max)
 DC_INLINE_HISTORIES = 100  # histories Data Center inlines per issue in a search page
 WORKLOG_PAGE = 1_000  # ids per /worklog/updated page, and worklogs per /worklog/list
+INLINE_COMMENTS = 20  # comments a search page's comment field carries (the simulator's cap)
+COMMENT_PAGE = 100  # comments per /issue/{id}/comment page
+
+
+def comment_bound(issues: int, every: int, comments: int) -> int:
+    """Fewest comment requests: each chatty issue's comments beyond the inline page."""
+    if every <= 0 or comments <= INLINE_COMMENTS:
+        return 0
+    chatty = math.ceil(issues / every)
+    return chatty * math.ceil((comments - INLINE_COMMENTS) / COMMENT_PAGE)
 
 
 def worklog_lower_bound(worklogs: int) -> int:
@@ -142,6 +152,7 @@ def one_run(args: argparse.Namespace) -> dict[str, Any]:
         sync.listener = timed
         cpu0, wall0 = time.process_time(), time.perf_counter()
         report = sync.sync_client(client)
+        comment_requests = services.jira.comment_requests_made
         wall = time.perf_counter() - wall0
         cpu = time.process_time() - cpu0
         peak_mb = _peak_rss_mb()
@@ -158,6 +169,7 @@ def one_run(args: argparse.Namespace) -> dict[str, Any]:
         "issues": report.issues,
         "histories": report.histories,
         "requests": report.requests,
+        "comment_requests": comment_requests,
         "concurrency": concurrency,
         "wall": wall,
         "wall_sync": wall - timed.wall["after"],
@@ -183,7 +195,8 @@ def _median(runs: Sequence[dict[str, Any]], key: str) -> float:
 
 def _print_flavor(flavor: str, args: argparse.Namespace, runs: list[dict[str, Any]]) -> None:
     m = {key: _median(runs, key) for key in runs[0] if key != "line" and runs[0][key] is not None}
-    bound = lower_bound(flavor, args.issues, args.histories, args.worklogs)
+    comments = comment_bound(args.issues, args.chatty_every, args.comments)
+    bound = lower_bound(flavor, args.issues, args.histories, args.worklogs) + comments
     worklog_bound = worklog_lower_bound(args.worklogs)
     histories = m["histories"] or 1
     per = 100_000 / histories
@@ -195,6 +208,12 @@ def _print_flavor(flavor: str, args: argparse.Namespace, runs: list[dict[str, An
         f"   requests: {m['requests']:.0f} (lower bound {bound}, of it {worklog_bound} for "
         f"{m['worklogs']:.0f} worklogs; ratio {m['requests'] / bound:.3f})"
     )
+    if comments:
+        print(
+            f"   of which comment pages: {m['comment_requests']:.0f} (lower bound {comments}: "
+            f"{math.ceil(args.issues / args.chatty_every)} issues x {args.comments} comments, "
+            f"{INLINE_COMMENTS} inline, {COMMENT_PAGE} a page)"
+        )
     print(
         f"   wall: sync {m['wall_sync']:.1f}s (until the cursor is committed; "
         f"{m['wall_facts']:.1f}s of it in the per-batch metric facts), then post-sync "
@@ -240,6 +259,10 @@ def main() -> None:
         "--concurrency", type=int, default=None, help="sync.concurrency (default: its default)"
     )
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--comments", type=int, default=150, help="comments on each chatty issue (0: none)"
+    )
+    parser.add_argument("--chatty-every", type=int, default=200, help="every N-th issue chats")
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
     parser.add_argument("--url", help=argparse.SUPPRESS)  # one run in this process
     args = parser.parse_args()
@@ -257,7 +280,13 @@ def main() -> None:
     for flavor in flavors:
         t0 = time.perf_counter()
         with simulator_process(
-            args.issues, args.histories, args.latency, flavor, args.worklogs
+            args.issues,
+            args.histories,
+            args.latency,
+            flavor,
+            args.worklogs,
+            comments=args.comments,
+            chatty_every=args.chatty_every,
         ) as (url, pid):
             print(f"simulator ({flavor}) ready in {time.perf_counter() - t0:.1f}s")
             runs = []

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from jira_simulator import scenarios, timesheets
 from jira_simulator.app import JiraSimulator
 from jira_simulator.dataset import Dataset
+from jira_simulator.people import add_bulk_comments
 from jira_simulator.real import load_real
 from jira_simulator.server import make_simulator_server
 
@@ -54,6 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--bulk-issues", type=int, default=20000)
     parser.add_argument("--bulk-histories", type=int, default=30)
     parser.add_argument("--bulk-worklogs", type=int, default=0, help="worklogs over the issues")
+    parser.add_argument(
+        "--bulk-comments",
+        type=int,
+        default=0,
+        help="comments on every --bulk-chatty-every-th issue (beyond the inline page)",
+    )
+    parser.add_argument("--bulk-chatty-every", type=int, default=200)
     parser.add_argument("--email", default="pm@agency.example")
     parser.add_argument("--api-token", default="token")
     parser.add_argument("--pat", default="pat-token")
@@ -100,7 +108,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
     else:
         ds.generate_bulk(issues=args.bulk_issues, histories_per_issue=args.bulk_histories)
-        summary["bulk"] = {"issues": args.bulk_issues, "histories": ds.history_count()}
+        chatty = add_bulk_comments(
+            ds, "BULK", every=args.bulk_chatty_every, comments=args.bulk_comments
+        )
+        summary["bulk"] = {
+            "issues": args.bulk_issues,
+            "histories": ds.history_count(),
+            "chatty_issues": chatty,
+        }
         if args.bulk_worklogs:
             summary["bulk"]["worklogs"] = timesheets.bulk_worklogs(ds, "BULK", args.bulk_worklogs)
     # The dataset lives as long as the process: keep the garbage collector from

@@ -19,14 +19,20 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from jira_simulator import groups, worklogs
+from jira_simulator import people, worklogs
 from jira_simulator.access import SCOPE_MISMATCH, CloudAccess, allowed
 from jira_simulator.catalog import CLOUD_VERSION, DC_VERSIONS, Flavor, field_catalogue
 from jira_simulator.dataset import Dataset, SimIssue
 from jira_simulator.faults import FaultDecision, Faults, MalformedKind
 from jira_simulator.jira_types import format_jira_datetime
 from jira_simulator.jql import CompiledQuery, JqlError, compile_query, run_query
-from jira_simulator.payloads import FieldSelection, Renderer, encode
+from jira_simulator.payloads import (
+    COMMENT_PAGE_CAP,
+    INLINE_COMMENT_CAP,
+    FieldSelection,
+    Renderer,
+    encode,
+)
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -163,6 +169,7 @@ class JiraSimulator:
         *,
         username: str | None = None,
         max_results_cap: int = 50,
+        inline_comment_cap: int | None = INLINE_COMMENT_CAP,
         dc_inline_changelog_cap: int = 100,
         dc_version: str = DC_VERSIONS[0],
         dc_deployment_type: str = "Server",
@@ -184,6 +191,8 @@ class JiraSimulator:
         self.username = username or dataset.me.name
         """DC username accepted with Basic auth (defaults to the dataset's ``me``)."""
         self.max_results_cap = max_results_cap
+        self.inline_comment_cap = inline_comment_cap
+        """Comments a search page's ``comment`` field carries (``None``: all)."""
         self.dc_inline_changelog_cap = dc_inline_changelog_cap
         self.dc_version = dc_version
         self.dc_deployment_type = dc_deployment_type
@@ -211,12 +220,15 @@ class JiraSimulator:
                 methods=["GET"],
             ),
             Rule(f"/rest/api/{versions}/search", endpoint="search", methods=["GET", "POST"]),
-            # Worklogs (jira_simulator.worklogs) and group members (jira_simulator.groups).
+            # Worklogs (jira_simulator.worklogs).
             Rule(f"/rest/api/{versions}/issue/<key>/worklog", endpoint="issue_worklog"),
             Rule(f"/rest/api/{versions}/worklog/updated", endpoint="worklog_updated"),
             Rule(f"/rest/api/{versions}/worklog/deleted", endpoint="worklog_deleted"),
             Rule(f"/rest/api/{versions}/worklog/list", endpoint="worklog_list", methods=["POST"]),
-            Rule(f"/rest/api/{versions}/group/member", endpoint="group_member"),
+            # Comments beyond the inline field, group members, users by email: people.py.
+            Rule(f"/rest/api/{versions}/issue/<key>/comment", endpoint="comments", methods=["GET"]),
+            Rule(f"/rest/api/{versions}/group/member", endpoint="group_member", methods=["GET"]),
+            Rule(f"/rest/api/{versions}/user/search", endpoint="user_search", methods=["GET"]),
         ]
         if self.flavor is Flavor.CLOUD:
             rules += [
@@ -254,7 +266,9 @@ class JiraSimulator:
             "worklog_updated": self._worklog_changed,
             "worklog_deleted": self._worklog_changed,
             "worklog_list": self._worklog_list,
+            "comments": self._comments,
             "group_member": self._group_member,
+            "user_search": self._user_search,
         }
 
     # -- request records -----------------------------------------------------------
@@ -429,6 +443,7 @@ class JiraSimulator:
                 base,
                 dc_history_field_ids=self.dc_history_field_ids,
             )
+            renderer.inline_comment_cap = self.inline_comment_cap
             self._renderers[key] = renderer
         return renderer
 
@@ -542,6 +557,32 @@ class JiraSimulator:
         expand = _expand_set(request.args.getlist("expand"))
         body = r.issue(issue, selection, changelog="changelog" in expand, dc_cap=None)
         return Reply(body)
+
+    def _comments(self, request: Request, r: Renderer, key: str) -> Reply:
+        issue = self._issue_or_404(key)
+        start_at = _int_param(request.args.get("startAt"), "startAt", 0)
+        max_results = _int_param(request.args.get("maxResults"), "maxResults", COMMENT_PAGE_CAP)
+        if start_at < 0 or max_results < 0:
+            raise ApiError(400, "startAt and maxResults must not be negative.")
+        return Reply(people.comment_page(r, issue, start_at, max_results))
+
+    def _group_member(self, request: Request, r: Renderer) -> Reply:
+        name = request.args.get("groupname") or request.args.get("groupName")
+        if not name:
+            raise ApiError(400, "You must specify a group name or group id.")
+        start_at = _int_param(request.args.get("startAt"), "startAt", 0)
+        max_results = _int_param(request.args.get("maxResults"), "maxResults", 50)
+        page = people.group_members(r, self.dataset, name, start_at, max_results)
+        if page is None:
+            raise ApiError(404, f"Group with name '{name}' does not exist.")
+        return Reply(page)
+
+    def _user_search(self, request: Request, r: Renderer) -> Reply:
+        query = request.args.get("query") if self.flavor is Flavor.CLOUD else None
+        query = query or request.args.get("username") or request.args.get("query")
+        if not query:
+            raise ApiError(400, "The query parameter 'query' is required.")
+        return Reply(people.user_search(r, self.dataset, query))
 
     def _issue_changelog(self, request: Request, r: Renderer, key: str) -> Reply:
         issue = self._issue_or_404(key)
@@ -783,12 +824,3 @@ class JiraSimulator:
             return Reply(worklogs.listed(r, request.get_data()))
         except worklogs.BadRequestError as exc:
             raise ApiError(400, str(exc)) from exc
-
-    def _group_member(self, request: Request, r: Renderer) -> Reply:
-        name = request.args.get("groupname") or request.args.get("groupName") or ""
-        start = _int_param(request.args.get("startAt"), "startAt", 0)
-        size = _int_param(request.args.get("maxResults"), "maxResults", groups.MEMBER_PAGE_CAP)
-        try:
-            return Reply(groups.member_page(r, name, start, size))
-        except groups.UnknownGroupError as exc:
-            raise ApiError(404, f"Group with name '{name}' was not found.") from exc

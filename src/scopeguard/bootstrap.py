@@ -21,6 +21,7 @@ from scopeguard.domain.clock import Clock, utcnow
 from scopeguard.usecases.after_sync import AlertingListener
 from scopeguard.usecases.alerts import AlertService
 from scopeguard.usecases.people import People
+from scopeguard.usecases.risk import RiskService
 from scopeguard.usecases.snapshots import ScopeAnalysis
 from scopeguard.usecases.sync import SyncService
 
@@ -94,6 +95,13 @@ class Services:
         listener = AlertingListener(self.analysis, self.alerts)
         return SyncService(
             self.settings, self.database, self.jira, clock=self.clock, listener=listener
+        )
+
+    @cached_property
+    def risk(self) -> RiskService:
+        # Every client at once (each is scored against the others), stored per client.
+        return RiskService(
+            self.settings, self.database, self.analysis, self.alerts.engine, clock=self.clock
         )
 
     @cached_property

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from jira_simulator.access import CloudAccess
-from jira_simulator.groups import add_group
+from jira_simulator.people import add_group
 from scopeguard.adapters.jira.scopes import CLASSIC_SCOPES, GRANULAR_SCOPES
 from scopeguard.bootstrap import Services
 from scopeguard.entrypoints.cli import cli

@@ -115,7 +115,7 @@ def _assert_each_job_once_per_tick(services: Services, workers: list[WorkerProce
     by_client: dict[str, list[SyncRunRow]] = {}
     for run in _sync_runs(services):
         by_client.setdefault(run.client_key, []).append(run)
-    assert set(by_client) == {"TOX", "HLT", "RET"}
+    assert set(by_client) == {"TOX", "HLT", "RET", "LAG"}
     for client, runs in by_client.items():
         assert done <= len(runs) <= len(ticks), (client, len(runs), done, len(ticks))
         for before, after in itertools.pairwise(runs):

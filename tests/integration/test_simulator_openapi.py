@@ -34,7 +34,7 @@ from openapi_core.validation.response.exceptions import InvalidData
 from rfc3339_validator import validate_rfc3339
 
 from jira_simulator import Dataset, JiraSimulator, scenarios, serve
-from jira_simulator.groups import add_group
+from jira_simulator.people import add_group
 from jira_simulator.real import load_patternfly
 from jira_simulator.worklogs import ledger
 from tests.support.paths import OPENAPI_SPEC, REAL_JIRA
@@ -166,6 +166,26 @@ def test_issue_changelog_and_issue(site: Checked) -> None:
     assert page["isLast"] is False and page["total"] == 71
     site.call("GET", "/rest/api/3/issue/TOX-1/changelog")
     site.call("GET", "/rest/api/3/issue/TOX-1", params={"expand": "changelog"})
+
+
+def test_comment_pages_group_members_and_user_search(site: Checked) -> None:
+    dataset = site.sim.dataset
+    busy = max(dataset.issues_in_project("TOX"), key=lambda issue: len(issue.comments))
+    page = site.call(
+        "GET",
+        f"/rest/api/3/issue/{busy.key}/comment",
+        params={"startAt": 1, "maxResults": 2, "orderBy": "created"},
+    ).json()
+    assert page["total"] == len(busy.comments) and len(page["comments"]) == 2
+    assert page["comments"][0]["body"]["type"] == "doc"
+    dataset.user("712020:openapi-designer", "Dana Designer", email="dana@agency.example")
+    dataset.add_group_member("Designers", ("712020:openapi-designer", "Dana Designer"))
+    members = site.call(
+        "GET", "/rest/api/3/group/member", params={"groupname": "Designers", "maxResults": 1}
+    ).json()
+    assert members["values"][0]["accountId"] == "712020:openapi-designer"
+    found = site.call("GET", "/rest/api/3/user/search", params={"query": "dana@agency"}).json()
+    assert [user["emailAddress"] for user in found] == ["dana@agency.example"]
 
 
 def test_site_metadata(site: Checked) -> None:

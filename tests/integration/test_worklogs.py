@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from jira_simulator import Dataset, JiraSimulator, serve
-from jira_simulator.groups import add_group
+from jira_simulator.people import add_group
 from jira_simulator.worklogs import INLINE_CAP, ledger
 from scopeguard.adapters.jira import JiraClient
 from scopeguard.adapters.store import Database

@@ -210,6 +210,9 @@ Moment = date | datetime
 class ReportSettings(_Strict):
     language: Literal["en", "ru"] = "en"
     recipients: tuple[Line, ...] = ()
+    internal_recipients: tuple[Line, ...] = ()
+    """The agency's people who get the internal report (with the client risk) each month;
+    never the client's ``recipients``."""
     notes: str | None = Field(default=None, max_length=10_000)
     """Text for the notes block of this client's monthly reports (plain text, kept as written)."""
 
@@ -564,6 +567,10 @@ class ForgeSettings(_Strict):
     jwks_timeout_seconds: Seconds = 10.0
     sites: tuple[ForgeSiteSettings, ...] = ()
     """Sites allowed to call; empty means only the site at ``jira.url``."""
+    show_risk: bool = False
+    """Show the client-risk score and its top three reasons on the project page in Jira.
+    Off by default: a Forge token names an Atlassian account, not a ScopeGuard role, so
+    everyone who can open the project would see what the panel shows admins only."""
 
 
 class Settings(_Strict):

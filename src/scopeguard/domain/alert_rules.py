@@ -31,6 +31,19 @@ class Rule(StrEnum):
     REOPEN_LIMIT = "reopen_limit_exceeded"
     SCOPE_CREEP = "scope_creep_threshold"
     UNBILLED_HOURS = "unbilled_hours_threshold"
+    """The logged hours the contract does not pay for reached ``contract.unbilled_hours_alert``."""
+    CLIENT_RISK_HIGH = "client_risk_high"
+    """The client's risk score reached ``risk.alert_score`` (internal: the agency's channels)."""
+
+
+SCOPE_RULES = frozenset(
+    {Rule.REVISION_LIMIT, Rule.REVISION_TOTAL, Rule.REOPEN_LIMIT, Rule.SCOPE_CREEP}
+)
+"""The rules a scope summary observes (:func:`observe`)."""
+EFFORT_RULES = frozenset({Rule.UNBILLED_HOURS})
+"""The rules the logged time observes (:func:`observe_effort`)."""
+RISK_RULES = frozenset({Rule.CLIENT_RISK_HIGH})
+"""The rules a risk assessment observes (:func:`risk_observation`)."""
 
 
 CLIENT_SUBJECT = "*"
@@ -112,6 +125,16 @@ def observe_effort(effort: EffortSummary | None, limit: float | None) -> list[Ob
     return [
         Observation(Rule.UNBILLED_HOURS, CLIENT_SUBJECT, value, limit, value > 0 and value >= limit)
     ]
+
+
+def risk_observation(score: int | None, alert_score: float) -> Observation | None:
+    """The client_risk_high rule's view of a score; ``None`` without a score (not enough
+    data says nothing about the risk, so the stored state is left as it is)."""
+    if score is None:
+        return None
+    return Observation(
+        Rule.CLIENT_RISK_HIGH, CLIENT_SUBJECT, score, alert_score, score >= alert_score
+    )
 
 
 def decide(state: StateView | None, observation: Observation) -> Action:

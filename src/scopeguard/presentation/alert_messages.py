@@ -95,6 +95,12 @@ def _texts(
         title = _("Scope creep threshold reached")
         # No "% " in messages: catalog tools would read it as a %-format directive.
         text = _("{client}: scope creep is {value}%, at or above the alert threshold of {limit}%.")
+    elif rule == Rule.CLIENT_RISK_HIGH:
+        title = _("Client risk is high")
+        text = _(
+            "{client}: the client risk score is {value}, at or above the alert score of "
+            "{limit}. See the client risk section for the signals and their events."
+        )
     else:
         title = _("Test alert")
         text = _("{client}: this is a test message from ScopeGuard. This channel works.")

@@ -20,7 +20,7 @@ name a value the code does not write.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import Annotated, NotRequired
 from zoneinfo import ZoneInfo
@@ -227,6 +227,9 @@ class ClientEntryDocument(TypedDict, closed=True):
     key: str
     name: str
     health: HealthName
+    risk_score: int | None
+    """The client-risk score, for admins only; ``null`` for everyone else, and for a
+    client without a score (not enough data)."""
 
 
 class RoundDocument(TypedDict, closed=True):
@@ -444,9 +447,21 @@ def series_document(figures: ClientFigures) -> SeriesDocument:
     }
 
 
-def client_entries(figures: Iterable[ClientFigures]) -> list[ClientEntryDocument]:
-    """``GET /api/v1/clients``: every client with its health."""
-    return [{"key": f.key, "name": f.name, "health": f.summary.health.value} for f in figures]
+def client_entries(
+    figures: Iterable[ClientFigures], risk_scores: Mapping[str, int | None] | None = None
+) -> list[ClientEntryDocument]:
+    """``GET /api/v1/clients``: every client with its health, and its risk score when
+    ``risk_scores`` is given (the caller passes it for admins only)."""
+    scores = risk_scores or {}
+    return [
+        {
+            "key": f.key,
+            "name": f.name,
+            "health": f.summary.health.value,
+            "risk_score": scores.get(f.key),
+        }
+        for f in figures
+    ]
 
 
 def error_document(error: str, message: str) -> ErrorDocument:

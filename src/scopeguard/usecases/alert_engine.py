@@ -23,6 +23,9 @@ from scopeguard.adapters.store.outbox import NewDelivery, add_deliveries
 from scopeguard.config import ClientSettings, Settings
 from scopeguard.domain.alert_rules import (
     CLIENT_SUBJECT,
+    EFFORT_RULES,
+    RISK_RULES,
+    SCOPE_RULES,
     Action,
     Observation,
     Rule,
@@ -31,6 +34,7 @@ from scopeguard.domain.alert_rules import (
     gone,
     observe,
     observe_effort,
+    risk_observation,
 )
 from scopeguard.domain.clock import Clock, utcnow
 from scopeguard.domain.effort import EffortSummary
@@ -86,12 +90,31 @@ class AlertEngine:
 
         Returns the alerts enqueued. Nothing happens outside a running contract.
         """
-        now = self.clock()
-        if not self.contract_running(client, now):
-            return []
+        if effort is None:
+            return self._evaluate(client, observe(summary), SCOPE_RULES)
         observations = observe(summary) + observe_effort(
             effort, client.contract.unbilled_hours_alert
         )
+        return self._evaluate(client, observations, SCOPE_RULES | EFFORT_RULES)
+
+    def evaluate_risk(
+        self, client: ClientSettings, score: int | None, alert_score: float
+    ) -> list[FiredAlert]:
+        """Apply a fresh risk score to the client's client_risk_high state (once per
+        crossing of ``alert_score``); a client without a score leaves the state alone."""
+        observation = risk_observation(score, alert_score)
+        if observation is None:
+            return []
+        return self._evaluate(client, [observation], RISK_RULES)
+
+    def _evaluate(
+        self, client: ClientSettings, observations: list[Observation], rules: frozenset[Rule]
+    ) -> list[FiredAlert]:
+        """The observations of ``rules`` against their stored states; states of those rules
+        that went unobserved reset. Other rules' states are not touched."""
+        now = self.clock()
+        if not self.contract_running(client, now):
+            return []
         with self.database.session() as session:
             stored = alert_states.load_states(session, client.key)
             seen: set[tuple[str, str]] = set()
@@ -116,6 +139,8 @@ class AlertEngine:
                     rule = Rule(rule_name)
                 except ValueError:
                     continue  # a rule this version no longer has
+                if rule not in rules:
+                    continue  # observed by another evaluation (scope vs risk)
                 self._apply(session, client, gone(rule, subject, state), state, now)
             fired = self._enqueue(session, client, crossed, now)
         for alert in fired:

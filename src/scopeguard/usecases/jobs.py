@@ -59,6 +59,11 @@ def sync_job(services: Application) -> None:
             log.warning("%s", result)
         else:
             log.info("%s", result.line())
+    try:
+        # Every client at once, each against the others; alerts client_risk_high.
+        services.risk.refresh()
+    except Exception:
+        log.exception("assessing client risk failed; a reader assesses again when stale")
 
 
 def monthly_due(services: Application, now: datetime) -> str | None:

@@ -22,6 +22,7 @@ from scopeguard.adapters.store.report_archive import find_report, store_report
 from scopeguard.config import ClientSettings
 from scopeguard.domain.month import Month
 from scopeguard.domain.monthly_report import MonthOutsideDataError, ReportError, check_month
+from scopeguard.usecases.internal_report import send_internal_report
 from scopeguard.usecases.ports import Application
 from scopeguard.usecases.report_mail import email_report
 from scopeguard.usecases.reporting import generate_report
@@ -80,6 +81,11 @@ def run_client(
     outcome = email_report(
         services.database, settings, client, month, now=now, sleep=services.sleep
     )
+    try:
+        # The agency's own copy with the client risk (report.internal_recipients), apart.
+        send_internal_report(services, client, month, now, holder="monthly")
+    except Exception:
+        log.exception("internal report of %s for %s failed", client.key, month)
     return MonthlyReportResult(client.key, str(month), status, outcome.status, outcome.error)
 
 

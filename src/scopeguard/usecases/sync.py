@@ -42,6 +42,7 @@ from scopeguard.config import ClientSettings, Settings
 from scopeguard.domain.clock import Clock, utcnow
 from scopeguard.domain.model import Issue, Status
 from scopeguard.usecases.collector import fewer_collections
+from scopeguard.usecases.directory import refresh_directory
 from scopeguard.usecases.worklog_sync import WorklogReading, WorklogRun, WorklogSync
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,12 @@ class JiraSource(Protocol):
 
     def worklog_reader(self) -> WorklogReading:
         """Worklogs of the site (:mod:`scopeguard.usecases.worklog_sync`)."""
+
+    def group_members(self, group: str) -> list[str] | None:
+        """Account ids of a Jira group's members (``None``: no such group)."""
+
+    def accounts_by_email(self, email: str) -> list[str]:
+        """Account ids whose email Jira shows as ``email``."""
 
 
 class SyncError(Exception):
@@ -247,6 +254,8 @@ class SyncService:
         # From the cache unless stale; a full sync also learns the user's zone, so the
         # incremental ones after it cost their search request alone.
         self.jira.refresh_metadata(user_zone=True)
+        # The groups and emails the people lists name, as stale as the other metadata.
+        refresh_directory(self.settings, self.database, self.jira, started)
         statuses = self.jira.statuses()
         points_field = self.jira.story_points_field_id()
         with self.database.session() as session:

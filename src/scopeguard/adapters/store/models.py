@@ -7,12 +7,14 @@ naive local time with an aware one.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -92,6 +94,10 @@ class IssueRow(Base):
     original_estimate_seconds: Mapped[int | None] = mapped_column(BigInteger)
     reporter_account: Mapped[str | None] = mapped_column(String(255))
     reporter_name: Mapped[str | None] = mapped_column(String(255))
+    priority: Mapped[str | None] = mapped_column(String(255))
+    due_date: Mapped[date | None] = mapped_column(Date)
+    assignee_account: Mapped[str | None] = mapped_column(String(255))
+    creator_account: Mapped[str | None] = mapped_column(String(255))
     created: Mapped[datetime]
     updated: Mapped[datetime]
     histories_total: Mapped[int] = mapped_column(Integer, default=0)
@@ -111,7 +117,7 @@ class IssueRow(Base):
 
 
 class CommentRow(Base):
-    """Who commented when; later analyses (late-night requests) read it."""
+    """A comment: who wrote it when, its text, its last edit and whether the client sees it."""
 
     __tablename__ = "comments"
     __table_args__ = (UniqueConstraint("issue_pk", "jira_id", name="uq_comments_issue_comment"),)
@@ -123,6 +129,12 @@ class CommentRow(Base):
     created: Mapped[datetime]
     author_account: Mapped[str | None] = mapped_column(String(255))
     author_name: Mapped[str | None] = mapped_column(String(255))
+    body: Mapped[str | None] = mapped_column(Text)
+    """Plain text: Cloud's Atlassian document as text, Data Center's wiki markup as is."""
+    updated: Mapped[datetime | None]
+    update_author_account: Mapped[str | None] = mapped_column(String(255))
+    internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Not visible to the client (a service-desk internal note, a role restriction)."""
 
     issue: Mapped[IssueRow] = relationship(back_populates="comments")
 
@@ -513,3 +525,40 @@ class GroupMemberRow(Base):
     group_name: Mapped[str] = mapped_column(String(255), primary_key=True)
     account: Mapped[str] = mapped_column(String(255), primary_key=True)
     synced_at: Mapped[datetime]
+
+
+class DirectoryRow(Base):
+    """What the sync learnt of Jira's people: a group's members, an email's account.
+
+    One row per (kind, name, account); a name looked up with nothing found keeps one
+    row with an empty account, so that it is not asked for again until it is stale.
+    """
+
+    __tablename__ = "jira_directory"
+
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    """``group`` or ``email``."""
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    """The group's name or the email, as configured (compared without case)."""
+    account: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fetched_at: Mapped[datetime]
+
+
+class ClientRiskRow(Base):
+    """A client's risk as last assessed: the API document with its weekly series.
+
+    Written after the syncs (every client at once: each is scored against the
+    others), so the panel's trend, the early warning and the API read one row.
+    """
+
+    __tablename__ = "client_risk"
+
+    client_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    """The data and configuration the assessment rests on, and its hour."""
+    computed_at: Mapped[datetime]
+    score: Mapped[int | None] = mapped_column(Integer)
+    level: Mapped[str | None] = mapped_column(String(16))
+    verdict: Mapped[str] = mapped_column(String(16))
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """``scopeguard.presentation.documents.RiskDocument``."""

@@ -147,6 +147,10 @@ def save_issues(
             "created": comment.created,
             "author_account": comment.author_account,
             "author_name": comment.author_name,
+            "body": comment.body,
+            "updated": comment.updated,
+            "update_author_account": comment.update_author_account,
+            "internal": comment.internal,
         }
         for pk, item in zip(pks, batch, strict=True)
         for comment in item.issue.comments
@@ -175,6 +179,10 @@ def _issue_values(client_key: str, item: StoredIssue, synced_at: datetime) -> di
         "original_estimate_seconds": issue.original_estimate_seconds,
         "reporter_account": issue.reporter_account,
         "reporter_name": issue.reporter_name,
+        "priority": issue.priority,
+        "due_date": issue.due_date,
+        "assignee_account": issue.assignee_account,
+        "creator_account": issue.creator_account,
         "created": issue.created,
         "updated": issue.updated,
         "histories_total": item.histories_total,
@@ -258,7 +266,16 @@ def load_issues(
     comments: dict[int, list[Comment]] = {pk: [] for pk in by_pk}
     for comment in session.scalars(comment_query):
         comments[comment.issue_pk].append(
-            Comment(comment.jira_id, comment.created, comment.author_account, comment.author_name)
+            Comment(
+                comment.jira_id,
+                comment.created,
+                comment.author_account,
+                comment.author_name,
+                body=comment.body,
+                updated=comment.updated,
+                update_author_account=comment.update_author_account,
+                internal=comment.internal,
+            )
         )
     issues = []
     for row in rows:
@@ -284,6 +301,11 @@ def load_issues(
                 changes=decode_changes(row.changelog),
                 comments=tuple(comments[row.pk]),
                 removed_at=row.removed_at,
+                description=row.description,
+                priority=row.priority,
+                due_date=row.due_date,
+                assignee_account=row.assignee_account,
+                creator_account=row.creator_account,
             )
         )
     return issues

@@ -81,6 +81,7 @@ from scopeguard.presentation.panel_view import (
     unit_rows,
 )
 from scopeguard.presentation.report_formatting import Formatter
+from scopeguard.presentation.risk_view import risk_view, trend_svg
 from scopeguard.usecases.snapshots import Snapshot
 
 blueprint = Blueprint(
@@ -238,13 +239,18 @@ def portfolio() -> str:
     lang = current_language()
     rows: list[PortfolioRow] = []
     stamps: dict[str, str] = {}
+    who = auth.principal()
+    show_risk = who is not None and who.is_admin  # the risk column is internal
+    scores = services().risk.scores() if show_risk else {}
     for client in services().settings.clients:
         if not auth.can_see(client.key):
             continue  # a pm's portfolio is their clients
         snapshot = analysis.snapshot(client)
-        rows.append(PortfolioRow.of(snapshot.figures))
+        rows.append(PortfolioRow.of(snapshot.figures, scores.get(client.key)))
         stamps[client.key] = snapshot_stamp(snapshot)
-    sort, direction = parse_sort(request.args.get("sort"), request.args.get("dir"))
+    sort, direction = parse_sort(
+        request.args.get("sort"), request.args.get("dir"), internal=show_risk
+    )
     ordered = sort_rows(rows, sort, direction)
 
     def sort_url(column: SortKey) -> str:
@@ -256,6 +262,7 @@ def portfolio() -> str:
     return render_template(
         "panel/portfolio.html",
         rows=ordered,
+        show_risk=show_risk,
         sort=sort,
         direction=direction,
         sort_url=sort_url,
@@ -291,7 +298,25 @@ def client_page(key: str) -> str:
         # Per person: the agency's own business, computed for admins only.
         effort_breakdown=services().analysis.effort_breakdown(client) if internal else None,
         **_activity_context(client),
+        **(_risk_context(client) if internal else {"risk": None}),
     )
+
+
+def _risk_context(client: ClientSettings) -> dict[str, Any]:
+    """The client's stored risk for the internal section (assessed first when stale)."""
+    stored = services().risk.current().get(client.key)
+    if stored is None:
+        return {"risk": None}
+    lang = current_language()
+    view = risk_view(stored.document, services().settings.agency.zone, lang)
+    _ = language.gettext
+    trend = trend_svg(
+        view.weekly,
+        title=_("Risk trend"),
+        client_label=_("Client side"),
+        agency_label=_("Agency side"),
+    )
+    return {"risk": view, "risk_trend": Markup(trend)}  # numbers and escaped labels only
 
 
 INTERNAL_ENTRIES = 20
@@ -315,6 +340,7 @@ def _activity_context(client: ClientSettings) -> dict[str, Any]:
         "scope_creep_threshold": _("Scope creep threshold reached"),
         "revision_limit_digest": _("Revision limits exceeded (digest)"),
         "unbilled_hours_threshold": _("Unbilled hours threshold reached"),
+        "client_risk_high": _("Client risk is high"),
         "test": _("Test alert"),
     }
     channels = {
