@@ -1,9 +1,11 @@
 """Keeping the people directory current: the groups and emails the configuration names.
 
 ``agency.team``, ``clients[].client_users`` and ``risk.ignore`` may name Jira
-groups and emails; the sync looks them up (:func:`refresh_directory`), at most
-once per ``jira.metadata_ttl_minutes`` each, like the other site metadata, so a
-sync with nothing changed still costs its one search request per client.
+groups and emails, and ``contract.rates`` may price Jira groups; the sync looks
+them up (:func:`refresh_directory`), at most once per
+``jira.metadata_ttl_minutes`` each, like the other site metadata, so a sync with
+nothing changed still costs its one search request per client. The rates and the
+client-risk sides read the same stored members.
 """
 
 from __future__ import annotations
@@ -29,11 +31,13 @@ class DirectorySource(Protocol):
 
 
 def wanted_names(settings: Settings) -> set[tuple[str, str]]:
-    """Every (kind, name) the people lists name by group or email."""
+    """Every (kind, name) the people lists name by group or email, and every group a
+    contract's ``rates`` prices (``group:<name>``)."""
     people = [*settings.agency.team, *settings.risk.ignore]
+    wanted: set[tuple[str, str]] = set()
     for client in settings.clients:
         people.extend(client.client_users)
-    wanted: set[tuple[str, str]] = set()
+        wanted.update((stored.GROUP, group) for group in client.contract.rate_groups)
     for person in people:
         if person.group is not None:
             wanted.add((stored.GROUP, person.group))
@@ -63,7 +67,8 @@ def refresh_directory(
             members = jira.group_members(name)
             if members is None:
                 log.warning(
-                    "agency.team names the Jira group %r, which the site does not have", name
+                    "the configuration names the Jira group %r, which the site does not have",
+                    name,
                 )
             accounts = members or []
         else:

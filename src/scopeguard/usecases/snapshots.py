@@ -24,6 +24,7 @@ from datetime import date, datetime
 from functools import cached_property
 
 from scopeguard.adapters.store.db import Database, Transaction
+from scopeguard.adapters.store.directory import group_members
 from scopeguard.adapters.store.facts_store import (
     CHUNK,
     StampedFacts,
@@ -44,7 +45,7 @@ from scopeguard.adapters.store.snapshot_store import (
     stored_points_field,
     sync_status,
 )
-from scopeguard.adapters.store.worklogs import group_members, load_worklogs
+from scopeguard.adapters.store.worklogs import load_worklogs
 from scopeguard.config import ClientSettings, Settings
 from scopeguard.domain.clock import Clock, utcnow
 from scopeguard.domain.context import ClientContext
@@ -257,7 +258,7 @@ class ScopeAnalysis:
             save_snapshot(
                 session,
                 client.key,
-                fingerprint=self._fingerprint(client, context),
+                fingerprint=self._fingerprint(client, context, self._rated_groups(session, client)),
                 config_fingerprint=self._config_fingerprint(client),
                 computed_at=snapshot.computed_at,
                 series_until=self._today(),
@@ -363,13 +364,25 @@ class ScopeAnalysis:
             self._config_fingerprints[client.key] = cached
         return cached
 
-    def _fingerprint(self, client: ClientSettings, context: ClientContext) -> str:
+    def _fingerprint(
+        self, client: ClientSettings, context: ClientContext, rated_groups: list[list[str]]
+    ) -> str:
         contract = client.contract.model_dump(mode="json")
-        basis = json.dumps([context.fingerprint, contract, client.name], sort_keys=True)
+        basis = json.dumps(
+            [context.fingerprint, contract, client.name, rated_groups], sort_keys=True
+        )
         return hashlib.sha256(basis.encode()).hexdigest()
 
+    def _rated_groups(self, session: Transaction, client: ClientSettings) -> list[list[str]]:
+        """The members of the groups the client's rates price: a directory lookup that
+        changes them changes the unbilled amount, so the snapshot is recomputed."""
+        members = group_members(session, client.contract.rate_groups)
+        return [[group, *sorted(accounts)] for group, accounts in sorted(members.items())]
+
     def _snapshot_fingerprint(self, session: Transaction, client: ClientSettings) -> str:
-        return self._fingerprint(client, self.context(session, client))
+        return self._fingerprint(
+            client, self.context(session, client), self._rated_groups(session, client)
+        )
 
     # -- reading --------------------------------------------------------------
 

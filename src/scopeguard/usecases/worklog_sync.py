@@ -47,7 +47,6 @@ from scopeguard.adapters.store.worklogs import (
     mismatched_issues,
     replace_issue_worklogs,
     save_feed_cursor,
-    save_group_members,
     save_worklogs,
 )
 from scopeguard.config import ClientSettings, Settings
@@ -71,8 +70,6 @@ class WorklogReading(Protocol):
     def worklogs(self, ids: Sequence[int]) -> list[FetchedWorklog]: ...
 
     def issue_worklogs(self, issue_id: str) -> list[FetchedWorklog]: ...
-
-    def group_members(self, group: str) -> list[str]: ...
 
 
 @dataclass
@@ -288,7 +285,6 @@ class WorklogRun:
                 # Every older worklog this client needs is read per issue below.
                 new_cursor = _ms(self._started) - HELD_BACK_MS
         self._mend()
-        self._groups()
         with database.session() as session:
             if new_cursor is not None:
                 save_feed_cursor(session, new_cursor, self._sync.clock())
@@ -329,23 +325,6 @@ class WorklogRun:
                 self.report.per_issue += 1
                 self.report.changed = True
                 self.report.issue_ids.add(issue_id)
-
-    def _groups(self) -> None:
-        """Members of the groups the client's rates name: on a full sync, or never read."""
-        groups = self._client.contract.rate_groups
-        if not groups:
-            return
-        from scopeguard.adapters.store.worklogs import group_members  # noqa: PLC0415
-
-        with self._sync.database.session() as session:
-            known = group_members(session, groups)
-        wanted = [g for g in groups if self._full or not known.get(g)]
-        if not wanted:
-            return
-        members = {group: self._reader.group_members(group) for group in wanted}
-        with self._sync.database.session() as session:
-            save_group_members(session, members, self._sync.clock())
-        self.report.changed = True
 
     def close(self) -> None:
         """Stop the feed thread (when the sync ends early) and wait for it."""

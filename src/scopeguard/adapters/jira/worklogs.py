@@ -35,7 +35,6 @@ LIST_MAX_IDS = 1000
 """Ids per ``POST /worklog/list`` (Jira's limit)."""
 ISSUE_PAGE = 5000
 """Worklogs asked for per ``/issue/{id}/worklog`` page (Cloud's maximum)."""
-GROUP_PAGE = 50
 
 
 class _Changed(msgspec.Struct, frozen=True, gc=False):
@@ -70,18 +69,6 @@ class _IssueWorklogs(msgspec.Struct, frozen=True, gc=False):
     total: int | None = None
     startAt: int = 0  # noqa: N815
     maxResults: int | None = None  # noqa: N815
-
-
-class _Member(msgspec.Struct, frozen=True, gc=False):
-    accountId: str | None = None  # noqa: N815
-    name: str | None = None
-    key: str | None = None
-
-
-class _MemberPage(msgspec.Struct, frozen=True, gc=False):
-    values: list[_Member]
-    isLast: bool | None = None  # noqa: N815
-    total: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,24 +196,3 @@ class WorklogReader:
             total = page.total if page.total is not None else start
             if not page.worklogs or start >= total:
                 return found
-
-    def group_members(self, group: str) -> list[str]:
-        """The account ids (Cloud) or usernames (Data Center) of a group's members."""
-        path = f"{self._transport.api}/group/member"
-        members: list[str] = []
-        start = 0
-        while True:
-            page = self._transport.request_as(
-                _MemberPage,
-                "GET",
-                path,
-                params={"groupname": group, "startAt": start, "maxResults": GROUP_PAGE},
-            )
-            for member in page.values:
-                who = member.accountId or member.name or member.key
-                if who:
-                    members.append(who)
-            start += len(page.values)
-            done = page.isLast is True or (page.total is not None and start >= page.total)
-            if done or not page.values:
-                return members

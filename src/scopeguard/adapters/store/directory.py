@@ -33,6 +33,22 @@ def replace(session: Session, kind: str, name: str, accounts: Iterable[str], at:
     session.add_all(DirectoryRow(kind=kind, name=name, account=a, fetched_at=at) for a in found)
 
 
+def group_members(session: Session, groups: Iterable[str]) -> dict[str, frozenset[str]]:
+    """The stored members of each of ``groups`` (a group not looked up yet has none)."""
+    wanted = list(dict.fromkeys(groups))
+    found: dict[str, set[str]] = {group: set() for group in wanted}
+    if wanted:
+        rows = session.execute(
+            select(DirectoryRow.name, DirectoryRow.account).where(
+                DirectoryRow.kind == GROUP, DirectoryRow.name.in_(wanted)
+            )
+        )
+        for name, account in rows:
+            if account:
+                found[name].add(account)
+    return {group: frozenset(accounts) for group, accounts in found.items()}
+
+
 def load_directory(session: Session) -> Directory:
     """The :class:`~scopeguard.domain.risk.people.Directory` the sides are told by."""
     emails: dict[str, str] = {}

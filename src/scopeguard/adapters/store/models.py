@@ -517,16 +517,6 @@ class WorklogStateRow(Base):
     last_success: Mapped[datetime | None]
 
 
-class GroupMemberRow(Base):
-    """A member of a Jira group named in the configuration (rates by group)."""
-
-    __tablename__ = "group_members"
-
-    group_name: Mapped[str] = mapped_column(String(255), primary_key=True)
-    account: Mapped[str] = mapped_column(String(255), primary_key=True)
-    synced_at: Mapped[datetime]
-
-
 class DirectoryRow(Base):
     """What the sync learnt of Jira's people: a group's members, an email's account.
 

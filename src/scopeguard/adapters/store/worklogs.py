@@ -7,15 +7,14 @@ in a session the caller opened, like :mod:`scopeguard.adapters.store.repository`
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Table, and_, delete, func, insert, select
+from sqlalchemy import Table, and_, delete, func, select
 from sqlalchemy.orm import Session
 
 from scopeguard.adapters.store.models import (
-    GroupMemberRow,
     IssueRow,
     WorklogRow,
     WorklogStateRow,
@@ -24,7 +23,6 @@ from scopeguard.adapters.store.repository import upsert
 from scopeguard.domain.effort import Worklog
 
 _WORKLOGS: Table = WorklogRow.__table__  # type: ignore[assignment]
-_GROUPS: Table = GroupMemberRow.__table__  # type: ignore[assignment]
 SITE = "site"
 """The name of the site's feed cursor row."""
 _IN_CHUNK = 900
@@ -195,31 +193,3 @@ def worklog_count(session: Session, client_key: str) -> int:
             .where(IssueRow.client_key == client_key)
         ).scalar_one()
     )
-
-
-def save_group_members(
-    session: Session, members: Mapping[str, Sequence[str]], synced_at: datetime
-) -> None:
-    """Replace the stored members of each named group."""
-    for group, accounts in members.items():
-        session.execute(delete(_GROUPS).where(_GROUPS.c.group_name == group))
-        rows = [
-            {"group_name": group, "account": account, "synced_at": synced_at}
-            for account in dict.fromkeys(accounts)
-        ]
-        if rows:
-            session.execute(insert(_GROUPS), rows)
-
-
-def group_members(session: Session, groups: Iterable[str]) -> dict[str, frozenset[str]]:
-    """The stored members of each of ``groups`` (an unread group has none)."""
-    wanted = list(dict.fromkeys(groups))
-    found: dict[str, set[str]] = {group: set() for group in wanted}
-    if wanted:
-        for group, account in session.execute(
-            select(GroupMemberRow.group_name, GroupMemberRow.account).where(
-                GroupMemberRow.group_name.in_(wanted)
-            )
-        ):
-            found[group].add(account)
-    return {group: frozenset(accounts) for group, accounts in found.items()}

@@ -1,4 +1,4 @@
-"""worklogs: the site's logged time, its feed cursor, group members; issues' timespent
+"""worklogs: the site's logged time, its feed cursor; issues' timespent
 
 Revision ID: 0009
 Revises: 0008
@@ -39,13 +39,6 @@ def upgrade() -> None:
         sa.Column("last_success", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_worklog_state")),
     )
-    op.create_table(
-        "group_members",
-        sa.Column("group_name", sa.String(length=255), nullable=False),
-        sa.Column("account", sa.String(length=255), nullable=False),
-        sa.Column("synced_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("group_name", "account", name=op.f("pk_group_members")),
-    )
     # Plain ALTER TABLE (SQLite ≥ 3.35 too): batch mode would copy the issues table, and
     # dropping the old copy would cascade to its comments and facts.
     op.add_column("issues", sa.Column("time_spent_seconds", sa.BigInteger(), nullable=True))
@@ -53,7 +46,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_column("issues", "time_spent_seconds")
-    op.drop_table("group_members")
     op.drop_table("worklog_state")
     op.drop_index(op.f("ix_worklogs_issue_id"), table_name="worklogs")
     op.drop_table("worklogs")
