@@ -32,7 +32,8 @@ from scopeguard.config import ClientSettings, ConfigError, Settings, config_path
 from scopeguard.domain.access import Role, parse_role
 from scopeguard.domain.figures import ClientFigures
 from scopeguard.entrypoints.health_listener import HealthPortError
-from scopeguard.presentation.documents import BriefDocument, RiskDocument
+from scopeguard.presentation.brief_document import BriefDocument
+from scopeguard.presentation.documents import RiskDocument
 from scopeguard.usecases.doctor import diagnose
 from scopeguard.usecases.people import PeopleError
 from scopeguard.usecases.sync import SyncError
@@ -670,7 +671,7 @@ def brief_check(
     from scopeguard.adapters.morphology import morphology  # noqa: PLC0415
     from scopeguard.domain.brief import check_brief  # noqa: PLC0415
     from scopeguard.domain.risk.lexicon import PhraseMatcher  # noqa: PLC0415
-    from scopeguard.presentation.documents import brief_document  # noqa: PLC0415
+    from scopeguard.presentation.brief_document import brief_document  # noqa: PLC0415
 
     if (source is None) == (issue_key is None):
         _fail("give a FILE (or - for standard input) or --issue KEY, one of the two", EXIT_CONFIG)

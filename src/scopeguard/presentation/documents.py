@@ -28,7 +28,6 @@ from zoneinfo import ZoneInfo
 from pydantic import WithJsonSchema
 from typing_extensions import TypedDict
 
-from scopeguard.domain.brief import BriefReport, Question, QuestionKind
 from scopeguard.domain.contract import Contract, ScopeUnit
 from scopeguard.domain.effort import Burn, EffortSummary, IssueEffort, RoundHours
 from scopeguard.domain.figures import ClientFigures, IssueTrail, SyncStatus
@@ -47,7 +46,6 @@ from scopeguard.domain.risk.engine import ClientRisk
 from scopeguard.domain.risk.signals import Evidence
 from scopeguard.domain.risk.verdict import Finding
 from scopeguard.domain.timeseries import DailySeries, DayPoint, UnitPoint
-from scopeguard.presentation.i18n import gettext_for
 
 # --- shapes -----------------------------------------------------------------------------
 
@@ -631,7 +629,7 @@ def figures_from_documents(
 # --- client risk --------------------------------------------------------------------------
 
 
-class EvidenceDocument(TypedDict):
+class EvidenceDocument(TypedDict, closed=True):
     """One event behind a risk figure; ``text`` only when it has words."""
 
     issue: str
@@ -645,7 +643,7 @@ class EvidenceDocument(TypedDict):
     url: str
 
 
-class SignalDocument(TypedDict):
+class SignalDocument(TypedDict, closed=True):
     """One signal of the risk document."""
 
     value: float | None
@@ -659,7 +657,7 @@ class SignalDocument(TypedDict):
     details: dict[str, float | None]
 
 
-class RiskWeekDocument(TypedDict):
+class RiskWeekDocument(TypedDict, closed=True):
     """One week of the series and of the conflict view (client side vs agency side)."""
 
     week: str
@@ -670,7 +668,7 @@ class RiskWeekDocument(TypedDict):
     agency: dict[str, float | None]
 
 
-class NeighbourDocument(TypedDict):
+class NeighbourDocument(TypedDict, closed=True):
     """Another client's first weeks, by distance."""
 
     client: str
@@ -679,7 +677,7 @@ class NeighbourDocument(TypedDict):
     level: str | None
 
 
-class EarlyWarningDocument(TypedDict):
+class EarlyWarningDocument(TypedDict, closed=True):
     """A young contract's first weeks against the other clients' first weeks."""
 
     weeks: int
@@ -692,7 +690,7 @@ class EarlyWarningDocument(TypedDict):
     signals: dict[str, float | None]
 
 
-class FindingDocument(TypedDict):
+class FindingDocument(TypedDict, closed=True):
     """A signal that stands out, with its events."""
 
     signal: str
@@ -703,7 +701,7 @@ class FindingDocument(TypedDict):
     evidence: list[EvidenceDocument]
 
 
-class RiskDocument(TypedDict):
+class RiskDocument(TypedDict, closed=True):
     """``GET /api/v1/clients/<key>/risk``."""
 
     client: str
@@ -833,73 +831,4 @@ def risk_document(
         "pm_change_requests": [
             _evidence(e, zone, browse_url) for e in risk.reading.pm_change_requests
         ],
-    }
-
-
-# --- the brief checker ----------------------------------------------------------------------
-
-
-class BriefPhraseDocument(TypedDict):
-    """A phrase found in a brief: character offsets into the text that was checked."""
-
-    text: str
-    start: int
-    end: int
-    kind: str
-
-
-class BriefDocument(TypedDict):
-    """``scopeguard brief check --json`` (and the brief page in phase 2)."""
-
-    language: str
-    score: int
-    phrases: list[BriefPhraseDocument]
-    acceptance_criteria: bool
-    questions: list[str]
-    words: int
-    shortfalls: list[str]
-
-
-def question_text(question: Question, language: str) -> str:
-    """A question back to the client, in ``language`` (en or ru)."""
-    _ = gettext_for(language)
-    phrase = question.phrase or ""
-    if question.kind is QuestionKind.DESCRIBE:
-        return _(
-            "Please describe the deliverable in more detail: what exactly should be made, "
-            "for whom, and in which formats or channels?"
-        )
-    if question.kind is QuestionKind.ACCEPTANCE:
-        return _(
-            "How will we both know it is done? Please list the acceptance criteria: "
-            "what must be true for you to accept the work."
-        )
-    if question.kind is QuestionKind.CLARIFY:
-        return _(
-            "What does “{phrase}” mean in concrete terms? A reference, an example or a "
-            "measurable result would help."
-        ).format(phrase=phrase)
-    if question.kind is QuestionKind.WRITE_DOWN:
-        return _(
-            "You wrote “{phrase}”: please write down what was agreed, so that everyone "
-            "works from the same text."
-        ).format(phrase=phrase)
-    return _(
-        "You wrote “{phrase}”: by which date and time exactly is it needed, and what depends on it?"
-    ).format(phrase=phrase)
-
-
-def brief_document(report: BriefReport) -> BriefDocument:
-    """The brief checker's findings; questions in the brief's own language."""
-    return {
-        "language": report.language,
-        "score": report.score,
-        "phrases": [
-            {"text": m.text, "start": m.start, "end": m.end, "kind": m.kind.value}
-            for m in report.phrases
-        ],
-        "acceptance_criteria": report.acceptance_criteria,
-        "questions": [question_text(q, report.language) for q in report.questions],
-        "words": report.words,
-        "shortfalls": [reason.value for reason in report.shortfalls],
     }

@@ -17,7 +17,7 @@ from scopeguard.adapters.store.issue_text import stored_brief
 from scopeguard.domain.brief import check_brief
 from scopeguard.entrypoints.web import auth
 from scopeguard.entrypoints.web.context import services
-from scopeguard.presentation.documents import BriefDocument, brief_document
+from scopeguard.presentation.brief_document import BriefDocument, brief_document
 
 blueprint = Blueprint("brief", __name__)
 
