@@ -63,7 +63,7 @@ def test_a_second_process_waits_out_the_first_ones_retry_after(tmp_path: Path) -
         worker = WorkerProcess(config, tmp_path, "worker")
         try:
             # Its first sync (at start) is over: it sends nothing until asked.
-            _wait(lambda: worker.log().count("(full)") == 3, 120, "the worker's first sync")
+            _wait(lambda: worker.log().count("(full)") == 4, 120, "the worker's first sync")
             site.simulator.faults.rate_limit(next_requests=1, retry_after=RETRY_AFTER)
             with RequestTimes(site.simulator) as times, (tmp_path / "sync.log").open("wb") as out:
                 limited_process = subprocess.Popen(

@@ -261,16 +261,16 @@ def test_two_workers_sync_each_client_once_per_tick(tmp_path: Path) -> None:
                 if got_a is None and got_b is None:
                     break
             by = [(who, key) for who, key in taken if key is not None]
-            assert sorted(key for _, key in by) == ["HLT", "RET", "TOX"]
+            assert sorted(key for _, key in by) == ["HLT", "LAG", "RET", "TOX"]
             assert {who for who, _ in by} == {"a", "b"}
             # The tick is over for everyone; the next one syncs each client again.
             assert sync_next_client(first, a, tick) is None
             later = interval_period(site.now() + timedelta(seconds=900), 900)
-            again = [sync_next_client(second, b, later) for _ in range(4)]
-            assert again == ["HLT", "RET", "TOX", None]
+            again = [sync_next_client(second, b, later) for _ in range(5)]
+            assert again == ["HLT", "LAG", "RET", "TOX", None]
             with first.database.session() as session:
                 runs = session.execute(select(SyncRunRow.client_key, SyncRunRow.ok)).all()
-            assert sorted(runs) == sorted([(k, True) for k in ("HLT", "RET", "TOX")] * 2)
+            assert sorted(runs) == sorted([(k, True) for k in ("HLT", "LAG", "RET", "TOX")] * 2)
             # Their alert rules ran after each sync, once: TOX is past its limits.
             with first.database.session() as session:
                 fired = session.execute(

@@ -271,17 +271,23 @@ class AlertEngine:
         }
         fired: list[FiredAlert] = []
         for position, (observation, further) in enumerate(crossed):
-            own = documents.get(position)
+            digested = observation.subject in digest_of
+            if position in documents or not digested:
+                # An alert no channel takes (a further round, and no channel repeats
+                # each round) still gets its own id: its state moved, the log says so.
+                alert_id = document(position)[0]
+            else:
+                alert_id = digest_of[observation.subject]
             fired.append(
                 FiredAlert(
-                    alert_id=own[0] if own else digest_of[observation.subject],
+                    alert_id=alert_id,
                     event=observation.rule.value,
                     issue=observation.issue,
                     value=observation.value,
                     limit=observation.limit,
                     further_round=further,
-                    deliveries=deliveries[own[0]] if own else 0,
-                    digested=observation.subject in digest_of,
+                    deliveries=deliveries.get(alert_id, 0) if position in documents else 0,
+                    digested=digested,
                 )
             )
         fired += [
