@@ -51,9 +51,17 @@ def process_cpu_seconds(pid: int) -> float:
 
 @contextmanager
 def simulator_process(
-    issues: int, histories: int, latency: float = 0.0, flavor: str = "cloud"
+    issues: int,
+    histories: int,
+    latency: float = 0.0,
+    flavor: str = "cloud",
+    worklogs: int = 0,
+    *,
+    comments: int = 0,
+    chatty_every: int = 200,
 ) -> Iterator[tuple[str, int]]:
-    """:func:`simulator`, yielding its URL and its process id (to read its CPU time)."""
+    """:func:`simulator`, yielding its URL and its process id (to read its CPU time);
+    every ``chatty_every``-th issue gets ``comments`` comments."""
     process = subprocess.Popen(
         [
             sys.executable,
@@ -71,6 +79,12 @@ def simulator_process(
             str(histories),
             "--latency",
             str(latency),
+            "--bulk-worklogs",
+            str(worklogs),
+            "--bulk-comments",
+            str(comments),
+            "--bulk-chatty-every",
+            str(chatty_every),
         ],
         stdout=subprocess.PIPE,
         text=True,

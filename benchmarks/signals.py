@@ -32,6 +32,7 @@ from scopeguard.domain.risk.lexicon import PhraseMatcher
 from scopeguard.domain.risk.people import ClientPeople, Member, Sides
 from scopeguard.domain.risk.policy import RiskPolicy
 from scopeguard.domain.risk.worktime import WorkingTime
+from scopeguard.usecases.collector import fewer_collections
 
 TARGET_SECONDS = 3.0
 ZONE = ZoneInfo("Europe/Moscow")
@@ -178,13 +179,16 @@ def build_client(
     return ClientRecord(key, context, tuple(issues), ClientPeople(sides))
 
 
-def median_of_three(run: object) -> tuple[float, list[float]]:
+def median_of_three(run: object) -> tuple[float, list[float], float]:
+    """Median wall time of three runs, the runs, and the median CPU time of this process."""
     timings = []
+    cpu = []
     for _ in range(3):
-        began = time.perf_counter()
+        began, began_cpu = time.perf_counter(), time.process_time()
         run()  # type: ignore[operator]
         timings.append(time.perf_counter() - began)
-    return statistics.median(timings), timings
+        cpu.append(time.process_time() - began_cpu)
+    return statistics.median(timings), timings, statistics.median(cpu)
 
 
 def main() -> None:
@@ -212,7 +216,7 @@ def main() -> None:
             for r in records
         ]
 
-    facts_time, facts_runs = median_of_three(facts)
+    facts_time, facts_runs, _ = median_of_three(facts)
     with_facts = facts()
     matcher = PhraseMatcher(shipped_lexicon(), morphology())
     policy = RiskPolicy(WorkingTime(ZONE))
@@ -220,14 +224,16 @@ def main() -> None:
 
     def signals() -> None:
         # A new matcher each run: its word cache must not make later runs look faster.
-        assess_portfolio(
-            with_facts,
-            RiskPolicy(WorkingTime(ZONE)),
-            PhraseMatcher(shipped_lexicon(), morphology()),
-            as_of,
-        )
+        # The collector policy is production's (RiskService.assess runs the engine so).
+        with fewer_collections():
+            assess_portfolio(
+                with_facts,
+                RiskPolicy(WorkingTime(ZONE)),
+                PhraseMatcher(shipped_lexicon(), morphology()),
+                as_of,
+            )
 
-    risk_time, risk_runs = median_of_three(signals)
+    risk_time, risk_runs, risk_cpu = median_of_three(signals)
     weeks = sum(len(risk.weekly) for risk in result.clients.values())
     scored = sum(1 for risk in result.clients.values() if risk.score is not None)
     early = sum(1 for risk in result.clients.values() if risk.early_warning is not None)
@@ -237,8 +243,8 @@ def main() -> None:
     )
     print(
         f"signals and scores (assess_portfolio): median {risk_time:.2f}s "
-        f"of {', '.join(f'{t:.2f}' for t in risk_runs)}; target < {TARGET_SECONDS:.0f}s: "
-        f"{'met' if risk_time < TARGET_SECONDS else 'MISSED'}"
+        f"of {', '.join(f'{t:.2f}' for t in risk_runs)} (CPU {risk_cpu:.2f}s); "
+        f"target < {TARGET_SECONDS:.0f}s: {'met' if risk_time < TARGET_SECONDS else 'MISSED'}"
     )
     print(
         f"{weeks} client-weeks scored, {scored} clients with a score now, "

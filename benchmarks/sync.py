@@ -1,11 +1,13 @@
-"""Sync benchmark: 20,000 issues x 30 histories from the simulator with 50 ms latency.
+"""Sync benchmark: 20,000 issues x 30 histories and 200,000 worklogs from the simulator
+with 50 ms latency.
 
 For Cloud and Data Center, a full sync into a fresh database, then a re-sync with
 nothing changed. Printed per flavour (the median of ``--runs`` runs, each run in a
 fresh process so its peak RSS is its own):
 
 * Jira requests against their lower bound (Cloud: search pages + bulkfetch pages;
-  Data Center: search pages at the server's page cap);
+  Data Center: search pages at the server's page cap; both: one ``/worklog/updated``
+  page and one ``/worklog/list`` per 1,000 worklogs);
 * wall time against the sequential request bound (requests x latency) and the
   concurrent bound (requests x latency / sync.concurrency);
 * ScopeGuard's CPU seconds: the sync path (reading, decoding, parsing, storing)
@@ -18,7 +20,8 @@ The simulator runs in its own process so its dataset and its CPU are not counted
 ScopeGuard's (it still shares the machine's cores).
 
     .venv/bin/python benchmarks/sync.py [--flavor cloud|datacenter|both] [--issues N]
-        [--histories N] [--latency S] [--concurrency N] [--runs N] [--database-url URL]
+        [--histories N] [--worklogs N] [--latency S] [--concurrency N] [--runs N]
+        [--database-url URL]
 """
 
 from __future__ import annotations
@@ -49,17 +52,35 @@ BULKFETCH_PAGE = 10_000  # histories per /changelog/bulkfetch page
 BULKFETCH_ISSUES = 1_000  # issues per /changelog/bulkfetch call
 DC_SEARCH_PAGE = 50  # the simulator's Data Center page cap (jira.search.views.default.max)
 DC_INLINE_HISTORIES = 100  # histories Data Center inlines per issue in a search page
+WORKLOG_PAGE = 1_000  # ids per /worklog/updated page, and worklogs per /worklog/list
+INLINE_COMMENTS = 20  # comments a search page's comment field carries (the simulator's cap)
+COMMENT_PAGE = 100  # comments per /issue/{id}/comment page
 
 
-def lower_bound(flavor: str, issues: int, histories: int) -> int:
-    """Fewest data requests a complete sync can make."""
+def comment_bound(issues: int, every: int, comments: int) -> int:
+    """Fewest comment requests: each chatty issue's comments beyond the inline page."""
+    if every <= 0 or comments <= INLINE_COMMENTS:
+        return 0
+    chatty = math.ceil(issues / every)
+    return chatty * math.ceil((comments - INLINE_COMMENTS) / COMMENT_PAGE)
+
+
+def worklog_lower_bound(worklogs: int) -> int:
+    """Fewest worklog requests a complete first read makes: each 1,000 worklogs need their
+    page of ids and their list (at least one page even for none)."""
+    pages = max(1, math.ceil(worklogs / WORKLOG_PAGE))
+    return pages + math.ceil(worklogs / WORKLOG_PAGE)
+
+
+def lower_bound(flavor: str, issues: int, histories: int, worklogs: int = 0) -> int:
+    """Fewest data requests a complete sync can make (issues, histories and worklogs)."""
     if flavor == "datacenter":
         completions = issues if histories > DC_INLINE_HISTORIES else 0
-        return math.ceil(issues / DC_SEARCH_PAGE) + completions
+        return math.ceil(issues / DC_SEARCH_PAGE) + completions + worklog_lower_bound(worklogs)
     search_pages = math.ceil(issues / CLOUD_SEARCH_PAGE)
     batches = math.ceil(issues / BULKFETCH_ISSUES)
     per_batch = math.ceil(min(issues, BULKFETCH_ISSUES) * histories / BULKFETCH_PAGE)
-    return search_pages + batches * per_batch
+    return search_pages + batches * per_batch + worklog_lower_bound(worklogs)
 
 
 def _peak_rss_mb() -> float:
@@ -131,6 +152,7 @@ def one_run(args: argparse.Namespace) -> dict[str, Any]:
         sync.listener = timed
         cpu0, wall0 = time.process_time(), time.perf_counter()
         report = sync.sync_client(client)
+        comment_requests = services.jira.comment_requests_made
         wall = time.perf_counter() - wall0
         cpu = time.process_time() - cpu0
         peak_mb = _peak_rss_mb()
@@ -147,6 +169,7 @@ def one_run(args: argparse.Namespace) -> dict[str, Any]:
         "issues": report.issues,
         "histories": report.histories,
         "requests": report.requests,
+        "comment_requests": comment_requests,
         "concurrency": concurrency,
         "wall": wall,
         "wall_sync": wall - timed.wall["after"],
@@ -161,6 +184,7 @@ def one_run(args: argparse.Namespace) -> dict[str, Any]:
         "peak_mb_sync": timed.peak_mb_before_after,
         "db_mb": db_mb,
         "resync_requests": again.requests,
+        "worklogs": report.worklogs,
         "line": report.line(),
     }
 
@@ -171,7 +195,9 @@ def _median(runs: Sequence[dict[str, Any]], key: str) -> float:
 
 def _print_flavor(flavor: str, args: argparse.Namespace, runs: list[dict[str, Any]]) -> None:
     m = {key: _median(runs, key) for key in runs[0] if key != "line" and runs[0][key] is not None}
-    bound = lower_bound(flavor, args.issues, args.histories)
+    comments = comment_bound(args.issues, args.chatty_every, args.comments)
+    bound = lower_bound(flavor, args.issues, args.histories, args.worklogs) + comments
+    worklog_bound = worklog_lower_bound(args.worklogs)
     histories = m["histories"] or 1
     per = 100_000 / histories
     sequential = m["requests"] * args.latency
@@ -179,8 +205,15 @@ def _print_flavor(flavor: str, args: argparse.Namespace, runs: list[dict[str, An
     print(f"== {flavor}: median of {len(runs)} runs, concurrency {m['concurrency']:.0f}")
     print(f"   sync line: {runs[-1]['line']}")
     print(
-        f"   requests: {m['requests']:.0f} (lower bound {bound}, ratio {m['requests'] / bound:.3f})"
+        f"   requests: {m['requests']:.0f} (lower bound {bound}, of it {worklog_bound} for "
+        f"{m['worklogs']:.0f} worklogs; ratio {m['requests'] / bound:.3f})"
     )
+    if comments:
+        print(
+            f"   of which comment pages: {m['comment_requests']:.0f} (lower bound {comments}: "
+            f"{math.ceil(args.issues / args.chatty_every)} issues x {args.comments} comments, "
+            f"{INLINE_COMMENTS} inline, {COMMENT_PAGE} a page)"
+        )
     print(
         f"   wall: sync {m['wall_sync']:.1f}s (until the cursor is committed; "
         f"{m['wall_facts']:.1f}s of it in the per-batch metric facts), then post-sync "
@@ -203,7 +236,10 @@ def _print_flavor(flavor: str, args: argparse.Namespace, runs: list[dict[str, An
         f"   peak RSS {m['peak_mb']:.0f} MB ({m['peak_mb_sync']:.0f} MB until the cursor is "
         f"committed, before the post-sync snapshot + alerts){size}"
     )
-    print(f"   no-change re-sync: {m['resync_requests']:.0f} Jira requests")
+    print(
+        f"   no-change re-sync: {m['resync_requests']:.0f} Jira requests "
+        "(target: the search, and one worklog feed page for the site)"
+    )
     for index, run in enumerate(runs, 1):
         print(
             f"   run {index}: sync wall {run['wall_sync']:.1f}s, total {run['wall']:.1f}s, "
@@ -217,11 +253,16 @@ def main() -> None:
     parser.add_argument("--flavor", choices=("cloud", "datacenter", "both"), default="both")
     parser.add_argument("--issues", type=int, default=20_000)
     parser.add_argument("--histories", type=int, default=30)
+    parser.add_argument("--worklogs", type=int, default=200_000)
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument(
         "--concurrency", type=int, default=None, help="sync.concurrency (default: its default)"
     )
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--comments", type=int, default=150, help="comments on each chatty issue (0: none)"
+    )
+    parser.add_argument("--chatty-every", type=int, default=200, help="every N-th issue chats")
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
     parser.add_argument("--url", help=argparse.SUPPRESS)  # one run in this process
     args = parser.parse_args()
@@ -232,12 +273,21 @@ def main() -> None:
 
     flavors = ("cloud", "datacenter") if args.flavor == "both" else (args.flavor,)
     print(
-        f"{args.issues} issues x {args.histories} histories, {args.latency * 1000:.0f} ms "
+        f"{args.issues} issues x {args.histories} histories, {args.worklogs} worklogs, "
+        f"{args.latency * 1000:.0f} ms "
         f"latency, {os.cpu_count()} cores, database {args.database_url or 'SQLite file'}"
     )
     for flavor in flavors:
         t0 = time.perf_counter()
-        with simulator_process(args.issues, args.histories, args.latency, flavor) as (url, pid):
+        with simulator_process(
+            args.issues,
+            args.histories,
+            args.latency,
+            flavor,
+            args.worklogs,
+            comments=args.comments,
+            chatty_every=args.chatty_every,
+        ) as (url, pid):
             print(f"simulator ({flavor}) ready in {time.perf_counter() - t0:.1f}s")
             runs = []
             for _ in range(args.runs):

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jira_simulator import scenarios
+from jira_simulator import scenarios, timesheets
 from jira_simulator.app import JiraSimulator
 from jira_simulator.dataset import Dataset
+from jira_simulator.people import add_bulk_comments
 from jira_simulator.real import load_real
 from jira_simulator.server import make_simulator_server
 
@@ -42,7 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--flavor", choices=("cloud", "datacenter"), default="cloud")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081)
-    parser.add_argument("--scenario", choices=("agency", "real", "bulk"), default="agency")
+    parser.add_argument("--scenario", choices=("agency", "fleet", "real", "bulk"), default="agency")
+    parser.add_argument(
+        "--clients", type=int, default=30, help="clients of the fleet scenario (load tests)"
+    )
     parser.add_argument("--timezone", default="Europe/Moscow", help="the Jira user's zone")
     parser.add_argument(
         "--now", help="ISO moment the agency scenario is built up to (default: now)"
@@ -50,6 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--real-root", type=Path, default=None)
     parser.add_argument("--bulk-issues", type=int, default=20000)
     parser.add_argument("--bulk-histories", type=int, default=30)
+    parser.add_argument("--bulk-worklogs", type=int, default=0, help="worklogs over the issues")
+    parser.add_argument(
+        "--bulk-comments",
+        type=int,
+        default=0,
+        help="comments on every --bulk-chatty-every-th issue (beyond the inline page)",
+    )
+    parser.add_argument("--bulk-chatty-every", type=int, default=200)
     parser.add_argument("--email", default="pm@agency.example")
     parser.add_argument("--api-token", default="token")
     parser.add_argument("--pat", default="pat-token")
@@ -69,11 +81,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         else Dataset.with_default_workflow(user_timezone=args.timezone)
     )
     summary: dict[str, Any] = {}
-    if args.scenario == "agency":
+    if args.scenario in ("agency", "fleet"):
         now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
         if now.tzinfo is None:
             now = now.replace(tzinfo=zone)
-        clients = scenarios.agency(ds, now, zone)
+        clients = (
+            scenarios.agency(ds, now, zone)
+            if args.scenario == "agency"
+            else scenarios.fleet(ds, now, zone, clients=args.clients)
+        )
         summary["clients"] = [
             {
                 "key": c.key,
@@ -92,7 +108,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
     else:
         ds.generate_bulk(issues=args.bulk_issues, histories_per_issue=args.bulk_histories)
-        summary["bulk"] = {"issues": args.bulk_issues, "histories": ds.history_count()}
+        chatty = add_bulk_comments(
+            ds, "BULK", every=args.bulk_chatty_every, comments=args.bulk_comments
+        )
+        summary["bulk"] = {
+            "issues": args.bulk_issues,
+            "histories": ds.history_count(),
+            "chatty_issues": chatty,
+        }
+        if args.bulk_worklogs:
+            summary["bulk"]["worklogs"] = timesheets.bulk_worklogs(ds, "BULK", args.bulk_worklogs)
     # The dataset lives as long as the process: keep the garbage collector from
     # re-scanning its hundreds of thousands of objects on every collection.
     gc.freeze()

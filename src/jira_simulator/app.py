@@ -19,12 +19,20 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from jira_simulator import people, worklogs
+from jira_simulator.access import SCOPE_MISMATCH, CloudAccess, allowed
 from jira_simulator.catalog import CLOUD_VERSION, DC_VERSIONS, Flavor, field_catalogue
 from jira_simulator.dataset import Dataset, SimIssue
 from jira_simulator.faults import FaultDecision, Faults, MalformedKind
 from jira_simulator.jira_types import format_jira_datetime
 from jira_simulator.jql import CompiledQuery, JqlError, compile_query, run_query
-from jira_simulator.payloads import FieldSelection, Renderer, encode
+from jira_simulator.payloads import (
+    COMMENT_PAGE_CAP,
+    INLINE_COMMENT_CAP,
+    FieldSelection,
+    Renderer,
+    encode,
+)
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -161,13 +169,21 @@ class JiraSimulator:
         *,
         username: str | None = None,
         max_results_cap: int = 50,
+        inline_comment_cap: int | None = INLINE_COMMENT_CAP,
         dc_inline_changelog_cap: int = 100,
         dc_version: str = DC_VERSIONS[0],
         dc_deployment_type: str = "Server",
         dc_history_field_ids: bool = False,
         clock: Callable[[], datetime] | None = None,
+        access: CloudAccess | None = None,
+        worklog_page_cap: int = worklogs.ISSUE_PAGE_CAP,
+        worklog_changed_page: int = worklogs.CHANGED_PAGE,
     ):
         self.dataset = dataset
+        self.access = access
+        """Cloud: the gateway path, scoped tokens and their scopes (``None``: classic only)."""
+        self.worklog_page_cap = worklog_page_cap
+        self.worklog_changed_page = worklog_changed_page
         self.flavor = Flavor(flavor)
         self.email = email
         self.api_token = api_token
@@ -175,6 +191,8 @@ class JiraSimulator:
         self.username = username or dataset.me.name
         """DC username accepted with Basic auth (defaults to the dataset's ``me``)."""
         self.max_results_cap = max_results_cap
+        self.inline_comment_cap = inline_comment_cap
+        """Comments a search page's ``comment`` field carries (``None``: all)."""
         self.dc_inline_changelog_cap = dc_inline_changelog_cap
         self.dc_version = dc_version
         self.dc_deployment_type = dc_deployment_type
@@ -202,6 +220,15 @@ class JiraSimulator:
                 methods=["GET"],
             ),
             Rule(f"/rest/api/{versions}/search", endpoint="search", methods=["GET", "POST"]),
+            # Worklogs (jira_simulator.worklogs).
+            Rule(f"/rest/api/{versions}/issue/<key>/worklog", endpoint="issue_worklog"),
+            Rule(f"/rest/api/{versions}/worklog/updated", endpoint="worklog_updated"),
+            Rule(f"/rest/api/{versions}/worklog/deleted", endpoint="worklog_deleted"),
+            Rule(f"/rest/api/{versions}/worklog/list", endpoint="worklog_list", methods=["POST"]),
+            # Comments beyond the inline field, group members, users by email: people.py.
+            Rule(f"/rest/api/{versions}/issue/<key>/comment", endpoint="comments", methods=["GET"]),
+            Rule(f"/rest/api/{versions}/group/member", endpoint="group_member", methods=["GET"]),
+            Rule(f"/rest/api/{versions}/user/search", endpoint="user_search", methods=["GET"]),
         ]
         if self.flavor is Flavor.CLOUD:
             rules += [
@@ -235,6 +262,13 @@ class JiraSimulator:
             "search_jql": self._search_jql,
             "approximate_count": self._approximate_count,
             "bulkfetch": self._bulkfetch,
+            "issue_worklog": self._issue_worklog,
+            "worklog_updated": self._worklog_changed,
+            "worklog_deleted": self._worklog_changed,
+            "worklog_list": self._worklog_list,
+            "comments": self._comments,
+            "group_member": self._group_member,
+            "user_search": self._user_search,
         }
 
     # -- request records -----------------------------------------------------------
@@ -254,11 +288,28 @@ class JiraSimulator:
     # -- WSGI ------------------------------------------------------------------------
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        gateway = self._gateway(environ)
+        if gateway is not None:
+            return gateway(environ, start_response)
         request = Request(environ)
         response = self._respond(request)
         with self._records_lock:
             self.requests.append(RequestRecord(request.method, request.path, response.status_code))
         return response(environ, start_response)
+
+    def _gateway(self, environ: WSGIEnvironment) -> Response | None:
+        """Route a gateway path (``/ex/jira/{cloudId}/…``) to the site's path, or answer
+        ``/_edge/tenant_info``; ``None`` when the request goes on as it is."""
+        if self.access is None or self.flavor is not Flavor.CLOUD:
+            return None
+        path = environ.get("PATH_INFO", "")
+        if path == "/_edge/tenant_info":
+            return self._json_response(Reply({"cloudId": self.access.cloud_id}))
+        routed = self.access.route(path)
+        if routed is None:
+            return self._json_response(Reply({"code": 404, "message": "Not Found"}, 404))
+        environ["PATH_INFO"], environ["jira_simulator.gateway"] = routed
+        return None
 
     def _respond(self, request: Request) -> Response:
         decision = self.faults.take()
@@ -328,7 +379,8 @@ class JiraSimulator:
         except (binascii.Error, UnicodeDecodeError):
             return False
         if self.flavor is Flavor.CLOUD:
-            return user == self.email and password == self.api_token
+            scoped = self.access is not None and self.access.token_is_scoped(password)
+            return user == self.email and (password == self.api_token or scoped)
         return user in (self.email, self.username) and password in (self.api_token, self.pat)
 
     def _dispatch(self, request: Request) -> Reply:
@@ -348,11 +400,36 @@ class JiraSimulator:
             if authenticated is False:
                 reply.headers["X-Seraph-LoginReason"] = "AUTHENTICATED_FAILED"
             return reply
+        refused = self._scope_refusal(request, str(endpoint))
+        if refused is not None:
+            return refused
         args = dict(matched)
         version = int(args.pop("version"))
         handler = self._handlers[str(endpoint)]
         with self.dataset.lock:
             return handler(request, self._renderer(request, version), **args)
+
+    def _scope_refusal(self, request: Request, endpoint: str) -> Reply | None:
+        """The gateway's and Jira's refusals of a scoped token: outside the gateway, without
+        the operation's scopes, or (``access.forbidden``) without the permission."""
+        access = self.access
+        if access is None or self.flavor is not Flavor.CLOUD or endpoint == "server_info":
+            return None
+        via_gateway = bool(request.environ.get("jira_simulator.gateway"))
+        scopes = access.scopes_of(request.headers.get("Authorization"))
+        if scopes is None:
+            # A classic token: the site's URL only.
+            if via_gateway or access.require_gateway:
+                return Reply(_error_body([NOT_AUTHENTICATED]), 401)
+        elif not via_gateway:
+            return Reply(_error_body([NOT_AUTHENTICATED]), 401)
+        elif not allowed(scopes, endpoint):
+            return Reply(dict(SCOPE_MISMATCH), 401)
+        if endpoint in access.forbidden:
+            return Reply(
+                _error_body(["You do not have the permission to see the specified resource."]), 403
+            )
+        return None
 
     def _renderer(self, request: Request, version: int) -> Renderer:
         base = self.dataset.base_url_hint or request.host_url.rstrip("/")
@@ -366,6 +443,7 @@ class JiraSimulator:
                 base,
                 dc_history_field_ids=self.dc_history_field_ids,
             )
+            renderer.inline_comment_cap = self.inline_comment_cap
             self._renderers[key] = renderer
         return renderer
 
@@ -479,6 +557,32 @@ class JiraSimulator:
         expand = _expand_set(request.args.getlist("expand"))
         body = r.issue(issue, selection, changelog="changelog" in expand, dc_cap=None)
         return Reply(body)
+
+    def _comments(self, request: Request, r: Renderer, key: str) -> Reply:
+        issue = self._issue_or_404(key)
+        start_at = _int_param(request.args.get("startAt"), "startAt", 0)
+        max_results = _int_param(request.args.get("maxResults"), "maxResults", COMMENT_PAGE_CAP)
+        if start_at < 0 or max_results < 0:
+            raise ApiError(400, "startAt and maxResults must not be negative.")
+        return Reply(people.comment_page(r, issue, start_at, max_results))
+
+    def _group_member(self, request: Request, r: Renderer) -> Reply:
+        name = request.args.get("groupname") or request.args.get("groupName")
+        if not name:
+            raise ApiError(400, "You must specify a group name or group id.")
+        start_at = _int_param(request.args.get("startAt"), "startAt", 0)
+        max_results = _int_param(request.args.get("maxResults"), "maxResults", 50)
+        page = people.group_members(r, self.dataset, name, start_at, max_results)
+        if page is None:
+            raise ApiError(404, f"Group with name '{name}' does not exist.")
+        return Reply(page)
+
+    def _user_search(self, request: Request, r: Renderer) -> Reply:
+        query = request.args.get("query") if self.flavor is Flavor.CLOUD else None
+        query = query or request.args.get("username") or request.args.get("query")
+        if not query:
+            raise ApiError(400, "The query parameter 'query' is required.")
+        return Reply(people.user_search(r, self.dataset, query))
 
     def _issue_changelog(self, request: Request, r: Renderer, key: str) -> Reply:
         issue = self._issue_or_404(key)
@@ -686,3 +790,37 @@ class JiraSimulator:
             )
             text += f',"nextPageToken":"{token_text}"'
         return Reply(None, text=text + "}")
+
+    # -- worklogs and groups ---------------------------------------------------------
+
+    def _issue_worklog(self, request: Request, r: Renderer, key: str) -> Reply:
+        issue = self._issue_or_404(key)
+        try:
+            return Reply(
+                worklogs.issue_worklogs(
+                    r,
+                    issue,
+                    request.args.get("startAt"),
+                    request.args.get("maxResults"),
+                    self.worklog_page_cap,
+                )
+            )
+        except worklogs.BadRequestError as exc:
+            raise ApiError(400, str(exc)) from exc
+
+    def _worklog_changed(self, request: Request, r: Renderer) -> Reply:
+        kind = "deleted" if request.path.endswith("/deleted") else "updated"
+        try:
+            return Reply(
+                worklogs.changed(
+                    r, kind, request.args.get("since"), self.clock(), self.worklog_changed_page
+                )
+            )
+        except worklogs.BadRequestError as exc:
+            raise ApiError(400, str(exc)) from exc
+
+    def _worklog_list(self, request: Request, r: Renderer) -> Reply:
+        try:
+            return Reply(worklogs.listed(r, request.get_data()))
+        except worklogs.BadRequestError as exc:
+            raise ApiError(400, str(exc)) from exc

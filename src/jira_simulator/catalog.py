@@ -236,6 +236,20 @@ _SYSTEM_FIELDS: tuple[FieldDef, ...] = (
         {"type": "number", "system": "timeoriginalestimate"},
         clause_names=("originalEstimate", "timeoriginalestimate"),
     ),
+    FieldDef(
+        "timespent",
+        "Time Spent",
+        {"type": "number", "system": "timespent"},
+        clause_names=("timespent",),
+    ),
+    # Like comments, worklogs are no column of the issue navigator.
+    FieldDef(
+        "worklog",
+        "Log Work",
+        {"type": "array", "items": "worklog", "system": "worklog"},
+        navigable=False,
+        clause_names=("worklogComment", "worklogDate"),
+    ),
 )
 
 

@@ -16,7 +16,7 @@ import bisect
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -122,6 +122,12 @@ class SimComment:
     created: datetime
     body: str
     updated: datetime
+    update_author: SimUser | None = None
+    """Who edited it last (``None``: its author)."""
+    internal: bool = False
+    """A service-desk internal note: ``jsdPublic: false`` on Cloud."""
+    visibility: str | None = None
+    """A role the comment is restricted to (``visibility: {type: role, value}``)."""
 
 
 @dataclass(slots=True, eq=False)
@@ -149,6 +155,11 @@ class SimIssue:
     original_estimate_seconds: int | None = None
     reporter: SimUser | None = None
     description: str | None = None
+    priority: str | None = "Medium"
+    assignee: SimUser | None = None
+    creator: SimUser | None = None
+    """Who created the issue (``None``: the reporter)."""
+    due_date: date | None = None
     comments: list[SimComment] = field(default_factory=list)
     histories: list[SimHistory] = field(default_factory=list)
     raw_fields: JsonDict | None = None
@@ -208,6 +219,8 @@ class Dataset:
         self._next_issue_id = 10000
         self._next_history_id = 10000
         self._next_comment_id = 10000
+        self.groups: dict[str, list[SimUser]] = {}
+        """Jira groups by name, their members in the order added."""
         self._next_project_id = 10000
         self.me = self.user("712020:agency-pm", "Agency PM", email="pm@agency.example")
         """The user the simulator authenticates requests as (``/myself``)."""
@@ -391,6 +404,9 @@ class Dataset:
         original_estimate_seconds: int | None = None,
         reporter: Author | SimUser | None = None,
         description: str | None = None,
+        priority: str | None = "Medium",
+        assignee: Author | SimUser | None = None,
+        due_date: date | None = None,
     ) -> SimIssue:
         """Create an issue (no history: Jira records none for initial values).
 
@@ -416,6 +432,9 @@ class Dataset:
                 original_estimate_seconds=original_estimate_seconds,
                 reporter=self._actor(reporter),
                 description=description,
+                priority=priority,
+                assignee=None if assignee is None else self._actor(assignee),
+                due_date=due_date,
             )
             if issue.status.category is StatusCategory.DONE:
                 issue.resolution = STATUS_RESOLUTION.get(issue.status.name.casefold(), "Done")
@@ -699,15 +718,31 @@ class Dataset:
                     new_type,
                 )
                 issue.issue_type = new_type
+            elif fid in ("priority", "duedate", "assignee"):
+                changed = self._set_people_field(issue, fid, value)
+                if changed is None:
+                    return None
+                item = changed
             else:
                 raise ValueError(f"set_field does not support field {field_id!r}")
             issue.touched.add(fid)
             return self._record(issue, at, author, [item])
 
     def add_comment(
-        self, key: str, body: str, at: datetime, author: Author | SimUser | None = None
+        self,
+        key: str,
+        body: str,
+        at: datetime,
+        author: Author | SimUser | None = None,
+        *,
+        internal: bool = False,
+        visibility: str | None = None,
     ) -> SimComment:
-        """Add a comment (comments are not changelog histories, but bump ``updated``)."""
+        """Add a comment (comments are not changelog histories, but bump ``updated``).
+
+        ``internal`` makes it a service-desk internal note; ``visibility`` restricts
+        it to a project role.
+        """
         _require_aware(at, "at")
         with self.lock:
             issue = self.issue(key)
@@ -717,6 +752,8 @@ class Dataset:
                 created=at,
                 body=body,
                 updated=at,
+                internal=internal,
+                visibility=visibility,
             )
             self._next_comment_id += 1
             if not issue.comments or issue.comments[-1].created <= at:
@@ -727,6 +764,88 @@ class Dataset:
             issue.touched.add("comment")
             self.version += 1
             return comment
+
+    def _set_people_field(self, issue: SimIssue, fid: str, value: Any) -> SimItem | None:
+        """Priority (a name), due date (a date) or assignee (an author) changed, as Jira
+        records them; ``None`` when unchanged."""
+        if fid == "priority":
+            new_priority = None if value is None else str(value)
+            if new_priority == issue.priority:
+                return None
+            item = self.item(
+                "priority", "jira", "priority", None, issue.priority, None, new_priority
+            )
+            issue.priority = new_priority
+            return item
+        if fid == "duedate":
+            new_due = (
+                value if isinstance(value, date) or value is None else date.fromisoformat(value)
+            )
+            if new_due == issue.due_date:
+                return None
+            old_text = None if issue.due_date is None else issue.due_date.isoformat()
+            new_text = None if new_due is None else new_due.isoformat()
+            item = self.item("duedate", "jira", "duedate", old_text, old_text, new_text, new_text)
+            issue.due_date = new_due
+            return item
+        new_user = None if value is None else self._actor(value)
+        if new_user is issue.assignee:
+            return None
+        old = issue.assignee
+        item = self.item(
+            "assignee",
+            "jira",
+            "assignee",
+            None if old is None else old.account_id,
+            None if old is None else old.display_name,
+            None if new_user is None else new_user.account_id,
+            None if new_user is None else new_user.display_name,
+        )
+        issue.assignee = new_user
+        return item
+
+    def users_matching(self, text: str) -> list[SimUser]:
+        """Users whose account id, user name, display name or email contains ``text``."""
+        wanted = text.casefold()
+        return [
+            user
+            for user in self._users.values()
+            if any(
+                wanted in (part or "").casefold()
+                for part in (user.account_id, user.name, user.display_name, user.email)
+            )
+        ]
+
+    def edit_comment(
+        self,
+        key: str,
+        comment_id: str,
+        body: str,
+        at: datetime,
+        author: Author | SimUser | None = None,
+    ) -> SimComment:
+        """Edit a comment: Jira keeps only the last edit (``updated``, ``updateAuthor``)."""
+        _require_aware(at, "at")
+        with self.lock:
+            issue = self.issue(key)
+            comment = next(c for c in issue.comments if c.id == comment_id)
+            comment.body = body
+            comment.updated = at
+            comment.update_author = self._actor(author)
+            issue.updated = max(issue.updated, at)
+            issue.touched.add("comment")
+            self.version += 1
+            return comment
+
+    def add_group_member(self, group: str, user: Author | SimUser) -> SimUser:
+        """Put ``user`` into the Jira group ``group`` (created on first use)."""
+        with self.lock:
+            member = self._actor(user)
+            members = self.groups.setdefault(group, [])
+            if member not in members:
+                members.append(member)
+            self.version += 1
+            return member
 
     def move_issue(
         self, key: str, to_project: str, at: datetime, author: Author | SimUser | None = None

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from jira_simulator import worklogs
 from jira_simulator.catalog import (
     CATEGORY_JSON,
     ISSUE_TYPES,
@@ -116,6 +117,14 @@ def encode(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+INLINE_COMMENT_CAP = 20
+"""Comments in an issue's inline ``comment`` field; the rest are paged by
+``/issue/{id}/comment`` (Jira's search pages cut the field the same way)."""
+COMMENT_PAGE_CAP = 100
+"""The largest ``maxResults`` of ``/issue/{id}/comment``."""
+PRIORITY_IDS = {"Highest": 1, "High": 2, "Medium": 3, "Low": 4, "Lowest": 5}
+
+
 def adf(text: str | None) -> JsonDict | None:
     """Plain text as an Atlassian Document Format document (v3 rich-text fields)."""
     if text is None:
@@ -124,7 +133,14 @@ def adf(text: str | None) -> JsonDict | None:
     content: list[JsonDict] = []
     for paragraph in paragraphs:
         if paragraph:
-            content.append({"type": "paragraph", "content": [{"type": "text", "text": paragraph}]})
+            # A single line break inside a paragraph is a hardBreak node, as Jira writes it.
+            inline: list[JsonDict] = []
+            for index, line in enumerate(paragraph.split("\n")):
+                if index:
+                    inline.append({"type": "hardBreak"})
+                if line:
+                    inline.append({"type": "text", "text": line})
+            content.append({"type": "paragraph", "content": inline})
         else:
             content.append({"type": "paragraph", "content": []})
     return {"type": "doc", "version": 1, "content": content}
@@ -151,6 +167,8 @@ class Renderer:
         self.story_points = story_points_field(flavor)
         # Jira Server/DC histories (as in the real export) carry no fieldId.
         self.history_field_ids = self.cloud or dc_history_field_ids
+        self.inline_comment_cap: int | None = INLINE_COMMENT_CAP
+        """Comments an issue's ``comment`` field carries (``None``: all of them)."""
         self._users: dict[int, tuple[SimUser, JsonDict]] = {}
         self._items: dict[int, tuple[SimItem, JsonDict]] = {}
         self._user_text: dict[int, tuple[SimUser, str]] = {}
@@ -305,6 +323,13 @@ class Renderer:
             "name": name,
         }
 
+    def priority(self, name: str | None) -> JsonDict | None:
+        """A priority object (``None``: the issue has none)."""
+        if name is None:
+            return None
+        priority_id = str(PRIORITY_IDS.get(name, 3))
+        return {"self": f"{self.api}/priority/{priority_id}", "id": priority_id, "name": name}
+
     def rich_text(self, text: str | None) -> Any:
         """Description/comment bodies: ADF on Cloud v3, wiki-markup strings elsewhere."""
         if self.cloud and self.api_version == 3:
@@ -312,29 +337,44 @@ class Renderer:
         return text
 
     def comment(self, issue: SimIssue, comment: SimComment) -> JsonDict:
-        """One comment."""
+        """One comment: its last edit, and whether the client may see it."""
+        editor = comment.update_author or comment.author
         body: JsonDict = {
             "self": f"{self.api}/issue/{issue.id}/comment/{comment.id}",
             "id": comment.id,
             "author": self.user(comment.author),
             "body": self.rich_text(comment.body),
-            "updateAuthor": self.user(comment.author),
+            "updateAuthor": self.user(editor),
             "created": self.timestamp(comment.created),
             "updated": self.timestamp(comment.updated),
         }
+        if comment.visibility is not None:
+            body["visibility"] = {
+                "type": "role",
+                "value": comment.visibility,
+                "identifier": comment.visibility,
+            }
         if self.cloud:
-            body["jsdPublic"] = True
+            body["jsdPublic"] = not comment.internal
         return body
 
-    def comment_page(self, issue: SimIssue) -> JsonDict:
-        """The ``comment`` field: every comment, oldest first."""
-        comments = [self.comment(issue, c) for c in issue.comments]
+    def comment_page(
+        self, issue: SimIssue, start_at: int = 0, max_results: int | None = None
+    ) -> JsonDict:
+        """A page of the issue's comments, oldest first (the ``comment`` field is the
+        first :attr:`inline_comment_cap` of them); ``total`` is always the true count."""
+        limit = self.inline_comment_cap if max_results is None else max_results
+        shown = (
+            issue.comments[start_at:]
+            if limit is None
+            else issue.comments[start_at : start_at + limit]
+        )
         return {
-            "comments": comments,
+            "comments": [self.comment(issue, c) for c in shown],
             "self": f"{self.api}/issue/{issue.id}/comment",
-            "maxResults": len(comments),
-            "total": len(comments),
-            "startAt": 0,
+            "maxResults": len(shown) if limit is None else limit,
+            "total": len(issue.comments),
+            "startAt": start_at,
         }
 
     # -- histories ---------------------------------------------------------------
@@ -474,10 +514,23 @@ class Renderer:
             return True, self.rich_text(issue.description)
         if name == "comment":
             return True, self.comment_page(issue)
+        if name == "priority":
+            return True, self.priority(issue.priority)
+        if name == "assignee":
+            return True, self.user(issue.assignee) if issue.assignee else None
+        if name == "creator":
+            creator = issue.creator or issue.reporter
+            return True, self.user(creator) if creator else None
+        if name == "duedate":
+            return True, issue.due_date.isoformat() if issue.due_date else None
         if name == "timeoriginalestimate":
             return True, issue.original_estimate_seconds
         if name in (self.story_points.id, STORY_POINTS):
             return True, issue.story_points
+        if name == "timespent":
+            return True, worklogs.ledger(self.ds).time_spent(issue)
+        if name == "worklog":
+            return True, worklogs.inline_field(self, issue)
         return False, None
 
     def fields(self, issue: SimIssue, selection: FieldSelection) -> JsonDict:

@@ -14,8 +14,13 @@ across the dataset, as in Jira.
   approved change requests labelled, no reopens.
 * :func:`retainer_client` – a monthly retainer: steady pre-approved tickets,
   moderate revisions.
-* :func:`agency` – all three on one timeline, returning :class:`ScenarioClient`
-  records with a matching contract for the ScopeGuard configuration.
+* :func:`neglected_client` – the PM is the problem: slow answers, days without agency
+  activity while the client waits, the project ignored, a request for another PM.
+* :func:`agency` – all four on one timeline, returning :class:`ScenarioClient`
+  records with a matching contract for the ScopeGuard configuration, and the
+  time the agency logged on them (:mod:`jira_simulator.timesheets`).
+* :func:`fleet` – any number of such clients (the stories in turn), for
+  the multi-worker load tests.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from jira_simulator import timesheets
 from jira_simulator.dataset import Author, Dataset
 
 CLIENT_REVIEW = "Client Review"
@@ -40,6 +46,8 @@ AGENCY_DEVS: tuple[Author, ...] = (
     ("712020:agency-dev-oleg", "Oleg Kuznetsov"),
 )
 AGENCY_PM: Author = ("712020:agency-pm", "Agency PM")
+AGENCY_GROUP = "agency-staff"
+"""The Jira group of the agency's people (``agency.team: [group:agency-staff]``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +161,7 @@ class _Script:
     status: str
     alive: bool = True
     events: int = 0
+    created: datetime | None = None
 
     def _moment(self, night: bool, gap: tuple[float, float]) -> datetime | None:
         if not self.alive:
@@ -226,6 +235,7 @@ def _create(
     story_points: float | None = None,
     estimate_hours: float | None = None,
     description: str | None = None,
+    assignee: Author | None = AGENCY_PM,
 ) -> _Script:
     handle = _Handle()
     ds = planner.ds
@@ -244,11 +254,12 @@ def _create(
             ),
             reporter=reporter,
             description=description,
+            assignee=assignee,
         )
         handle.key = issue.key
 
     planner.timeline.at(created, create)
-    return _Script(planner=planner, handle=handle, cursor=created, status="To Do")
+    return _Script(planner=planner, handle=handle, cursor=created, status="To Do", created=created)
 
 
 def _midnight(day: date, zone: ZoneInfo) -> datetime:
@@ -322,6 +333,21 @@ _TOXIC_VAGUE = (
     "Swap the hero video for something more premium",
 )
 _TOXIC_CHANGE_REQUESTS = ("Gift card support", "Loyalty programme page")
+_TOXIC_BRIEFS = (
+    "See the call. Make it pop, it should have the wow factor, you know what I mean. ASAP!",
+    "Сделайте душевно и красиво, как обсуждали на созвоне. Срочно, ну вы поняли.",
+    None,
+)
+_TOXIC_NIGHT_TALK = (
+    "Why is this still not done?? I need it right now, it looks off.",
+    "Опять не то. Сделайте красиво, чтобы глаза горели. Срочно!",
+    "Make it pop more. Urgent, the board sees it in the morning.",
+    "Это нужно было ещё вчера. Как обсуждали, только душевнее.",
+)
+_TOXIC_PM_CHANGE = (
+    "We want a different project manager on this account. Nothing moves.",
+    "Давайте сменим менеджера проекта, так дальше работать нельзя.",
+)
 _TOXIC_BOUNCE_COMMENTS = (
     "Not quite there yet. Can you make it pop more?",
     "My wife doesn't like the blue. Try something warmer.",
@@ -402,7 +428,8 @@ def toxic_client(
                 client,
                 issue_type="Task" if index % 2 else "Story",
                 story_points=float(rng.choice((1, 2, 3))),
-                description=rng.choice(("See the call.", "You know what I mean.", None)),
+                # Same three choices as ever (the seed's sequence is kept), now with words.
+                description=rng.choice(_TOXIC_BRIEFS),
             )
         )
     for index, summary in enumerate(_TOXIC_CHANGE_REQUESTS):
@@ -469,6 +496,7 @@ def toxic_client(
         if index % 4 != 3:
             script.move("Done", client, gap=(24, 96))
 
+    _talk(planner, scripts + added, client, client_boss, seed)
     _finish(planner, timeline)
     return ScenarioClient(
         key=key,
@@ -493,6 +521,106 @@ def toxic_client(
             "currency": "EUR",
         },
     )
+
+
+def _talk(
+    planner: _Planner, scripts: list[_Script], client: Author, boss: Author, seed: int
+) -> None:
+    """The demanding client's words: urgent, vague messages around midnight (English and
+    Russian), answered by the PM in the morning, and two requests for another PM.
+
+    Laid on the timeline beside the issues' lives with a generator of their own, so the
+    issues' histories (and every scope figure) are the same as without them.
+    """
+    rng = random.Random(seed * 7919)
+    zone = planner.zone
+    for index in range(30):
+        script = scripts[index % len(scripts)]
+        start = script.created or planner.limit
+        if start >= planner.limit:
+            continue
+        moment = start + (planner.limit - start) * rng.random()
+        day = moment.astimezone(zone).date()
+        late = datetime.combine(day, time(23, 10 + rng.randrange(45)), tzinfo=zone)
+        answer = _first_thing(day + timedelta(days=1), zone, rng)
+        if late <= start or answer >= planner.limit:
+            continue
+        text = _TOXIC_NIGHT_TALK[index % len(_TOXIC_NIGHT_TALK)]
+        _say(planner, script.handle, late, text, boss if index % 5 == 0 else client)
+        _say(
+            planner,
+            script.handle,
+            answer,
+            "Morning! On it, a new version follows today.",
+            AGENCY_PM,
+        )
+    for index, text in enumerate(_TOXIC_PM_CHANGE):
+        when = planner.work_time((planner.limit - timedelta(days=9 - 4 * index)).date())
+        reply = when + timedelta(minutes=20 + rng.randrange(40))
+        if reply < planner.limit:
+            _say(planner, scripts[index].handle, when, text, boss)
+            _say(planner, scripts[index].handle, reply, "Understood, let us talk today.", AGENCY_PM)
+
+
+def _first_thing(day: date, zone: ZoneInfo, rng: random.Random) -> datetime:
+    """A moment between 09:05 and 09:55 on ``day``, or on the Monday after a weekend."""
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return datetime.combine(day, time(9, 5 + rng.randrange(50)), tzinfo=zone)
+
+
+_HEALTHY_TALK = (
+    (
+        "The copy for the second block is attached. Acceptance: matches the attached text, "
+        "links checked on mobile.",
+        "Thanks, received. It will be on staging tomorrow at noon.",
+    ),
+    (
+        "Добрый день! Текст для раздела во вложении, прошу заменить до пятницы.",
+        "Спасибо, заменим в четверг и пришлём ссылку.",
+    ),
+    ("Staging looks good to us, approved.", "Great, releasing it this afternoon."),
+)
+
+
+def _chat(
+    planner: _Planner,
+    scripts: list[_Script],
+    client: Author,
+    start: datetime,
+    seed: int,
+    *,
+    evenings: float = 0.0,
+) -> None:
+    """A client that writes about once a week, in office hours (but for the ``evenings``
+    share, between 19:10 and 21:30), answered within hours (the next morning for those).
+
+    Laid beside the issues' lives with its own generator, as :func:`_talk` is.
+    """
+    rng = random.Random(seed * 7919)
+    day = start.date() + timedelta(days=5)
+    index = 0
+    while True:
+        asked = planner.work_time(day)
+        answered = asked + timedelta(minutes=30 + rng.randrange(150))
+        if rng.random() < evenings:
+            asked = asked.replace(hour=19 + rng.randrange(3), minute=10 + rng.randrange(20))
+            answered = _first_thing(asked.date() + timedelta(days=1), planner.zone, rng)
+        if answered >= planner.limit:
+            return
+        question, reply = _HEALTHY_TALK[index % len(_HEALTHY_TALK)]
+        open_ones = [s for s in scripts if s.created is not None and s.created < asked]
+        if open_ones:
+            handle = open_ones[-1 - index % min(3, len(open_ones))].handle
+            _say(planner, handle, asked, question, client)
+            _say(planner, handle, answered, reply, AGENCY_PM)
+        index += 1
+        day += timedelta(days=3 + rng.randrange(4))
+
+
+def _say(planner: _Planner, handle: _Handle, at: datetime, text: str, author: Author) -> None:
+    ds = planner.ds
+    planner.timeline.at(at, lambda: ds.add_comment(handle.key, text, at, author))
 
 
 # -- the healthy client ------------------------------------------------------------
@@ -574,6 +702,7 @@ def healthy_client(
             script.move("In Progress", client, gap=(1, 8))
             script.move(CLIENT_REVIEW, dev, gap=(8, 30))
         script.move(ACCEPTED_RU if index % 2 else "Done", client, gap=(8, 48))
+    _chat(planner, scripts, client, start, seed)
     _finish(planner, timeline)
     return ScenarioClient(
         key=key,
@@ -663,6 +792,14 @@ def retainer_client(
             script.move("In Progress", client, gap=(2, 24))
         script.move(CLIENT_REVIEW, dev, gap=(24, 72))
         script.move("Done", client, gap=(8, 48))
+    acks = random.Random(seed * 31)
+    for script in scripts:
+        # Each ticket is acknowledged within the hour: the retainer's service level.
+        if script.created is not None:
+            ack = script.created + timedelta(minutes=10 + acks.randrange(50))
+            if ack < planner.limit:
+                _say(planner, script.handle, ack, "Thanks, scheduled for this week.", AGENCY_PM)
+    _chat(planner, scripts, client, start, seed, evenings=0.4)
     _finish(planner, timeline)
     end = (planner.now + timedelta(days=30)).date()
     total_months = months + 1
@@ -691,13 +828,141 @@ def retainer_client(
     )
 
 
+# -- the neglected client (the PM is the problem) ------------------------------------
+
+AGENCY_PM_SLOW: Author = ("712020:agency-pm-boris", "Boris Volkov")
+_NEGLECTED_TICKETS = (
+    "Tour search results page",
+    "Booking summary email",
+    "Destination guide template",
+    "Newsletter archive",
+    "Travel insurance upsell block",
+    "Partner hotels map",
+    "Gift voucher checkout",
+    "Seasonal offers carousel",
+    "Customer reviews widget",
+)
+_NEGLECTED_BRIEF = (
+    "{summary}: the layout follows the approved wireframe v3 in the shared folder, the texts "
+    "come from our content team by the 10th, and the page must load in under two seconds on "
+    "a mid-range phone.\n\nAcceptance criteria:\n1. Matches wireframe v3 on desktop and "
+    "mobile.\n2. All links tracked in analytics.\n3. Reviewed by our editor."
+)
+_NEGLECTED_QUESTIONS = (
+    "Quick question: should the prices include VAT? We need the answer to brief our team.",
+    "Подскажите, пожалуйста, когда будет первая версия? Нам нужно согласовать её с партнёрами.",
+    "Any news on this? We have been waiting for an answer since last week.",
+    "Добрый день! Есть ли новости? Ждём ответа уже несколько дней.",
+)
+
+
+def neglected_client(
+    ds: Dataset,
+    key: str = "LAG",
+    *,
+    start: datetime,
+    now: datetime,
+    name: str = "Lagoon Travel",
+    seed: int = 53,
+    timeline: Timeline | None = None,
+) -> ScenarioClient:
+    """A reasonable client whose agency side is the problem: clear briefs with acceptance
+    criteria, questions in office hours, quick approvals, and a PM who answers days
+    later or not at all; the last weeks the project is ignored, and the client asks for
+    another PM. Its verdict should be "check the PM first", not "the client".
+    """
+    planner = _begin(ds, key, name, start=start, now=now, seed=seed, timeline=timeline)
+    rng = planner.rng
+    client: Author = (f"712020:{key.lower()}-client-ella", f"Ella Berg ({name})")
+    ignored_from = planner.limit - timedelta(days=24)
+    scripts: list[_Script] = []
+    for index, summary in enumerate(_NEGLECTED_TICKETS):
+        # The statement of work, entered by the client in the first days (baseline scope).
+        scripts.append(
+            _create(
+                planner,
+                key,
+                summary,
+                planner.work_time(start.date() + timedelta(days=index % 7)),
+                client,
+                issue_type="Task",
+                story_points=float(rng.choice((2, 3, 5))),
+                estimate_hours=float(rng.choice((8, 12, 16))),
+                description=_NEGLECTED_BRIEF.format(summary=summary),
+                assignee=AGENCY_PM_SLOW,
+            )
+        )
+    for index, script in enumerate(scripts):
+        # Each deliverable's turn comes every ten days; the client asks, the agency is slow.
+        question = planner.work_time(start.date() + timedelta(days=12 + index * 10))
+        if question >= planner.limit:
+            continue
+        _say(planner, script.handle, question, _NEGLECTED_QUESTIONS[index % 2], client)
+        nudge = planner.after_work(question, 50, 80)
+        if nudge < planner.limit:
+            _say(planner, script.handle, nudge, _NEGLECTED_QUESTIONS[2 + index % 2], client)
+        answer = planner.after_work(nudge, 80, 140)
+        if answer >= ignored_from:
+            continue  # nobody at the agency looks at it any more
+        _say(
+            planner, script.handle, answer, "Sorry for the delay, looking into it.", AGENCY_PM_SLOW
+        )
+        dev = AGENCY_DEVS[index % len(AGENCY_DEVS)]
+        script.cursor = answer
+        if not script.move("In Progress", dev, gap=(48, 120)) or script.cursor >= ignored_from:
+            continue
+        script.move(CLIENT_REVIEW, dev, gap=(96, 200))
+        if index % 4 == 1:
+            script.comment(
+                "One small fix: the logo should link to the home page.", client, gap=(1, 3)
+            )
+            script.move("In Progress", client, gap=(0.1, 1))
+            script.move(CLIENT_REVIEW, dev, gap=(96, 160))
+        script.move("Done", client, gap=(1, 4))
+    last = scripts[-1]
+    request = planner.work_time((planner.limit - timedelta(days=3)).date())
+    if request < planner.limit:
+        _say(
+            planner,
+            last.handle,
+            request,
+            "Could we get a different project manager? Our questions go unanswered for weeks.",
+            client,
+        )
+    _finish(planner, timeline)
+    return ScenarioClient(
+        key=key,
+        name=name,
+        project_key=key,
+        behaviour=(
+            "The PM is the problem: clear briefs, quick approvals, questions answered days "
+            "later or never, the project ignored for the last weeks, a request for another PM."
+        ),
+        contract={
+            "start": start.date(),
+            "end": (planner.now + timedelta(days=60)).date(),
+            "baseline": start.date() + timedelta(days=10),
+            "scope": {"issues": len(_NEGLECTED_TICKETS), "story_points": 30.0, "hours": 110.0},
+            "revisions_per_issue": 2,
+            "revisions_total": 12,
+            "reopen_limit": 2,
+            "creep_alert_percent": 15.0,
+            "change_request_label": CHANGE_REQUEST_LABEL,
+            "hourly_rate": 85.0,
+            "currency": "EUR",
+        },
+    )
+
+
 def agency(
     ds: Dataset, now: datetime, tz: str | ZoneInfo = "Europe/Moscow"
 ) -> list[ScenarioClient]:
     """Build the toxic, healthy and retainer clients on one timeline.
 
-    Contracts start at midnight in ``tz``: 150, 120 and 180 days before ``now``.
-    Returns the three :class:`ScenarioClient` records (toxic, healthy, retainer).
+    Contracts start at midnight in ``tz``: 150, 120, 180 and 100 days before ``now``
+    (toxic, healthy, retainer, neglected). The agency's people are
+    the members of the Jira group :data:`AGENCY_GROUP`. Returns the four
+    :class:`ScenarioClient` records (toxic, healthy, retainer, neglected).
     """
     zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
     local_now = now.astimezone(zone)
@@ -714,5 +979,77 @@ def agency(
             ds, start=_midnight(today - timedelta(days=180), zone), now=local_now, timeline=timeline
         ),
     ]
+    clients.append(
+        neglected_client(
+            ds, start=_midnight(today - timedelta(days=100), zone), now=local_now, timeline=timeline
+        )
+    )
     timeline.run()
+    # Time logged on every client's work; the demanding client's extra rounds cost hours.
+    timesheets.log_work(
+        ds,
+        [client.project_key for client in clients],
+        local_now,
+        zone,
+        AGENCY_DEVS,
+        contractor_projects=(clients[0].project_key,),
+    )
+    for account, display in (*AGENCY_DEVS, AGENCY_PM, AGENCY_PM_SLOW):
+        ds.add_group_member(AGENCY_GROUP, (account, display))
     return clients
+
+
+def fleet(
+    ds: Dataset, now: datetime, tz: str | ZoneInfo = "Europe/Moscow", clients: int = 30
+) -> list[ScenarioClient]:
+    """``clients`` clients for load tests: the toxic, healthy and retainer stories in turn,
+    each its own project (``TOX01``, ``HLT02``, ``RET03``, …) with its own seed.
+
+    Contracts start as in :func:`agency`; one timeline, so the site's history is one.
+    """
+    zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
+    local_now = now.astimezone(zone)
+    today = local_now.date()
+    timeline = Timeline()
+    built: list[ScenarioClient] = []
+    for index in range(clients):
+        number = f"{index + 1:02d}"
+        kind = index % 3
+        if kind == 0:
+            built.append(
+                toxic_client(
+                    ds,
+                    f"TOX{number}",
+                    start=_midnight(today - timedelta(days=150), zone),
+                    now=local_now,
+                    name=f"Toxic Retail Co {number}",
+                    seed=11 + index,
+                    timeline=timeline,
+                )
+            )
+        elif kind == 1:
+            built.append(
+                healthy_client(
+                    ds,
+                    f"HLT{number}",
+                    start=_midnight(today - timedelta(days=120), zone),
+                    now=local_now,
+                    name=f"Healthy Foods {number}",
+                    seed=23 + index,
+                    timeline=timeline,
+                )
+            )
+        else:
+            built.append(
+                retainer_client(
+                    ds,
+                    f"RET{number}",
+                    start=_midnight(today - timedelta(days=180), zone),
+                    now=local_now,
+                    name=f"Retainer Media {number}",
+                    seed=37 + index,
+                    timeline=timeline,
+                )
+            )
+    timeline.run()
+    return built

@@ -7,7 +7,7 @@ simulator URL, a temporary database), never monkeypatched internals.
 
 from __future__ import annotations
 
-import time
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -15,13 +15,26 @@ from functools import cached_property
 from scopeguard.adapters.jira.client import JiraClient
 from scopeguard.adapters.oidc import OidcClient
 from scopeguard.adapters.store.db import Database
+from scopeguard.adapters.store.site_holds import SiteHolds
 from scopeguard.config import Settings
 from scopeguard.domain.clock import Clock, utcnow
 from scopeguard.usecases.after_sync import AlertingListener
 from scopeguard.usecases.alerts import AlertService
 from scopeguard.usecases.people import People
+from scopeguard.usecases.risk import RiskService
 from scopeguard.usecases.snapshots import ScopeAnalysis
 from scopeguard.usecases.sync import SyncService
+
+
+def pause(seconds: float) -> None:
+    """Wait ``seconds`` (between Jira or email retries).
+
+    An event's timed wait rather than ``time.sleep``: Python's ``time.sleep`` sleeps
+    until an absolute ``CLOCK_MONOTONIC`` deadline, which libfaketime (how the test
+    suite shares its pinned clock with the processes it starts) rejects with EINVAL.
+    The wait is the same.
+    """
+    threading.Event().wait(seconds)
 
 
 @dataclass
@@ -35,7 +48,7 @@ class Services:
     :class:`~scopeguard.adapters.store.db.SchemaMismatchError` when it is not this
     release's. The entry points pass ``settings.database_auto_migrate``: in production
     the schema is migrated once per release, never by every process that starts."""
-    sleep: Callable[[float], None] = time.sleep
+    sleep: Callable[[float], None] = pause
     """How Jira retries wait (tests pass one that records instead of sleeping)."""
     syncing: bool = False
     """This process runs the periodic sync (worker, ``serve``, ``make demo``): it keeps
@@ -61,7 +74,10 @@ class Services:
 
     @cached_property
     def jira(self) -> JiraClient:
-        return JiraClient(self.settings.jira, sleep=self.sleep)
+        # Jira's rate limit is the site's: every process reads and writes its
+        # Retry-After in the database (opened when the first request is made).
+        holds = SiteHolds(lambda: self.database)
+        return JiraClient(self.settings.jira, sleep=self.sleep, site_hold=holds)
 
     @cached_property
     def analysis(self) -> ScopeAnalysis:
@@ -79,6 +95,13 @@ class Services:
         listener = AlertingListener(self.analysis, self.alerts)
         return SyncService(
             self.settings, self.database, self.jira, clock=self.clock, listener=listener
+        )
+
+    @cached_property
+    def risk(self) -> RiskService:
+        # Every client at once (each is scored against the others), stored per client.
+        return RiskService(
+            self.settings, self.database, self.analysis, self.alerts.engine, clock=self.clock
         )
 
     @cached_property

@@ -30,10 +30,12 @@ def _json(client: FlaskClient, path: str, status: int = 200) -> Any:
 
 def test_clients_lists_every_client_with_its_health(client: FlaskClient) -> None:
     body = _json(client, "/api/v1/clients")
-    assert [c["key"] for c in body] == ["TOX", "HLT", "RET"]
+    assert [c["key"] for c in body] == ["TOX", "HLT", "RET", "LAG"]
     health = {c["key"]: c["health"] for c in body}
     assert health["TOX"] == "breach"
     assert health["HLT"] == "ok"
+    # Open mode serves everyone as an admin: the risk scores are there.
+    assert all(isinstance(c["risk_score"], int) for c in body)
 
 
 def test_summary_has_the_documented_shape_and_consistent_figures(client: FlaskClient) -> None:

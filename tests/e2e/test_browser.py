@@ -256,6 +256,9 @@ def test_a_viewer_and_an_admin_see_different_panels(
     viewer = open_signed_in(browser, server, DESKTOP, "en", username="vera")
     viewer.goto(f"{server.url}/clients/TOX")
     assert viewer.locator("[data-section=internal]").count() == 0
+    assert viewer.locator("[data-part=client-risk]").count() == 0
+    assert "Client risk" not in viewer.locator("main").inner_text()
+    assert_images_loaded(viewer)
     screenshot(viewer, shots, "panel-viewer-en-desktop")
     denied = viewer.goto(f"{server.url}/admin/audit")
     assert denied is not None and denied.status == 403
@@ -263,6 +266,11 @@ def test_a_viewer_and_an_admin_see_different_panels(
     admin = open_signed_in(browser, server, DESKTOP, "en", username="ada")
     admin.goto(f"{server.url}/clients/TOX")
     assert admin.locator("[data-section=internal]").count() == 1
+    # The internal section holds the client risk: its heading and a score or its reason.
+    risk = admin.locator("[data-section=internal] [data-part=client-risk]")
+    assert risk.count() == 1
+    assert risk.locator("h3").inner_text() == "Client risk"
+    assert_images_loaded(admin)
     screenshot(admin, shots, "panel-admin-en-desktop")
     admin.goto(f"{server.url}/admin/audit")
     assert admin.locator("table.audit tbody tr").count() > 0

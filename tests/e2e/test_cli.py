@@ -19,7 +19,7 @@ def test_check_config_exits_0_when_valid_and_2_listing_problems(
 ) -> None:
     ok = run("--config", str(agency.config_file), "check-config")
     assert ok.returncode == 0, ok.stderr
-    assert "configuration is valid: 3 client(s)" in ok.stdout
+    assert "configuration is valid: 4 client(s)" in ok.stdout
 
     broken = tmp_path / "broken.yaml"
     broken.write_text(
@@ -41,7 +41,7 @@ def test_sync_prints_one_line_per_client(agency: Agency) -> None:
     )
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
-    assert [line.split(":")[0] for line in lines] == ["TOX", "HLT", "RET"]
+    assert [line.split(":")[0] for line in lines] == ["TOX", "HLT", "RET", "LAG"]
     assert all("Jira requests" in line and "(incremental)" in line for line in lines)
 
 
@@ -68,7 +68,8 @@ def test_status_json_is_the_api_summary(agency: Agency) -> None:
         cli, ["--config", str(agency.config_file), "status"], obj={"clock": clock.now}
     )
     assert table.exit_code == 0
-    assert [line.split()[0] for line in table.output.splitlines()[2:]] == ["TOX", "HLT", "RET"]
+    rows = [line.split()[0] for line in table.output.splitlines()[2:]]
+    assert rows == ["TOX", "HLT", "RET", "LAG"]
 
 
 def test_sync_failure_is_reported_with_a_non_zero_exit(tmp_path: Path, agency: Agency) -> None:

@@ -147,6 +147,44 @@ def test_project_page_gets_its_clients_summary_and_nothing_else(forge: ForgeRemo
         assert other not in response.text
 
 
+def test_the_project_page_gets_the_creep_chart_as_svg_and_no_risk_by_default(
+    forge: ForgeRemote,
+) -> None:
+    body = forge.call("project-summary", forge.token(Fit.project_page("TOX"))).json()
+    (client,) = body["clients"]
+    assert client["creep_chart_svg"].lstrip().startswith("<?xml")
+    assert "<svg" in client["creep_chart_svg"] and "<script" not in client["creep_chart_svg"]
+    assert body["show_risk"] is False and client["risk"] is None
+
+
+def test_with_show_risk_the_project_page_gets_the_score_and_three_reasons(
+    forge: ForgeRemote,
+) -> None:
+    document = yaml.safe_load(forge.agency.config_file.read_text())
+    document["forge"] = {"app_id": forge.app_id, "jwks_url": forge.jwks.url, "show_risk": True}
+    services = pinned_services(parse_settings(yaml.safe_dump(document), env={}))
+    httpd, thread = serve_app(services)
+    try:
+        url = f"http://127.0.0.1:{httpd.server_port}/forge/v1/project-summary"
+
+        def risk_of(project: str) -> Any:
+            token = forge.token(Fit.project_page(project))
+            body = requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+            return body.json()["clients"][0]["risk"]
+
+        tox, lag = risk_of("TOX"), risk_of("LAG")
+        stored = services.risk.current()
+        assert tox["score"] == stored["TOX"].score and tox["verdict"] == "client"
+        assert len(tox["reasons"]) == 3 and tox["reasons"][0]["side"] == "client"
+        assert lag["verdict"] == "check_pm" and lag["reasons"][0]["side"] == "agency"
+        for reason in (*tox["reasons"], *lag["reasons"]):
+            assert reason["events"] and all(e["issue"] for e in reason["events"])
+    finally:
+        httpd.shutdown()
+        thread.join(timeout=10)
+        services.close()
+
+
 def test_post_answers_like_get_and_ignores_what_the_body_asks_for(forge: ForgeRemote) -> None:
     # The body and query come from the user's browser: only the signed context counts.
     token = forge.token(Fit.project_page("HLT"))
@@ -459,6 +497,10 @@ def test_the_project_page_renders_the_summary(
     rounds = summary["revisions"]["by_issue"][first]
     assert item.locator(".rounds").inner_text() == f"{rounds} of 2 revision rounds"
     assert section.locator("dd.reopens").inner_text() == str(summary["reopens"]["total"])
+    # The creep chart came as SVG text through the remote and is inlined (no image URL);
+    # the risk stays out of Jira unless forge.show_risk says otherwise.
+    assert section.locator("figure.creep-chart svg path").count() > 5
+    assert section.locator("[data-part=client-risk]").count() == 0
     page.screenshot(path=str(artifacts_dir / "forge-project-page.png"), full_page=True)
     # Issue keys navigate inside Jira; the dashboard opens in a new tab.
     item.locator("button").click()

@@ -45,13 +45,13 @@ def agency(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agency]:
 
 @pytest.fixture(scope="module")
 def tokens(agency: Agency) -> dict[str, str]:
-    """A personal token of the viewer and of the pm (who sees HLT only)."""
+    """A personal token of the viewer, the admin and the pm (who sees HLT only)."""
     add_people(agency.services)
     people = agency.services.people
     users = {user.username: user for user in people.users()}
     return {
         name: people.new_token(users[name], "openapi test", address=None)[0]
-        for name in ("vera", "pat")
+        for name in ("vera", "ada", "pat")
     }
 
 
@@ -123,7 +123,7 @@ def test_every_answer_of_the_sample_agency_conforms(
     clients = _get(web, f"{API_PREFIX}/clients", viewer)
     _conforms(document, f"{API_PREFIX}/clients", clients)
     keys = [entry["key"] for entry in clients.get_json()]
-    assert keys == ["TOX", "HLT", "RET"]
+    assert keys == ["TOX", "HLT", "RET", "LAG"]
     checked = 0
     for key in keys:
         for what in ("summary", "timeseries"):
@@ -140,7 +140,12 @@ def test_every_answer_of_the_sample_agency_conforms(
             assert answer.status_code == 200, path
             _conforms(document, path, answer)
             checked += 1
-    assert checked > 50  # every stored issue of the three clients
+    assert checked > 50  # every stored issue of the four clients
+    for key in keys:  # client risk, internal: the admin's
+        path = f"{API_PREFIX}/clients/{key}/risk"
+        answer = _get(web, path, tokens["ada"])
+        assert answer.status_code == 200, path
+        _conforms(document, path, answer)
     _conforms(document, OPENAPI, _get(web, OPENAPI, viewer))
 
 
@@ -155,6 +160,7 @@ def test_errors_are_documented_error_documents(
         (f"{API_PREFIX}/clients", None, 401),
         (f"{API_PREFIX}/clients/TOX/summary", "not-a-token", 401),
         (f"{API_PREFIX}/clients/TOX/summary?q={'x' * 5000}", viewer, 414),
+        (f"{API_PREFIX}/clients/TOX/risk", viewer, 403),  # client risk is for admins
     ]
     for path, token, status in cases:
         answer = _get(web, path, token)

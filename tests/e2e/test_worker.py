@@ -11,17 +11,13 @@ import hashlib
 import hmac
 import itertools
 import json
-import os
-import re
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 import urllib3
@@ -33,15 +29,14 @@ from scopeguard.adapters.store.models import AlertOutboxRow, JobRunRow, SyncRunR
 from scopeguard.bootstrap import Services
 from scopeguard.config import Settings
 from scopeguard.entrypoints.web import create_app
-from tests.support import clock
 from tests.support.agency import agency_site
 from tests.support.receiver import Receiver
+from tests.support.workers import WorkerProcess
 
 SYNC_SECONDS = 3.0
 DISPATCH_SECONDS = 1.0
 LEASE_SECONDS = 2.0
 HOOK_SECRET = "jira-secret"
-JOB_LINE = re.compile(r"job (\w+) period (\S+) started by (\S+)")
 
 
 @dataclass
@@ -52,39 +47,6 @@ class Plant:
     folder: Path
     receiver: Receiver
     web_url: str
-
-
-class Worker:
-    """A `scopeguard worker` subprocess with its log in a file."""
-
-    def __init__(self, plant: Plant, name: str) -> None:
-        self.log_path = plant.folder / f"{name}.log"
-        self._log: IO[bytes] = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "scopeguard", "--config", str(plant.config_file), "worker"],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env=clock.subprocess_env(),
-        )
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def holder(self) -> str:
-        match = re.search(r"worker (\S+) running", self.log())
-        assert match, self.log()
-        return match.group(1)
-
-    def jobs(self) -> list[tuple[str, str, str]]:
-        return [(m[0], m[1], m[2]) for m in JOB_LINE.findall(self.log())]
-
-    def stop(self, sig: int = signal.SIGTERM) -> int:
-        if self.process.poll() is None:
-            os.kill(self.process.pid, sig)
-        try:
-            return self.process.wait(30)
-        finally:
-            self._log.close()
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +70,8 @@ def plant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plant]:
             "hook_poll_seconds": 0.5,
             # Keep the real monthly reports out of this test, even on the 1st of a month.
             "monthly_catch_up_hours": 0,
+            # The single lease on PostgreSQL too (sharing: tests/e2e/test_workers_share.py).
+            "share_clients": False,
         }
         for client in document["clients"]:
             client["alerts"] = [
@@ -141,7 +105,7 @@ def _sync_runs(services: Services) -> list[SyncRunRow]:
         return list(session.scalars(select(SyncRunRow).order_by(SyncRunRow.started)))
 
 
-def _assert_each_job_once_per_tick(services: Services, workers: list[Worker]) -> None:
+def _assert_each_job_once_per_tick(services: Services, workers: list[WorkerProcess]) -> None:
     logged = [job for worker in workers for job in worker.jobs()]
     repeated = [key for key, n in Counter((j, p) for j, p, _ in logged).items() if n > 1]
     assert repeated == [], repeated
@@ -151,7 +115,7 @@ def _assert_each_job_once_per_tick(services: Services, workers: list[Worker]) ->
     by_client: dict[str, list[SyncRunRow]] = {}
     for run in _sync_runs(services):
         by_client.setdefault(run.client_key, []).append(run)
-    assert set(by_client) == {"TOX", "HLT", "RET"}
+    assert set(by_client) == {"TOX", "HLT", "RET", "LAG"}
     for client, runs in by_client.items():
         assert done <= len(runs) <= len(ticks), (client, len(runs), done, len(ticks))
         for before, after in itertools.pairwise(runs):
@@ -160,11 +124,11 @@ def _assert_each_job_once_per_tick(services: Services, workers: list[Worker]) ->
 
 def test_two_workers_one_runs_the_jobs_and_the_other_takes_over(plant: Plant) -> None:
     services = plant.services
-    first = Worker(plant, "first")
-    second: Worker | None = None
+    first = WorkerProcess(plant.config_file, plant.folder, "first")
+    second: WorkerProcess | None = None
     try:
         holder_a = _wait(lambda: lease_holder(services.database)[0], 30, "a lease holder")
-        second = Worker(plant, "second")
+        second = WorkerProcess(plant.config_file, plant.folder, "second")
         _wait(lambda: "running" in second.log(), 30, "the second worker to start")
         holder_b = second.holder()
         assert holder_a == first.holder() != holder_b

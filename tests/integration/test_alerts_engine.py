@@ -102,6 +102,28 @@ def test_further_rounds_go_to_repeat_channels_only(world: World) -> None:
     ]
 
 
+def test_a_further_round_no_channel_repeats_moves_its_state_and_sends_nothing(
+    make_settings: SettingsFactory,
+) -> None:
+    document = client_document()
+    document["alerts"] = [document["alerts"][0]]  # the webhook: no repeat_each_round
+    settings = make_settings("http://127.0.0.1:9", [document])
+    services = pinned_services(settings)
+    try:
+        alerts = AlertService(settings, services.database, clock=Clock(NOW))
+        client = settings.clients[0]
+        assert [a.further_round for a in alerts.evaluate(client, summary({"ACME-1": 3}))] == [False]
+        (further,) = alerts.evaluate(client, summary({"ACME-1": 4}))
+        assert (further.issue, further.further_round, further.deliveries) == ("ACME-1", True, 0)
+        with services.database.session() as session:
+            state = session.get(AlertStateRow, ("ACME", "revision_limit_exceeded", "ACME-1"))
+            outbox = session.scalar(select(func.count()).select_from(AlertOutboxRow))
+        assert state is not None and state.notified_value == 4
+        assert outbox == 1  # the first crossing's webhook only
+    finally:
+        services.close()
+
+
 def test_an_issue_leaving_the_scope_resets_its_state(world: World) -> None:
     world.evaluate(summary({"ACME-1": 3}))
     assert world.evaluate(summary({})) == []

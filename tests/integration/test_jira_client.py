@@ -13,6 +13,7 @@ import random
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 from zoneinfo import ZoneInfo
@@ -30,6 +31,8 @@ from scopeguard.adapters.jira import (
     parse_issue,
 )
 from scopeguard.adapters.jira.retry import BackoffPolicy, server_delay
+from scopeguard.adapters.store.db import Database, DatabaseUnavailableError
+from scopeguard.adapters.store.site_holds import SiteHolds
 from scopeguard.config import JiraSettings
 from scopeguard.domain.model import Issue, StatusCategory
 from tests.support.paths import REAL_JIRA
@@ -545,6 +548,93 @@ def test_rate_limit_longer_than_the_backoff_cap_fails_at_once(acme: tuple[Datase
     assert caught.value.status == 429
     assert sleeps == []
     assert client.requests_made == 1
+
+
+# --- the site's Retry-After, shared between processes ---------------------------------------
+
+
+@pytest.fixture
+def site_holds(database_url: str) -> Iterator[SiteHolds]:
+    """The database-kept site holds every worker's transport shares."""
+    database = Database(database_url)
+    database.upgrade()
+    yield SiteHolds(database)
+    database.dispose()
+
+
+class Posix:
+    """An injected POSIX clock the test sets."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_429_is_recorded_for_the_site_and_another_process_waits_it_out_first(
+    acme: tuple[Dataset, str], site_holds: SiteHolds
+) -> None:
+    sim = JiraSimulator(acme[0], flavor="cloud")
+    clock = Posix(1_800_000_000.0)
+    with serve(sim) as url:
+        settings = settings_for(url, "cloud", deployment="cloud")
+        first_sleeps = Sleeps()
+        first = JiraClient(settings, sleep=first_sleeps, clock=clock, site_hold=site_holds)
+        sim.faults.rate_limit(next_requests=1, retry_after=3)
+        first.statuses()
+        assert first_sleeps == [3.0]  # its own wait, once: the hold it wrote is the same
+        assert site_holds.not_before(settings.base_url) == 1_800_000_003.0
+
+        # A second worker, a second later: it waits the remaining 2 s before sending.
+        clock.now += 1
+        served_when_waiting: list[int] = []
+
+        def second_sleep(seconds: float) -> None:
+            served_when_waiting.append(sim.request_count())
+            first_sleeps.append(seconds)
+
+        served = sim.request_count()
+        second = JiraClient(settings, sleep=second_sleep, clock=clock, site_hold=site_holds)
+        assert second.user_timezone() == MOSCOW
+    assert first_sleeps == [3.0, 2.0]
+    assert served_when_waiting == [served]  # nothing was sent before the wait
+    assert second.requests_made == 1
+    assert [r.status for r in sim.requests].count(429) == 1
+
+
+def test_a_shared_hold_longer_than_the_backoff_cap_fails_without_a_request(
+    acme: tuple[Dataset, str], site_holds: SiteHolds
+) -> None:
+    sim = JiraSimulator(acme[0], flavor="cloud")
+    clock = Posix(1_800_000_000.0)
+    with serve(sim) as url:
+        settings = settings_for(url, "cloud", deployment="cloud")
+        site_holds.hold(settings.base_url, clock.now + 600, status=429)
+        client = JiraClient(settings, sleep=Sleeps(), clock=clock, site_hold=site_holds)
+        with pytest.raises(JiraUnavailable, match="max_backoff_seconds") as caught:
+            client.statuses()
+    assert caught.value.status == 429
+    assert sim.request_count() == 0
+
+
+def test_a_site_hold_that_cannot_be_read_does_not_stop_jira_requests(
+    acme: tuple[Dataset, str], tmp_path: Path
+) -> None:
+    def unreachable() -> Database:
+        raise DatabaseUnavailableError("cannot connect to the database")
+
+    sim = JiraSimulator(acme[0], flavor="cloud")
+    with serve(sim) as url:
+        sleeps = Sleeps()
+        client = JiraClient(
+            settings_for(url, "cloud", deployment="cloud"),
+            sleep=sleeps,
+            site_hold=SiteHolds(unreachable),
+        )
+        sim.faults.rate_limit(next_requests=1, retry_after=1)
+        assert len(client.statuses()) == len(acme[0].statuses)
+    assert sleeps == [1.0]
 
 
 @pytest.fixture

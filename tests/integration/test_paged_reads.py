@@ -257,6 +257,7 @@ def test_an_issue_evidence_page_reads_one_issue(
         ],
     )
     analysis = ScopeAnalysis(settings, database)
+    analysis.refresh(settings.client("BIG"))  # as every sync leaves it: a stored snapshot
     with statements(database) as sent:
         trail = analysis.issue_trail(settings.client("BIG"), "BIG-2000")
     assert trail is not None and trail.issue == "BIG-2000"

@@ -6,19 +6,30 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
+from scopeguard.adapters.store.client_leases import ClientLeases, client_leases
 from scopeguard.adapters.store.db import Database
 from scopeguard.adapters.store.job_runs import run_once
 from scopeguard.adapters.store.lease import Lease, lease_holder
-from scopeguard.adapters.store.models import JobRunRow
+from scopeguard.adapters.store.models import AlertOutboxRow, JobRunRow, SyncRunRow
 from scopeguard.bootstrap import Services
 from scopeguard.entrypoints.worker import build_scheduler
-from scopeguard.usecases.jobs import interval_period, monthly_due, monthly_reports_job
-from tests.support.alerts import Clock
+from scopeguard.usecases.jobs import (
+    follow_up_next_client,
+    interval_period,
+    monthly_due,
+    monthly_reports_job,
+    report_next_client,
+    sync_next_client,
+)
+from tests.support.agency import agency_site
+from tests.support.alerts import Clock, client_document
 from tests.support.services import pinned_services
 from tests.support.settings import SettingsFactory
 
@@ -191,7 +202,8 @@ def test_the_in_process_scheduler_runs_its_jobs_and_frees_the_lease(
         [],
         sync={"interval_minutes": 0.01},
         alerts={"dispatch_interval_seconds": 0.2},
-        scheduler={"lease_seconds": 2, "heartbeat_seconds": 0.2},
+        # The single lease, on PostgreSQL too (tests/e2e/test_workers_share.py: sharing).
+        scheduler={"lease_seconds": 2, "heartbeat_seconds": 0.2, "share_clients": False},
     )
     services = pinned_services(settings)
     jobs = build_scheduler(services, holder="serve-1")
@@ -210,3 +222,103 @@ def test_the_in_process_scheduler_runs_its_jobs_and_frees_the_lease(
         jobs.shutdown(wait=True)
         services.close()
     assert lease_holder(services.database)[0] is None
+
+
+# --- workers sharing the clients -----------------------------------------------------------
+
+
+def test_workers_share_the_clients_on_postgresql_only(make_settings: SettingsFactory) -> None:
+    for share in (True, False):
+        settings = make_settings("http://127.0.0.1:9", [], scheduler={"share_clients": share})
+        services = pinned_services(settings)
+        try:
+            jobs = build_scheduler(services, holder="w")
+            dialect = services.database.engine.dialect.name
+            assert jobs.shared == (share and dialect == "postgresql")
+            ids = {job.id for job in jobs.scheduler.get_jobs()}
+            assert ("sync_sweep" in ids) == jobs.shared
+        finally:
+            services.close()
+
+
+def test_two_workers_sync_each_client_once_per_tick(tmp_path: Path) -> None:
+    with agency_site(tmp_path) as site:
+        for client in site.document["clients"]:
+            client["alerts"] = [{"type": "webhook", "url": "https://hooks.agency.example/a"}]
+        _, settings = site.write_config(tmp_path)
+        first = Services(settings, sleep=lambda _s: None, syncing=True, clock=site.now)
+        second = Services(settings, sleep=lambda _s: None, syncing=True, clock=site.now)
+        try:
+            a = ClientLeases(first.database, "worker-a", seconds=60, clock=site.now)
+            b = ClientLeases(second.database, "worker-b", seconds=60, clock=site.now)
+            tick = interval_period(site.now(), 900)
+            taken = []
+            # The two take turns, as two processes looping at once would.
+            while True:
+                got_a = sync_next_client(first, a, tick)
+                got_b = sync_next_client(second, b, tick)
+                taken += [("a", got_a), ("b", got_b)]
+                if got_a is None and got_b is None:
+                    break
+            by = [(who, key) for who, key in taken if key is not None]
+            assert sorted(key for _, key in by) == ["HLT", "LAG", "RET", "TOX"]
+            assert {who for who, _ in by} == {"a", "b"}
+            # The tick is over for everyone; the next one syncs each client again.
+            assert sync_next_client(first, a, tick) is None
+            later = interval_period(site.now() + timedelta(seconds=900), 900)
+            again = [sync_next_client(second, b, later) for _ in range(5)]
+            assert again == ["HLT", "LAG", "RET", "TOX", None]
+            with first.database.session() as session:
+                runs = session.execute(select(SyncRunRow.client_key, SyncRunRow.ok)).all()
+            assert sorted(runs) == sorted([(k, True) for k in ("HLT", "LAG", "RET", "TOX")] * 2)
+            # Their alert rules ran after each sync, once: TOX is past its limits.
+            with first.database.session() as session:
+                fired = session.execute(
+                    select(AlertOutboxRow.client_key, AlertOutboxRow.event, AlertOutboxRow.subject)
+                ).all()
+            assert fired and len(fired) == len(set(fired))
+            assert {client for client, _, _ in fired} >= {"TOX"}
+        finally:
+            first.close()
+            second.close()
+
+
+def _future_client(key: str) -> dict[str, Any]:
+    # Its contract starts after the reported month: the run is quick ("skipped"), and
+    # still claimed, recorded and logged like any other.
+    document = client_document(start="2027-03-01")
+    return {**document, "key": key, "jql": f"project = {key}", "alerts": []}
+
+
+def test_monthly_reports_and_follow_ups_are_claimed_per_client_and_month(
+    make_settings: SettingsFactory,
+) -> None:
+    settings = make_settings("http://127.0.0.1:9", [_future_client(k) for k in ("AAA", "BBB")])
+    first, second = pinned_services(settings), pinned_services(settings)
+    try:
+        at_eight = _moscow(2026, 12, 1, 8, 0, 5)
+        clock = Clock(at_eight)
+        a = ClientLeases(first.database, "worker-a", seconds=60, clock=clock)
+        b = ClientLeases(second.database, "worker-b", seconds=60, clock=clock)
+        assert report_next_client(first, a, at_eight) == "AAA"
+        assert report_next_client(second, b, at_eight) == "BBB"
+        assert report_next_client(first, a, at_eight + timedelta(hours=3)) is None
+        assert report_next_client(second, b, _moscow(2026, 12, 15, 8, 0)) is None  # not due
+        # The hourly follow-up: once per client and hour, by whichever worker asks.
+        later = at_eight + timedelta(minutes=20)
+        assert follow_up_next_client(second, b, later) == "AAA"
+        assert follow_up_next_client(first, a, later) == "BBB"
+        assert follow_up_next_client(first, a, later) is None
+        assert follow_up_next_client(first, a, later + timedelta(hours=1)) == "AAA"
+        # Next month: again.
+        assert report_next_client(second, b, _moscow(2027, 1, 1, 9, 30)) == "AAA"
+        leases = {(r.job, r.client_key): r.done_period for r in client_leases(first.database)}
+    finally:
+        first.close()
+        second.close()
+    assert leases == {
+        ("monthly_reports", "AAA"): "2027-01",
+        ("monthly_reports", "BBB"): "2026-12",
+        ("monthly_reports_follow_up", "AAA"): "2026-12-01T09",
+        ("monthly_reports_follow_up", "BBB"): "2026-12-01T08",
+    }

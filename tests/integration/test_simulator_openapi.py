@@ -20,7 +20,7 @@ import copy
 import json
 import re
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,7 +34,9 @@ from openapi_core.validation.response.exceptions import InvalidData
 from rfc3339_validator import validate_rfc3339
 
 from jira_simulator import Dataset, JiraSimulator, scenarios, serve
+from jira_simulator.people import add_group
 from jira_simulator.real import load_patternfly
+from jira_simulator.worklogs import ledger
 from tests.support.paths import OPENAPI_SPEC, REAL_JIRA
 
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -166,10 +168,64 @@ def test_issue_changelog_and_issue(site: Checked) -> None:
     site.call("GET", "/rest/api/3/issue/TOX-1", params={"expand": "changelog"})
 
 
+def test_comment_pages_group_members_and_user_search(site: Checked) -> None:
+    dataset = site.sim.dataset
+    busy = max(dataset.issues_in_project("TOX"), key=lambda issue: len(issue.comments))
+    page = site.call(
+        "GET",
+        f"/rest/api/3/issue/{busy.key}/comment",
+        params={"startAt": 1, "maxResults": 2, "orderBy": "created"},
+    ).json()
+    assert page["total"] == len(busy.comments) and len(page["comments"]) == 2
+    assert page["comments"][0]["body"]["type"] == "doc"
+    dataset.user("712020:openapi-designer", "Dana Designer", email="dana@agency.example")
+    dataset.add_group_member("Designers", ("712020:openapi-designer", "Dana Designer"))
+    members = site.call(
+        "GET", "/rest/api/3/group/member", params={"groupname": "Designers", "maxResults": 1}
+    ).json()
+    assert members["values"][0]["accountId"] == "712020:openapi-designer"
+    found = site.call("GET", "/rest/api/3/user/search", params={"query": "dana@agency"}).json()
+    assert [user["emailAddress"] for user in found] == ["dana@agency.example"]
+
+
 def test_site_metadata(site: Checked) -> None:
     for path in ("status", "field", "myself", "serverInfo"):
         site.call("GET", f"/rest/api/3/{path}")
     site.call("POST", "/rest/api/3/search/approximate-count", json={"jql": "project = HLT"})
+
+
+def test_worklog_resources_as_jira_pages_them(site: Checked) -> None:
+    book = ledger(site.sim.dataset)
+    logged = max(site.sim.dataset.issues_in_project("TOX"), key=lambda i: len(book.of_issue(i)))
+    total = len(book.of_issue(logged))
+    page = site.call(
+        "GET", f"/rest/api/3/issue/{logged.key}/worklog", params={"startAt": 1, "maxResults": 2}
+    ).json()
+    assert (page["total"], len(page["worklogs"]), page["startAt"]) == (total, 2, 1)
+    site.call("GET", f"/rest/api/3/issue/{logged.id}/worklog")
+    updated = site.call("GET", "/rest/api/3/worklog/updated", params={"since": 0}).json()
+    assert updated["lastPage"] is True and updated["values"]
+    ids = [value["worklogId"] for value in updated["values"][:1000]]
+    listed = site.call("POST", "/rest/api/3/worklog/list", json={"ids": ids}).json()
+    assert {int(w["id"]) for w in listed} == set(ids)
+    assert all(w["comment"]["type"] == "doc" for w in listed if "comment" in w)
+    doomed = book.of_issue(logged)[-1]
+    book.delete(doomed.id, NOW - timedelta(days=1))
+    deleted = site.call("GET", "/rest/api/3/worklog/deleted", params={"since": 0}).json()
+    assert [v["worklogId"] for v in deleted["values"]] == [int(doomed.id)]
+    fields = site.call(
+        "GET",
+        "/rest/api/3/search/jql",
+        params={"jql": f"key = {logged.key}", "fields": "timespent,worklog"},
+    ).json()["issues"][0]["fields"]
+    assert fields["timespent"] == sum(w.seconds for w in book.of_issue(logged))
+    assert fields["worklog"]["total"] == total - 1 and len(fields["worklog"]["worklogs"]) <= 20
+
+
+def test_group_members(site: Checked) -> None:
+    add_group(site.sim.dataset, "Designers", [("712020:agency-dev-maria", "Maria Sokolova")])
+    page = site.call("GET", "/rest/api/3/group/member", params={"groupname": "Designers"}).json()
+    assert [m["accountId"] for m in page["values"]] == ["712020:agency-dev-maria"]
 
 
 def test_removed_search_answers_gone_outside_the_spec(

@@ -58,11 +58,11 @@ def baseline_of(client: ScenarioClient) -> datetime:
     return datetime.combine(client.contract["baseline"], time.min, tzinfo=MOSCOW)
 
 
-def test_agency_returns_three_clients_with_contracts(
+def test_agency_returns_four_clients_with_contracts(
     agency: tuple[Dataset, dict[str, ScenarioClient]],
 ) -> None:
     _, clients = agency
-    assert list(clients) == ["TOX", "HLT", "RET"]
+    assert list(clients) == ["TOX", "HLT", "RET", "LAG"]
     for client in clients.values():
         assert client.jql == f"project = {client.project_key}"
         assert set(client.contract) == {
@@ -228,7 +228,11 @@ def test_scenarios_are_served(agency: tuple[Dataset, dict[str, ScenarioClient]])
             i["key"]
             for i in http.get(
                 f"{url}/rest/api/3/search/jql",
-                params={"jql": "project in (TOX, HLT, RET)", "fields": "key", "maxResults": 5000},
+                params={
+                    "jql": "project in (TOX, HLT, RET, LAG)",
+                    "fields": "key",
+                    "maxResults": 5000,
+                },
                 timeout=10,
             ).json()["issues"]
         ]

@@ -145,7 +145,9 @@ def test_full_sync_stores_every_issue_and_every_history(harness: Harness) -> Non
     assert pop.created.astimezone(MSK).date().isoformat() == "2026-09-01"
 
 
-def test_resync_with_nothing_changed_is_one_request(harness: Harness) -> None:
+def test_resync_with_nothing_changed_is_one_search_and_one_worklog_request(
+    harness: Harness,
+) -> None:
     client = harness.settings.client("ACME")
     harness.sync.sync_client(client)
     rows = harness.rows()
@@ -156,9 +158,12 @@ def test_resync_with_nothing_changed_is_one_request(harness: Harness) -> None:
         "/rest/api/3/search/jql" if harness.simulator.flavor == "cloud" else "/rest/api/2/search"
     )
     # Statuses, fields and the user's zone come from the cache (the full sync read
-    # them, at once): the one request is the search that finds nothing new.
-    assert [r.path for r in harness.simulator.requests] == [search_path]
-    assert report.requests == 1
+    # them, at once): the search that finds nothing new, and the worklog feed's one page.
+    api = "/rest/api/3" if harness.simulator.flavor == "cloud" else "/rest/api/2"
+    assert sorted(r.path for r in harness.simulator.requests) == sorted(
+        [search_path, f"{api}/worklog/updated"]
+    )
+    assert report.requests == 2
     assert harness.rows() == rows
 
 

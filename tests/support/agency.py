@@ -60,18 +60,25 @@ def agency_site(
     now: datetime | None = None,
     clock_fn: Clock | None = None,
     zone: str | None = None,
+    fleet: int | None = None,
 ) -> Iterator[AgencySite]:
     """Serve the agency scenarios from a simulator until the block ends.
 
     ``now`` dates the story (default: the pinned clock's current moment),
     ``clock_fn`` is the clock of the simulator and of ScopeGuard (default: the
     pinned clock), ``zone`` the agency's time zone (default: the pinned clock's).
+    ``fleet`` serves that many clients instead of three (``scenarios.fleet``: the
+    same three stories in turn), for tests of workers sharing the clients.
     """
     ticking = clock_fn if clock_fn is not None else clock.now
     moment = now if now is not None else ticking()
     zone = zone or clock.AGENCY_TZ
     dataset = Dataset.with_default_workflow(user_timezone=zone)
-    clients = scenarios.agency(dataset, now=moment, tz=zone)
+    clients = (
+        scenarios.agency(dataset, now=moment, tz=zone)
+        if fleet is None
+        else scenarios.fleet(dataset, moment, zone, clients=fleet)
+    )
     simulator = JiraSimulator(
         dataset, flavor="cloud", email=DEMO_EMAIL, api_token=DEMO_TOKEN, clock=ticking
     )

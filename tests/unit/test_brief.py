@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from scopeguard.domain.brief import QuestionKind, Shortfall, check_brief
-from scopeguard.presentation.documents import brief_document
+from scopeguard.presentation.brief_document import brief_document
 from tests.support.risk import matcher
 
 VAGUE_RU = (

@@ -112,6 +112,22 @@ def test_unknown_keys_are_errors_not_silently_ignored() -> None:
     assert any("clients[0].contract.reopen_limt" in p for p in caught.value.problems)
 
 
+def test_scheduler_sharing_keys_and_the_heartbeat_within_half_the_client_lease() -> None:
+    settings = parse_settings(VALID, env=ENV)
+    assert settings.scheduler.share_clients is True
+    assert settings.scheduler.client_lease_seconds == 60.0
+    shared = VALID + "scheduler: {share_clients: false, client_lease_seconds: 30}\n"
+    assert parse_settings(shared, env=ENV).scheduler.client_lease_seconds == 30.0
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(
+            VALID + "scheduler: {heartbeat_seconds: 15, client_lease_seconds: 29}\n", env=ENV
+        )
+    assert any(
+        "client_lease_seconds must be at least twice heartbeat_seconds" in p
+        for p in caught.value.problems
+    )
+
+
 def test_credentials_are_required_for_one_deployment_or_the_other() -> None:
     text = VALID.replace("  email: pm@agency.example\n  api_token: ${JIRA_API_TOKEN}\n", "")
     with pytest.raises(ConfigError) as caught:

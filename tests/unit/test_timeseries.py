@@ -184,6 +184,7 @@ def test_point_json() -> None:
         },
         "revisions": 0,
         "reopens": 0,
+        "logged_hours": 0.0,
     }
 
 

@@ -154,7 +154,7 @@ message naming the value to change.
 {{- fail "database.type=sqlite cannot autoscale the web Deployment (web.autoscaling.enabled): use PostgreSQL to scale" }}
 {{- end }}
 {{- if gt (int .Values.worker.replicas) 1 }}
-{{- fail (printf "database.type=sqlite allows one worker replica, not %d: use PostgreSQL for standby workers" (int .Values.worker.replicas)) }}
+{{- fail (printf "database.type=sqlite allows one worker replica, not %d: use PostgreSQL for several workers (they share the clients)" (int .Values.worker.replicas)) }}
 {{- end }}
 {{- if not (include "scopeguard.claimName" .) }}
 {{- fail "database.type=sqlite needs persistence.enabled (or persistence.existingClaim): the database file must outlive the pods and be shared by web and worker" }}

@@ -302,6 +302,25 @@ def _draw_scope(
     return handles
 
 
+def _burn_line(axes: Axes, figures: ClientFigures, language: str) -> Any:
+    """The contract burn: hours logged so far, day by day, over the hours bands."""
+    _ = gettext_for(language)
+    days = figures.series.days
+    logged = [day.logged_hours for day in days]
+    (line,) = axes.plot(
+        [_x(day.day) for day in days],
+        logged,
+        color=BLUE,
+        linestyle=(0, (6, 2, 1, 2)),
+        linewidth=2.0,
+        label=_("Hours logged"),
+    )
+    low, high = axes.get_ylim()
+    if logged and max(logged) * 1.05 > high:
+        axes.set_ylim(low, max(logged) * 1.05)
+    return line
+
+
 def creep_chart(
     figures: ClientFigures,
     unit: ScopeUnit,
@@ -328,6 +347,8 @@ def creep_chart(
         handles = _draw_scope(
             axes, figures, unit, language, compact=False, max_ticks=width_px // 100
         )
+        if handles and unit is ScopeUnit.HOURS and figures.effort is not None:
+            handles.append(_burn_line(axes, figures, language))
         if handles:
             axes.set_ylabel(unit_name)
             axes.text(

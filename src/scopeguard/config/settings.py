@@ -96,12 +96,34 @@ class JiraSettings(_Strict):
     metadata_ttl_minutes: float = Field(default=60.0, gt=0)
     """How long the statuses, the story points field and the user's time zone are
     reused before they are read again (sooner on a webhook or an unknown status)."""
+    scoped_token: bool = False
+    """``api_token`` is a scoped API token (a service account's, or a person's with
+    scopes): every request goes through the API gateway,
+    ``<gateway_url>/ex/jira/<cloud_id>``; browse links stay on ``url``."""
+    cloud_id: Line | None = None
+    """The site's cloud id; unset: read once from ``<url>/_edge/tenant_info``."""
+    gateway_url: AnyHttpUrl = AnyHttpUrl("https://api.atlassian.com")
 
     @model_validator(mode="after")
     def _credentials(self) -> JiraSettings:
         if self.pat is None and (self.email is None or self.api_token is None):
             raise ValueError("set jira.email and jira.api_token (Cloud) or jira.pat (Data Center)")
         return self
+
+    @model_validator(mode="after")
+    def _scoped(self) -> JiraSettings:
+        if self.scoped_token and (self.email is None or self.api_token is None):
+            raise ValueError(
+                "a scoped token (jira.scoped_token) needs jira.email and jira.api_token"
+            )
+        if self.scoped_token and self.deployment == Deployment.DATACENTER:
+            raise ValueError("scoped API tokens are for Jira Cloud, not Data Center")
+        return self
+
+    @property
+    def gateway_base(self) -> str:
+        """The gateway's address without the cloud id (``https://api.atlassian.com``)."""
+        return str(self.gateway_url).rstrip("/")
 
     @property
     def base_url(self) -> str:
@@ -188,6 +210,9 @@ Moment = date | datetime
 class ReportSettings(_Strict):
     language: Literal["en", "ru"] = "en"
     recipients: tuple[Line, ...] = ()
+    internal_recipients: tuple[Line, ...] = ()
+    """The agency's people who get the internal report (with the client risk) each month;
+    never the client's ``recipients``."""
     notes: str | None = Field(default=None, max_length=10_000)
     """Text for the notes block of this client's monthly reports (plain text, kept as written)."""
 
@@ -217,7 +242,24 @@ class ContractSettings(_Strict):
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
     hours_per_story_point: Size | None = None
     hours_per_revision: Amount = 0.0
+    rates: dict[Line, Amount] = Field(default_factory=dict)
+    """Hourly rates by person (a Jira account id, or a username on Data Center) or by
+    ``group:<name>``, for the actual overage; everyone else costs ``hourly_rate``."""
+    unbilled_hours_alert: Amount | None = None
+    """Alert once the logged hours the contract does not pay for reach this."""
     report: ReportSettings = ReportSettings()
+
+    @model_validator(mode="after")
+    def _rates(self) -> ContractSettings:
+        for key in self.rates:
+            if key.startswith("group:") and not key[len("group:") :].strip():
+                raise ValueError("a group rate needs a group name (`group:Designers`)")
+        return self
+
+    @property
+    def rate_groups(self) -> tuple[str, ...]:
+        """The Jira groups named in ``rates``, in order."""
+        return tuple(k[len("group:") :] for k in self.rates if k.startswith("group:"))
 
     @model_validator(mode="after")
     def _dates(self) -> ContractSettings:
@@ -243,6 +285,7 @@ class ContractSettings(_Strict):
             currency=self.currency,
             hours_per_story_point=self.hours_per_story_point,
             hours_per_revision=self.hours_per_revision,
+            unbilled_hours_alert=self.unbilled_hours_alert,
         )
 
 
@@ -322,6 +365,8 @@ class SyncSettings(_Strict):
     batch_issues: int = Field(default=1000, ge=1, le=1000)
     concurrency: int = Field(default=4, ge=1, le=16)
     """Jira requests a sync has in flight at once (fewer after a 429: the site's budget)."""
+    worklogs: bool = True
+    """Read worklogs (logged time) beside the issues; false: the effort figures stay empty."""
 
 
 class SmtpSettings(_Strict):
@@ -379,7 +424,8 @@ class AlertsSettings(_Strict):
 
 
 class SchedulerSettings(_Strict):
-    """The periodic jobs and the database lease that lets one worker run them."""
+    """The periodic jobs: the lease that lets one worker run them, or the per-client
+    leases with which workers share the clients (PostgreSQL)."""
 
     lease_seconds: Seconds = 60.0
     """A worker that stops renewing loses the lease after this long; another takes over."""
@@ -388,11 +434,22 @@ class SchedulerSettings(_Strict):
     """How often webhook-requested syncs are looked for."""
     monthly_catch_up_hours: float = Field(default=48.0, ge=0, le=744)
     """A monthly job missed at 08:00 on the 1st still runs if the worker is back within this."""
+    share_clients: bool = True
+    """On PostgreSQL, every worker takes clients' syncs and reports one client at a time;
+    ``false``: one worker holds the lease and runs everything. SQLite always runs one."""
+    client_lease_seconds: Seconds = 60.0
+    """Within this long of a worker dying, another takes over the clients it was working
+    on (``share_clients`` on PostgreSQL): its claims run out ``heartbeat_seconds``
+    sooner, and the others look for such clients every ``heartbeat_seconds``."""
 
     @model_validator(mode="after")
     def _heartbeat(self) -> SchedulerSettings:
         if self.heartbeat_seconds >= self.lease_seconds:
             raise ValueError("scheduler.heartbeat_seconds must be shorter than lease_seconds")
+        if 2 * self.heartbeat_seconds > self.client_lease_seconds:
+            raise ValueError(
+                "scheduler.client_lease_seconds must be at least twice heartbeat_seconds"
+            )
         return self
 
 
@@ -510,6 +567,10 @@ class ForgeSettings(_Strict):
     jwks_timeout_seconds: Seconds = 10.0
     sites: tuple[ForgeSiteSettings, ...] = ()
     """Sites allowed to call; empty means only the site at ``jira.url``."""
+    show_risk: bool = False
+    """Show the client-risk score and its top three reasons on the project page in Jira.
+    Off by default: a Forge token names an Atlassian account, not a ScopeGuard role, so
+    everyone who can open the project would see what the panel shows admins only."""
 
 
 class Settings(_Strict):

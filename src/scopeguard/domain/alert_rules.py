@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from scopeguard.domain.effort import EffortSummary
 from scopeguard.domain.health import Health, HealthFinding, Limit
 from scopeguard.domain.metrics import ScopeSummary
 
@@ -29,6 +30,20 @@ class Rule(StrEnum):
     REVISION_TOTAL = "revision_total_exceeded"
     REOPEN_LIMIT = "reopen_limit_exceeded"
     SCOPE_CREEP = "scope_creep_threshold"
+    UNBILLED_HOURS = "unbilled_hours_threshold"
+    """The logged hours the contract does not pay for reached ``contract.unbilled_hours_alert``."""
+    CLIENT_RISK_HIGH = "client_risk_high"
+    """The client's risk score reached ``risk.alert_score`` (internal: the agency's channels)."""
+
+
+SCOPE_RULES = frozenset(
+    {Rule.REVISION_LIMIT, Rule.REVISION_TOTAL, Rule.REOPEN_LIMIT, Rule.SCOPE_CREEP}
+)
+"""The rules a scope summary observes (:func:`observe`)."""
+EFFORT_RULES = frozenset({Rule.UNBILLED_HOURS})
+"""The rules the logged time observes (:func:`observe_effort`)."""
+RISK_RULES = frozenset({Rule.CLIENT_RISK_HIGH})
+"""The rules a risk assessment observes (:func:`risk_observation`)."""
 
 
 CLIENT_SUBJECT = "*"
@@ -99,6 +114,27 @@ def observe(summary: ScopeSummary) -> list[Observation]:
     Limits the contract does not set are not checked, so they give no observation.
     """
     return [observation(check) for check in summary.checks]
+
+
+def observe_effort(effort: EffortSummary | None, limit: float | None) -> list[Observation]:
+    """The unbilled-hours rule: past its limit once the logged hours the contract does not
+    pay for reach ``limit`` (``contract.unbilled_hours_alert``; ``None``: not checked)."""
+    if effort is None or limit is None:
+        return []
+    value = effort.unbilled_hours
+    return [
+        Observation(Rule.UNBILLED_HOURS, CLIENT_SUBJECT, value, limit, value > 0 and value >= limit)
+    ]
+
+
+def risk_observation(score: int | None, alert_score: float) -> Observation | None:
+    """The client_risk_high rule's view of a score; ``None`` without a score (not enough
+    data says nothing about the risk, so the stored state is left as it is)."""
+    if score is None:
+        return None
+    return Observation(
+        Rule.CLIENT_RISK_HIGH, CLIENT_SUBJECT, score, alert_score, score >= alert_score
+    )
 
 
 def decide(state: StateView | None, observation: Observation) -> Action:

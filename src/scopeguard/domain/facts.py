@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from scopeguard.domain.contract import ScopeUnit
 
-FACTS_SCHEMA_VERSION = 3
+FACTS_SCHEMA_VERSION = 4
 """Bumped whenever the meaning or shape of :class:`IssueFacts` changes, so cached
 facts written by an older version are recomputed instead of misread."""
 
@@ -93,6 +93,10 @@ class IssueFacts:
     """Current original estimate in hours."""
     status: str
     resolution: str | None
+    deliveries: tuple[datetime, ...] = ()
+    """Every move into a review status or a done-category status, oldest first: a
+    revision round lasts from its revision to the next of these (the effort metrics
+    attribute logged time to rounds with them)."""
 
     @property
     def approved(self) -> bool:

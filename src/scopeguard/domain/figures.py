@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from scopeguard.domain.effort import EffortSummary
 from scopeguard.domain.metrics import RevisionRound, ScopeSummary
 from scopeguard.domain.timeseries import DailySeries
 
@@ -33,6 +34,8 @@ class ClientFigures:
     summary: ScopeSummary
     series: DailySeries
     sync: SyncStatus
+    effort: EffortSummary | None = None
+    """Logged time against the contract (``None``: figures stored before worklogs were read)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,8 @@ class IssueTrail:
     added_at: datetime | None
     approved: bool
     removed_at: datetime | None
+    round_hours: tuple[float, ...] = ()
+    """Hours logged in each round (the first first); empty when nothing was logged."""
 
     @property
     def reopens(self) -> tuple[RevisionRound, ...]:

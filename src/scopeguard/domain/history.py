@@ -59,7 +59,7 @@ class StatusIndex:
     the mapping, so later changes to the caller's dict do not leak in.
     """
 
-    __slots__ = ("_by_name", "_statuses", "_verdicts")
+    __slots__ = ("_by_name", "_deliveries", "_statuses", "_verdicts")
 
     def __init__(self, statuses: Mapping[str, Status]) -> None:
         self._statuses: dict[str, Status] = dict(statuses)
@@ -72,6 +72,7 @@ class StatusIndex:
                 by_name[folded] = None
         self._by_name = by_name
         self._verdicts: dict[WorkflowRules, dict[_Transition, _Verdict]] = {}
+        self._deliveries: dict[WorkflowRules, dict[_Transition, bool]] = {}
 
     @property
     def statuses(self) -> Mapping[str, Status]:
@@ -93,6 +94,19 @@ class StatusIndex:
         if memo is None:
             memo = self._verdicts[rules] = {}
         return memo
+
+    def _delivery_memo(self, rules: WorkflowRules) -> dict[_Transition, bool]:
+        memo = self._deliveries.get(rules)
+        if memo is None:
+            memo = self._deliveries[rules] = {}
+        return memo
+
+    def is_delivery(self, rules: WorkflowRules, to_id: str | None, to_name: str | None) -> bool:
+        """Whether moving into this status hands work over: a review status, or one of
+        category done (the end of a revision round)."""
+        if self.category(to_id, to_name) is StatusCategory.DONE:
+            return True
+        return self._is_review(rules, to_id, to_name)
 
     def revision(self, item: ChangeItem, rules: WorkflowRules) -> _Verdict:
         """``None`` unless the status change is a revision round, else
@@ -440,8 +454,15 @@ def issue_facts(
     # database for every revision.
     counted_from = to_utc(max(contract.start, entered))
     revisions: list[RevisionEvent] = []
+    deliveries: list[datetime] = []
+    delivered = index._delivery_memo(rules)
     for item in status_items:
         key = (item.from_id, item.from_string, item.to_id, item.to_string)
+        into_delivery = delivered.get(key)
+        if into_delivery is None:
+            into_delivery = delivered[key] = index.is_delivery(rules, item.to_id, item.to_string)
+        if into_delivery and item.history_id not in moves:
+            deliveries.append(to_utc(item.created))
         try:
             verdict = memo[key]
         except KeyError:
@@ -473,6 +494,8 @@ def issue_facts(
         if later.at < earlier.at:
             revisions.sort(key=lambda r: (r.at, _history_order(r.history_id)))
             break
+    if any(later < earlier for earlier, later in pairwise(deliveries)):
+        deliveries.sort()
 
     hours_now = (
         None
@@ -500,6 +523,7 @@ def issue_facts(
         hours=hours_now,
         status=issue.status.name,
         resolution=issue.resolution,
+        deliveries=tuple(deliveries),
     )
 
 

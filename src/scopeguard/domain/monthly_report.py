@@ -18,6 +18,13 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from scopeguard.domain.contract import Contract, ScopeUnit
+from scopeguard.domain.effort import (
+    EffortSummary,
+    Rates,
+    Worklog,
+    daily_logged_hours,
+    summarize_effort,
+)
 from scopeguard.domain.facts import IssueFacts
 from scopeguard.domain.figures import ClientFigures, SyncStatus
 from scopeguard.domain.health import Health
@@ -136,6 +143,72 @@ class Comparison:
 
 
 @dataclass(frozen=True, slots=True)
+class EffortIssueRow:
+    """Time logged on one issue: this month and to date (totals per issue, never per person)."""
+
+    key: str
+    summary: str
+    logged_month: float
+    unbilled_month: float
+    unbilled_to_date: float
+
+
+@dataclass(frozen=True, slots=True)
+class ReportEffort:
+    """Logged time against the contract at the month's end and at the end of the month before."""
+
+    now: EffortSummary
+    before: EffortSummary
+    issues: tuple[EffortIssueRow, ...]
+    """Issues with unbilled time this month or to date, most unbilled this month first."""
+
+    @property
+    def logged_month(self) -> float:
+        """Hours logged during the month."""
+        return round(self.now.logged_hours - self.before.logged_hours, 2) + 0.0
+
+    @property
+    def unbilled_hours_month(self) -> float:
+        """Unbilled hours added during the month."""
+        return round(self.now.unbilled_hours - self.before.unbilled_hours, 2) + 0.0
+
+    @property
+    def unbilled_amount_month(self) -> float:
+        """Their price, in the contract's currency."""
+        return round(self.now.unbilled_amount - self.before.unbilled_amount, 2) + 0.0
+
+
+def _report_effort(
+    worklogs: Sequence[Worklog],
+    by_key: Mapping[str, IssueFacts],
+    contract: Contract,
+    rates: Rates,
+    *,
+    as_of: datetime,
+    previous_end: datetime,
+    zone: ZoneInfo,
+) -> ReportEffort:
+    now = summarize_effort(worklogs, by_key, contract, rates, as_of, zone=zone)
+    before = summarize_effort(worklogs, by_key, contract, rates, previous_end, zone=zone)
+    rows = []
+    for key, issue in now.by_issue.items():
+        earlier = before.by_issue.get(key)
+        logged_before = earlier.logged_hours if earlier else 0.0
+        unbilled_before = earlier.unbilled_hours if earlier else 0.0
+        row = EffortIssueRow(
+            key=key,
+            summary=by_key[key].summary if key in by_key else "",
+            logged_month=round(issue.logged_hours - logged_before, 2) + 0.0,
+            unbilled_month=round(issue.unbilled_hours - unbilled_before, 2) + 0.0,
+            unbilled_to_date=issue.unbilled_hours,
+        )
+        if row.unbilled_to_date > 0 or row.unbilled_month != 0:
+            rows.append(row)
+    rows.sort(key=lambda r: (-r.unbilled_month, -r.unbilled_to_date, natural_key(r.key)))
+    return ReportEffort(now, before, tuple(rows))
+
+
+@dataclass(frozen=True, slots=True)
 class ReportData:
     """Everything one monthly report shows."""
 
@@ -166,6 +239,8 @@ class ReportData:
     approved_in_month: tuple[str, ...]
     """Issues that became approved change requests during the month (added earlier or now)."""
     has_activity: bool
+    effort: ReportEffort | None = None
+    """Logged time this month and to date (``None`` when worklogs are not read)."""
 
     @property
     def summary(self) -> ScopeSummary:
@@ -278,6 +353,8 @@ def build_report_data(
     reporters: Mapping[str, str | None],
     sync: SyncStatus,
     version: str,
+    worklogs: Sequence[Worklog] | None = None,
+    rates: Rates | None = None,
 ) -> ReportData:
     """The report of ``month`` from every issue's facts.
 
@@ -295,15 +372,31 @@ def build_report_data(
     current = summarize(facts, contract, as_of)
     previous = summarize(facts, contract, previous_end)
     points = daily_series(facts, contract, zone, as_of.astimezone(zone).date())
+    by_key = {item.key: item for item in facts}
+    effort: ReportEffort | None = None
+    if worklogs is not None:
+        effort = _report_effort(
+            worklogs,
+            by_key,
+            contract,
+            rates or Rates(contract.hourly_rate),
+            as_of=as_of,
+            previous_end=previous_end,
+            zone=zone,
+        )
+        logged = daily_logged_hours(
+            worklogs, by_key, contract, as_of, zone=zone, days=[p.day for p in points]
+        )
+        points = [replace(p, logged_hours=h) for p, h in zip(points, logged, strict=True)]
     figures = ClientFigures(
         key=client.key,
         name=client.name,
         summary=current,
         series=DailySeries(zone, tuple(contract.scope), tuple(points)),
         sync=sync,
+        effort=effort.now if effort is not None else None,
     )
 
-    by_key = {item.key: item for item in facts}
     allowance = contract.revisions_per_issue
 
     # Scope added this month: keys newly in the summary's added or approved lists.
@@ -380,5 +473,7 @@ def build_report_data(
         reopens_in_month=current.reopens.total - previous.reopens.total,
         removed_in_month=removed_in_month,
         approved_in_month=approved_in_month,
-        has_activity=not _same_state(previous, current),
+        has_activity=not _same_state(previous, current)
+        or (effort is not None and effort.logged_month != 0),
+        effort=effort,
     )

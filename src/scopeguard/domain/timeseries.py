@@ -67,6 +67,8 @@ class DayPoint:
     """Revision rounds so far (cumulative)."""
     reopens: int
     """Reopens so far (cumulative)."""
+    logged_hours: float = 0.0
+    """Hours logged so far (cumulative; :func:`scopeguard.domain.effort.daily_logged_hours`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 import click
 
 from scopeguard import __version__
+from scopeguard.adapters.jira import JiraClient
 from scopeguard.adapters.store.db import (
     Database,
     DatabaseError,
@@ -25,12 +26,15 @@ from scopeguard.adapters.store.db import (
 )
 from scopeguard.adapters.store.errors import STORAGE_ERRORS, describe_storage_error
 from scopeguard.adapters.store.repository import history_count, issue_count
+from scopeguard.adapters.store.worklogs import worklog_count
 from scopeguard.bootstrap import Services
 from scopeguard.config import ClientSettings, ConfigError, Settings, config_path, load_settings
 from scopeguard.domain.access import Role, parse_role
 from scopeguard.domain.figures import ClientFigures
 from scopeguard.entrypoints.health_listener import HealthPortError
-from scopeguard.presentation.documents import BriefDocument
+from scopeguard.presentation.brief_document import BriefDocument
+from scopeguard.presentation.documents import RiskDocument
+from scopeguard.usecases.doctor import diagnose
 from scopeguard.usecases.people import PeopleError
 from scopeguard.usecases.sync import SyncError
 
@@ -198,8 +202,36 @@ def sync(ctx: click.Context, full: bool, client_key: str | None) -> None:
             click.echo(f"{client.key}: FAILED: {describe_storage_error(error)}", err=True)
             continue
         click.echo(report.line())
+    _assess_risk(services)
     if failed:
         sys.exit(EXIT_FAILED)
+
+
+def _assess_risk(services: Services) -> None:
+    """After syncing: every client's risk (against the others) and its alerts."""
+    try:
+        services.risk.refresh()
+    except Exception as error:  # the sync is done; a reader assesses again when stale
+        click.echo(f"client risk: FAILED: {error}", err=True)
+
+
+@cli.command()
+@click.pass_context
+def doctor(ctx: click.Context) -> None:
+    """Check Jira access: connectivity, sign-in, every permission, every client's JQL."""
+    settings = _settings(ctx)
+    # No database needed: the doctor is what to run when nothing else works yet.
+    client = JiraClient(settings.jira)
+    try:
+        diagnosis = diagnose(settings, client.transport)
+    finally:
+        client.close()
+    for check in diagnosis.checks:
+        click.echo(check.line())
+    if not diagnosis.ok:
+        failed = sum(1 for check in diagnosis.checks if not check.ok)
+        _fail(f"{failed} of {len(diagnosis.checks)} checks failed", EXIT_FAILED)
+    click.echo(f"all {len(diagnosis.checks)} checks passed")
 
 
 @cli.command()
@@ -212,7 +244,8 @@ def counts(ctx: click.Context) -> None:
             click.echo(
                 f"{client.key:<12} {client.name:<30} "
                 f"{issue_count(session, client.key):>6} issues "
-                f"{history_count(session, client.key):>7} histories"
+                f"{history_count(session, client.key):>7} histories "
+                f"{worklog_count(session, client.key):>7} worklogs"
             )
 
 
@@ -231,6 +264,50 @@ def status(ctx: click.Context, client_key: str | None, as_json: bool) -> None:
         click.echo(json.dumps(body, indent=2, ensure_ascii=False))
         return
     click.echo(format_status_table([snapshot.figures for snapshot in snapshots]))
+
+
+@cli.command()
+@click.option("--client", "client_key", default=None, help="Only this client (its key).")
+@click.option("--json", "as_json", is_flag=True, help="The same JSON as the API's /risk.")
+@click.pass_context
+def risk(ctx: click.Context, client_key: str | None, as_json: bool) -> None:
+    """Each client's risk: score, level, the agency side, the verdict and its top reasons.
+
+    Internal: the output names the client's behaviour; do not send it to the client.
+    """
+    services = _services(ctx)
+    clients = _clients(services.settings, client_key)
+    current = services.risk.current()
+    documents = [current[client.key].document for client in clients if client.key in current]
+    if as_json:
+        body: Any = documents[0] if client_key is not None and documents else documents
+        click.echo(json.dumps(body, indent=2, ensure_ascii=False))
+        return
+    click.echo(format_risk_table(documents))
+
+
+def format_risk_table(documents: list[RiskDocument]) -> str:
+    """Risk documents as plain text: one row per client, riskiest first, then its reasons."""
+    ranked = sorted(documents, key=lambda d: (d["score"] is None, -(d["score"] or 0), d["client"]))
+    header = f"{'client':<10} {'score':>5} {'level':<9} {'agency':>6} {'verdict':<9} status"
+    lines = [header, "-" * len(header)]
+    for document in ranked:
+        score, agency = document["score"], document["agency_score"]
+        lines.append(
+            f"{document['client']:<10} {'-' if score is None else score:>5} "
+            f"{document['level'] or '-':<9} {'-' if agency is None else agency:>6} "
+            f"{document['verdict']:<9} {document['shortage'] or document['status']}"
+        )
+        findings = [*document["findings"]["client"], *document["findings"]["agency"]]
+        for finding in findings[:3]:
+            events = ", ".join(
+                f"{e['issue']} {e['kind']} {e['at'][:16]}" for e in finding["evidence"][:3]
+            )
+            lines.append(
+                f"    {finding['side']:<6} {finding['signal']:<18} {finding['value']:g} "
+                f"(others {finding['peer_median']}): {events}"
+            )
+    return "\n".join(lines)
 
 
 def format_status_table(clients: list[ClientFigures]) -> str:
@@ -364,8 +441,10 @@ def serve(  # noqa: PLR0917 - one parameter per command-line option
 def worker(ctx: click.Context) -> None:
     """Run the periodic jobs (sync, alert dispatch, monthly reports) until stopped.
 
-    Several workers may run against one database: one holds the scheduler lease
-    and runs the jobs, the others stand by and take over if it stops.
+    Several workers may run against one database. On PostgreSQL they share the
+    clients, each taking one client's sync, alerts or report at a time; on SQLite
+    one holds the scheduler lease and runs the jobs, the others stand by and take
+    over if it stops.
     """
     import logging  # noqa: PLC0415 - only this command configures logging
     import signal  # noqa: PLC0415
@@ -492,6 +571,12 @@ def alerts_test(ctx: click.Context, client_key: str) -> None:
 )
 @click.option("--store", is_flag=True, help="Keep it in the archive, replacing that month's.")
 @click.option("--email", is_flag=True, help="Store it and email it to the report recipients.")
+@click.option(
+    "--internal",
+    is_flag=True,
+    help="The agency's variant with the client risk (only with --out: never archived or "
+    "sent to the client).",
+)
 @click.pass_context
 def report(  # noqa: PLR0917 - one parameter per command-line option
     ctx: click.Context,
@@ -501,6 +586,7 @@ def report(  # noqa: PLR0917 - one parameter per command-line option
     out: str | None,
     store: bool,
     email: bool,
+    internal: bool,
 ) -> None:
     """Produce one client's monthly PDF report from the stored Jira data."""
     # Imported here: WeasyPrint is only loaded by the commands that render PDFs.
@@ -512,6 +598,8 @@ def report(  # noqa: PLR0917 - one parameter per command-line option
 
     if out is None and not (store or email):
         _fail("say where the report goes: --out FILE.pdf, --store or --email", EXIT_CONFIG)
+    if internal and (store or email or out is None):
+        _fail("--internal writes only to --out FILE.pdf: risk wording never goes to the client")
     services = _services(ctx)
     settings = services.settings
     client = _client(settings, client_key)
@@ -521,7 +609,9 @@ def report(  # noqa: PLR0917 - one parameter per command-line option
         _fail(str(error), EXIT_CONFIG)
     now = services.clock()
     try:
-        generated = generate_report(services, client, wanted, language=language, now=now)
+        generated = generate_report(
+            services, client, wanted, language=language, now=now, internal=internal
+        )
     except MonthOutsideDataError as error:
         _fail(f"{client.key}: {error}", EXIT_CONFIG)
     except ReportError as error:
@@ -581,7 +671,7 @@ def brief_check(
     from scopeguard.adapters.morphology import morphology  # noqa: PLC0415
     from scopeguard.domain.brief import check_brief  # noqa: PLC0415
     from scopeguard.domain.risk.lexicon import PhraseMatcher  # noqa: PLC0415
-    from scopeguard.presentation.documents import brief_document  # noqa: PLC0415
+    from scopeguard.presentation.brief_document import brief_document  # noqa: PLC0415
 
     if (source is None) == (issue_key is None):
         _fail("give a FILE (or - for standard input) or --issue KEY, one of the two", EXIT_CONFIG)

@@ -85,10 +85,22 @@ def _texts(
             "{client}: issues were reopened {value} times; the contract allows {limit}.",
             count,
         )
+    elif rule == Rule.UNBILLED_HOURS:
+        title = _("Unbilled hours threshold reached")
+        text = _(
+            "{client}: {value} hours logged outside the contract (revision rounds beyond the "
+            "allowance and creep), at or above the alert threshold of {limit} hours."
+        )
     elif rule == Rule.SCOPE_CREEP:
         title = _("Scope creep threshold reached")
         # No "% " in messages: catalog tools would read it as a %-format directive.
         text = _("{client}: scope creep is {value}%, at or above the alert threshold of {limit}%.")
+    elif rule == Rule.CLIENT_RISK_HIGH:
+        title = _("Client risk is high")
+        text = _(
+            "{client}: the client risk score is {value}, at or above the alert score of "
+            "{limit}. See the client risk section for the signals and their events."
+        )
     else:
         title = _("Test alert")
         text = _("{client}: this is a test message from ScopeGuard. This channel works.")

@@ -20,7 +20,7 @@ name a value the code does not write.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import Annotated, NotRequired
 from zoneinfo import ZoneInfo
@@ -28,8 +28,8 @@ from zoneinfo import ZoneInfo
 from pydantic import WithJsonSchema
 from typing_extensions import TypedDict
 
-from scopeguard.domain.brief import BriefReport, Question, QuestionKind
 from scopeguard.domain.contract import Contract, ScopeUnit
+from scopeguard.domain.effort import Burn, EffortSummary, IssueEffort, RoundHours
 from scopeguard.domain.figures import ClientFigures, IssueTrail, SyncStatus
 from scopeguard.domain.health import Health, assess_health
 from scopeguard.domain.metrics import (
@@ -46,7 +46,6 @@ from scopeguard.domain.risk.engine import ClientRisk
 from scopeguard.domain.risk.signals import Evidence
 from scopeguard.domain.risk.verdict import Finding
 from scopeguard.domain.timeseries import DailySeries, DayPoint, UnitPoint
-from scopeguard.presentation.i18n import gettext_for
 
 # --- shapes -----------------------------------------------------------------------------
 
@@ -129,6 +128,48 @@ class SyncDocument(TypedDict, closed=True):
     issues: int
 
 
+class RoundHoursDocument(TypedDict, closed=True):
+    """Hours logged in one revision round of an issue."""
+
+    round: int
+    hours: float
+    beyond_allowance: bool
+
+
+class IssueEffortDocument(TypedDict, closed=True):
+    """Time logged on one issue."""
+
+    logged_hours: float
+    unbilled_hours: float
+    rounds: list[RoundHoursDocument]
+
+
+class BurnDocument(TypedDict, closed=True):
+    """Logged against contracted hours, and the day they run out at the current pace."""
+
+    contracted_hours: float | None
+    logged_hours: float
+    pace_hours_per_day: float
+    runs_out_on: Day | None
+
+
+class EffortDocument(TypedDict, closed=True):
+    """Logged time against the contract (README, *Effort*): hours to 0.01."""
+
+    logged_hours: float
+    contracted_hours: float | None
+    unbilled_hours: float
+    unbilled_revision_hours: float
+    creep_hours: float
+    approved_change_hours: float
+    unbilled_amount: float
+    currency: str
+    per_person_rates: bool
+    worklogs: int
+    burn: BurnDocument
+    by_issue: dict[str, IssueEffortDocument]
+
+
 class SummaryDocument(TypedDict, closed=True):
     """``GET /api/v1/clients/<key>/summary``."""
 
@@ -142,6 +183,8 @@ class SummaryDocument(TypedDict, closed=True):
     overage: OverageDocument
     health: HealthName
     sync: SyncDocument
+    effort: NotRequired[EffortDocument]
+    """Always written; absent only in summaries stored before worklogs were read."""
 
 
 class UnitPointDocument(TypedDict, closed=True):
@@ -163,6 +206,8 @@ class DayDocument(TypedDict, closed=True):
     units: dict[UnitName, UnitPointDocument]
     revisions: int
     reopens: int
+    logged_hours: NotRequired[float]
+    """Hours logged up to the end of the day (cumulative); always written."""
 
 
 class SeriesDocument(TypedDict, closed=True):
@@ -180,6 +225,9 @@ class ClientEntryDocument(TypedDict, closed=True):
     key: str
     name: str
     health: HealthName
+    risk_score: int | None
+    """The client-risk score, for admins only; ``null`` for everyone else, and for a
+    client without a score (not enough data)."""
 
 
 class RoundDocument(TypedDict, closed=True):
@@ -210,6 +258,8 @@ class TrailDocument(TypedDict, closed=True):
     added_at: Moment | None
     approved: bool
     removed_at: Moment | None
+    round_hours: NotRequired[list[float]]
+    """Hours logged in each round, the first first (when time was logged)."""
 
 
 class ErrorDocument(TypedDict, closed=True):
@@ -245,7 +295,7 @@ def summary_document(figures: ClientFigures) -> SummaryDocument:
     """The client's summary document, keys in the documented order."""
     summary, zone = figures.summary, figures.series.timezone
     scope, window = summary.scope, summary.contract
-    return {
+    document: SummaryDocument = {
         "client": figures.key,
         "name": figures.name,
         "as_of": summary.as_of.isoformat(),
@@ -287,6 +337,80 @@ def summary_document(figures: ClientFigures) -> SummaryDocument:
             "issues": figures.sync.issues,
         },
     }
+    if figures.effort is not None:
+        document["effort"] = effort_document(figures.effort)
+    return document
+
+
+def effort_document(effort: EffortSummary) -> EffortDocument:
+    """The ``effort`` section of the summary."""
+    burn = effort.burn
+    return {
+        "logged_hours": effort.logged_hours,
+        "contracted_hours": effort.contracted_hours,
+        "unbilled_hours": effort.unbilled_hours,
+        "unbilled_revision_hours": effort.unbilled_revision_hours,
+        "creep_hours": effort.creep_hours,
+        "approved_change_hours": effort.approved_change_hours,
+        "unbilled_amount": effort.unbilled_amount,
+        "currency": effort.currency,
+        "per_person_rates": effort.per_person_rates,
+        "worklogs": effort.worklogs,
+        "burn": {
+            "contracted_hours": burn.contracted_hours,
+            "logged_hours": burn.logged_hours,
+            "pace_hours_per_day": burn.pace_hours_per_day,
+            "runs_out_on": None if burn.runs_out_on is None else burn.runs_out_on.isoformat(),
+        },
+        "by_issue": {
+            key: {
+                "logged_hours": issue.logged_hours,
+                "unbilled_hours": issue.unbilled_hours,
+                "rounds": [
+                    {"round": r.round, "hours": r.hours, "beyond_allowance": r.beyond_allowance}
+                    for r in issue.rounds
+                ],
+            }
+            for key, issue in effort.by_issue.items()
+        },
+    }
+
+
+def effort_from_document(document: EffortDocument, as_of: datetime) -> EffortSummary:
+    """The typed effort of a stored summary's ``effort`` section."""
+    burn = document["burn"]
+    runs_out = burn["runs_out_on"]
+    return EffortSummary(
+        as_of=as_of,
+        logged_hours=document["logged_hours"],
+        contracted_hours=document["contracted_hours"],
+        unbilled_hours=document["unbilled_hours"],
+        unbilled_revision_hours=document["unbilled_revision_hours"],
+        creep_hours=document["creep_hours"],
+        approved_change_hours=document["approved_change_hours"],
+        unbilled_amount=document["unbilled_amount"],
+        currency=document["currency"],
+        per_person_rates=document["per_person_rates"],
+        by_issue={
+            key: IssueEffort(
+                key=key,
+                logged_hours=item["logged_hours"],
+                unbilled_hours=item["unbilled_hours"],
+                rounds=tuple(
+                    RoundHours(r["round"], r["hours"], r["beyond_allowance"])
+                    for r in item["rounds"]
+                ),
+            )
+            for key, item in document["by_issue"].items()
+        },
+        burn=Burn(
+            contracted_hours=burn["contracted_hours"],
+            logged_hours=burn["logged_hours"],
+            pace_hours_per_day=burn["pace_hours_per_day"],
+            runs_out_on=None if runs_out is None else date.fromisoformat(runs_out),
+        ),
+        worklogs=document["worklogs"],
+    )
 
 
 def _unit_point(point: UnitPoint) -> UnitPointDocument:
@@ -314,15 +438,28 @@ def series_document(figures: ClientFigures) -> SeriesDocument:
                 "units": {unit.value: _unit_point(p) for unit, p in day.units.items()},
                 "revisions": day.revisions,
                 "reopens": day.reopens,
+                "logged_hours": day.logged_hours,
             }
             for day in series.days
         ],
     }
 
 
-def client_entries(figures: Iterable[ClientFigures]) -> list[ClientEntryDocument]:
-    """``GET /api/v1/clients``: every client with its health."""
-    return [{"key": f.key, "name": f.name, "health": f.summary.health.value} for f in figures]
+def client_entries(
+    figures: Iterable[ClientFigures], risk_scores: Mapping[str, int | None] | None = None
+) -> list[ClientEntryDocument]:
+    """``GET /api/v1/clients``: every client with its health, and its risk score when
+    ``risk_scores`` is given (the caller passes it for admins only)."""
+    scores = risk_scores or {}
+    return [
+        {
+            "key": f.key,
+            "name": f.name,
+            "health": f.summary.health.value,
+            "risk_score": scores.get(f.key),
+        }
+        for f in figures
+    ]
 
 
 def error_document(error: str, message: str) -> ErrorDocument:
@@ -346,7 +483,7 @@ def _round(item: RevisionRound, zone: ZoneInfo) -> RoundDocument:
 
 def trail_document(trail: IssueTrail, zone: ZoneInfo) -> TrailDocument:
     """One issue's evidence trail, moments in the agency's zone."""
-    return {
+    document: TrailDocument = {
         "client": trail.client,
         "issue": trail.issue,
         "summary": trail.summary,
@@ -359,6 +496,9 @@ def trail_document(trail: IssueTrail, zone: ZoneInfo) -> TrailDocument:
         "approved": trail.approved,
         "removed_at": _moment(trail.removed_at, zone),
     }
+    if trail.round_hours:
+        document["round_hours"] = list(trail.round_hours)
+    return document
 
 
 # --- reading back ---------------------------------------------------------------------------
@@ -393,6 +533,7 @@ def series_from_document(document: SeriesDocument) -> DailySeries:
                 },
                 revisions=day["revisions"],
                 reopens=day["reopens"],
+                logged_hours=day.get("logged_hours", 0.0),
             )
             for day in document["days"]
         ),
@@ -455,11 +596,13 @@ def figures_from_documents(
     overage = summary["overage"]
     sync = summary["sync"]
     last = sync["last_success"]
+    as_of = _parse(summary["as_of"])
+    effort = summary.get("effort")
     return ClientFigures(
         key=summary["client"],
         name=summary["name"],
         summary=ScopeSummary(
-            as_of=_parse(summary["as_of"]),
+            as_of=as_of,
             contract=ContractWindow(
                 start=_parse(window["start"]),
                 end=None if end is None else _parse(end),
@@ -479,13 +622,14 @@ def figures_from_documents(
         ),
         series=daily,
         sync=SyncStatus(last_success=None if last is None else _parse(last), issues=sync["issues"]),
+        effort=None if effort is None else effort_from_document(effort, as_of),
     )
 
 
 # --- client risk --------------------------------------------------------------------------
 
 
-class EvidenceDocument(TypedDict):
+class EvidenceDocument(TypedDict, closed=True):
     """One event behind a risk figure; ``text`` only when it has words."""
 
     issue: str
@@ -499,7 +643,7 @@ class EvidenceDocument(TypedDict):
     url: str
 
 
-class SignalDocument(TypedDict):
+class SignalDocument(TypedDict, closed=True):
     """One signal of the risk document."""
 
     value: float | None
@@ -513,7 +657,7 @@ class SignalDocument(TypedDict):
     details: dict[str, float | None]
 
 
-class RiskWeekDocument(TypedDict):
+class RiskWeekDocument(TypedDict, closed=True):
     """One week of the series and of the conflict view (client side vs agency side)."""
 
     week: str
@@ -524,7 +668,7 @@ class RiskWeekDocument(TypedDict):
     agency: dict[str, float | None]
 
 
-class NeighbourDocument(TypedDict):
+class NeighbourDocument(TypedDict, closed=True):
     """Another client's first weeks, by distance."""
 
     client: str
@@ -533,7 +677,7 @@ class NeighbourDocument(TypedDict):
     level: str | None
 
 
-class EarlyWarningDocument(TypedDict):
+class EarlyWarningDocument(TypedDict, closed=True):
     """A young contract's first weeks against the other clients' first weeks."""
 
     weeks: int
@@ -546,7 +690,7 @@ class EarlyWarningDocument(TypedDict):
     signals: dict[str, float | None]
 
 
-class FindingDocument(TypedDict):
+class FindingDocument(TypedDict, closed=True):
     """A signal that stands out, with its events."""
 
     signal: str
@@ -557,7 +701,7 @@ class FindingDocument(TypedDict):
     evidence: list[EvidenceDocument]
 
 
-class RiskDocument(TypedDict):
+class RiskDocument(TypedDict, closed=True):
     """``GET /api/v1/clients/<key>/risk``."""
 
     client: str
@@ -687,73 +831,4 @@ def risk_document(
         "pm_change_requests": [
             _evidence(e, zone, browse_url) for e in risk.reading.pm_change_requests
         ],
-    }
-
-
-# --- the brief checker ----------------------------------------------------------------------
-
-
-class BriefPhraseDocument(TypedDict):
-    """A phrase found in a brief: character offsets into the text that was checked."""
-
-    text: str
-    start: int
-    end: int
-    kind: str
-
-
-class BriefDocument(TypedDict):
-    """``scopeguard brief check --json`` (and the brief page in phase 2)."""
-
-    language: str
-    score: int
-    phrases: list[BriefPhraseDocument]
-    acceptance_criteria: bool
-    questions: list[str]
-    words: int
-    shortfalls: list[str]
-
-
-def question_text(question: Question, language: str) -> str:
-    """A question back to the client, in ``language`` (en or ru)."""
-    _ = gettext_for(language)
-    phrase = question.phrase or ""
-    if question.kind is QuestionKind.DESCRIBE:
-        return _(
-            "Please describe the deliverable in more detail: what exactly should be made, "
-            "for whom, and in which formats or channels?"
-        )
-    if question.kind is QuestionKind.ACCEPTANCE:
-        return _(
-            "How will we both know it is done? Please list the acceptance criteria: "
-            "what must be true for you to accept the work."
-        )
-    if question.kind is QuestionKind.CLARIFY:
-        return _(
-            "What does “{phrase}” mean in concrete terms? A reference, an example or a "
-            "measurable result would help."
-        ).format(phrase=phrase)
-    if question.kind is QuestionKind.WRITE_DOWN:
-        return _(
-            "You wrote “{phrase}”: please write down what was agreed, so that everyone "
-            "works from the same text."
-        ).format(phrase=phrase)
-    return _(
-        "You wrote “{phrase}”: by which date and time exactly is it needed, and what depends on it?"
-    ).format(phrase=phrase)
-
-
-def brief_document(report: BriefReport) -> BriefDocument:
-    """The brief checker's findings; questions in the brief's own language."""
-    return {
-        "language": report.language,
-        "score": report.score,
-        "phrases": [
-            {"text": m.text, "start": m.start, "end": m.end, "kind": m.kind.value}
-            for m in report.phrases
-        ],
-        "acceptance_criteria": report.acceptance_criteria,
-        "questions": [question_text(q, report.language) for q in report.questions],
-        "words": report.words,
-        "shortfalls": [reason.value for reason in report.shortfalls],
     }

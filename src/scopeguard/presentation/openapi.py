@@ -27,6 +27,7 @@ from scopeguard.config.settings import ClientKey
 from scopeguard.presentation.documents import (
     ClientEntryDocument,
     ErrorDocument,
+    RiskDocument,
     SeriesDocument,
     SummaryDocument,
     TrailDocument,
@@ -126,6 +127,22 @@ OPERATIONS: tuple[Operation, ...] = (
         errors=("401", "404", "414"),
     ),
     Operation(
+        path="/clients/{key}/risk",
+        operation_id="getClientRisk",
+        summary="The client's risk: score, verdict, signals with their events, weekly series",
+        description=(
+            "Internal: it names the client's behaviour, so only admins may read it (403 "
+            "for everyone else). The score and its level, the agency side's score and the "
+            "verdict (which side to look at first), every signal with its value, the other "
+            "clients' median and the events behind it, the weekly scores, the early "
+            "warning and the requests for another manager. Assessed after the syncs and "
+            "served from storage; 404 for a client not assessed yet."
+        ),
+        schema="RiskDocument",
+        parameters=("ClientKey",),
+        errors=("401", "403", "404", "414"),
+    ),
+    Operation(
         path="/openapi.json",
         operation_id="getOpenApi",
         summary="This document",
@@ -139,6 +156,10 @@ _ERRORS = {
         "Unauthorized",
         "No principal: the bearer token is missing, wrong, revoked or its user disabled, "
         "and no signed-in session came with the request.",
+    ),
+    "403": (
+        "Forbidden",
+        "The principal may not read this: client risk is for admins only.",
     ),
     "404": (
         "NotFound",
@@ -155,6 +176,7 @@ def _component_schemas() -> dict[str, JsonObject]:
         "SummaryDocument": SummaryDocument,
         "SeriesDocument": SeriesDocument,
         "TrailDocument": TrailDocument,
+        "RiskDocument": RiskDocument,
         "ErrorDocument": ErrorDocument,
     }
     mode: JsonSchemaMode = "serialization"

@@ -16,14 +16,25 @@ from datetime import datetime
 from typing import Literal
 
 from scopeguard.domain.contract import ScopeUnit
+from scopeguard.domain.effort import EffortSummary, IssueEffort
 from scopeguard.domain.facts import IssueFacts
 from scopeguard.domain.figures import ClientFigures
 from scopeguard.domain.health import HEALTH_ORDER, Health
 from scopeguard.domain.metrics import RevisionRound, ScopeSummary, UnitFigures, issue_evidence
 
-SortKey = Literal["name", "health", "creep", "over_limit", "reopens", "last_sync"]
+SortKey = Literal["name", "health", "creep", "over_limit", "reopens", "last_sync", "risk"]
 Direction = Literal["asc", "desc"]
-SORT_KEYS: tuple[SortKey, ...] = ("name", "health", "creep", "over_limit", "reopens", "last_sync")
+SORT_KEYS: tuple[SortKey, ...] = (
+    "name",
+    "health",
+    "creep",
+    "over_limit",
+    "reopens",
+    "last_sync",
+    "risk",
+)
+INTERNAL_SORT_KEYS: frozenset[SortKey] = frozenset({"risk"})
+"""Columns only admins see (the client-risk score is internal)."""
 DEFAULT_SORT: tuple[SortKey, Direction] = ("health", "desc")
 """Worst first: the portfolio exists to show which client needs attention."""
 
@@ -43,9 +54,11 @@ class PortfolioRow:
     last_sync: datetime | None
     """``None`` before the first successful sync."""
     figures: ClientFigures
+    risk_score: int | None = None
+    """The client-risk score, for admins (``None``: not shown, or not enough data)."""
 
     @classmethod
-    def of(cls, figures: ClientFigures) -> PortfolioRow:
+    def of(cls, figures: ClientFigures, risk_score: int | None = None) -> PortfolioRow:
         """The row of a client from its figures."""
         summary = figures.summary
         return cls(
@@ -59,12 +72,18 @@ class PortfolioRow:
             reopens=summary.reopens.total,
             last_sync=figures.sync.last_success,
             figures=figures,
+            risk_score=risk_score,
         )
 
 
-def parse_sort(sort: str | None, direction: str | None) -> tuple[SortKey, Direction]:
-    """The requested column and direction; unknown values fall back to the default."""
+def parse_sort(
+    sort: str | None, direction: str | None, *, internal: bool = False
+) -> tuple[SortKey, Direction]:
+    """The requested column and direction; unknown values fall back to the default, and so
+    do internal columns unless ``internal`` (the viewer is an admin)."""
     key = next((k for k in SORT_KEYS if k == sort), None)
+    if key in INTERNAL_SORT_KEYS and not internal:
+        key = None
     if key is None:
         return DEFAULT_SORT
     chosen: Direction
@@ -95,6 +114,7 @@ def sort_rows(
         "over_limit": lambda row: row.over_limit,
         "reopens": lambda row: row.reopens,
         "last_sync": lambda row: row.last_sync.timestamp() if row.last_sync else None,
+        "risk": lambda row: row.risk_score,
     }
     value = values[key]
     present = [row for row in by_name if value(row) is not None]
@@ -212,3 +232,23 @@ def first_lines(
 def page_count(total: int, size: int) -> int:
     """Pages of ``size`` needed for ``total`` items (at least one)."""
     return max(1, -(-total // size))
+
+
+@dataclass(frozen=True, slots=True)
+class EffortLine:
+    """An issue in the effort block: its summary and its logged time."""
+
+    key: str
+    summary: str
+    effort: IssueEffort
+
+
+def round_hours(effort: EffortSummary | None) -> dict[str, list[float]]:
+    """Hours logged in each round of every issue with logged time, for the trails."""
+    if effort is None:
+        return {}
+    return {
+        key: [r.hours for r in issue.rounds]
+        for key, issue in effort.by_issue.items()
+        if issue.logged_hours > 0 and issue.rounds
+    }

@@ -33,8 +33,8 @@ class AlertingListener:
         """Refresh the client's snapshot, then evaluate the alert rules on it."""
         self.analysis.sync_finished(client, report)
         try:
-            summary = self.analysis.snapshot(client).summary
-            self.alerts.evaluate(client, summary)
+            figures = self.analysis.snapshot(client).figures
+            self.alerts.evaluate(client, figures.summary, figures.effort)
         except Exception:
             # The sync itself succeeded; alert states are compared, not counted, so
             # the next sync's evaluation sends whatever this one could not.

@@ -23,6 +23,9 @@ from scopeguard.adapters.store.outbox import NewDelivery, add_deliveries
 from scopeguard.config import ClientSettings, Settings
 from scopeguard.domain.alert_rules import (
     CLIENT_SUBJECT,
+    EFFORT_RULES,
+    RISK_RULES,
+    SCOPE_RULES,
     Action,
     Observation,
     Rule,
@@ -30,8 +33,11 @@ from scopeguard.domain.alert_rules import (
     decide,
     gone,
     observe,
+    observe_effort,
+    risk_observation,
 )
 from scopeguard.domain.clock import Clock, utcnow
+from scopeguard.domain.effort import EffortSummary
 from scopeguard.domain.metrics import ScopeSummary
 from scopeguard.presentation.alert_messages import build_alert, build_digest
 
@@ -73,15 +79,42 @@ class AlertEngine:
         contract = client.contract.to_contract(self.settings.agency.zone)
         return contract.start <= now and (contract.end is None or now <= contract.end)
 
-    def evaluate(self, client: ClientSettings, summary: ScopeSummary) -> list[FiredAlert]:
-        """Apply the summary's health checks to the client's stored alert states.
+    def evaluate(
+        self,
+        client: ClientSettings,
+        summary: ScopeSummary,
+        effort: EffortSummary | None = None,
+    ) -> list[FiredAlert]:
+        """Apply the summary's health checks (and ``effort``'s unbilled hours) to the
+        client's stored alert states.
 
         Returns the alerts enqueued. Nothing happens outside a running contract.
         """
+        if effort is None:
+            return self._evaluate(client, observe(summary), SCOPE_RULES)
+        observations = observe(summary) + observe_effort(
+            effort, client.contract.unbilled_hours_alert
+        )
+        return self._evaluate(client, observations, SCOPE_RULES | EFFORT_RULES)
+
+    def evaluate_risk(
+        self, client: ClientSettings, score: int | None, alert_score: float
+    ) -> list[FiredAlert]:
+        """Apply a fresh risk score to the client's client_risk_high state (once per
+        crossing of ``alert_score``); a client without a score leaves the state alone."""
+        observation = risk_observation(score, alert_score)
+        if observation is None:
+            return []
+        return self._evaluate(client, [observation], RISK_RULES)
+
+    def _evaluate(
+        self, client: ClientSettings, observations: list[Observation], rules: frozenset[Rule]
+    ) -> list[FiredAlert]:
+        """The observations of ``rules`` against their stored states; states of those rules
+        that went unobserved reset. Other rules' states are not touched."""
         now = self.clock()
         if not self.contract_running(client, now):
             return []
-        observations = observe(summary)
         with self.database.session() as session:
             stored = alert_states.load_states(session, client.key)
             seen: set[tuple[str, str]] = set()
@@ -106,6 +139,8 @@ class AlertEngine:
                     rule = Rule(rule_name)
                 except ValueError:
                     continue  # a rule this version no longer has
+                if rule not in rules:
+                    continue  # observed by another evaluation (scope vs risk)
                 self._apply(session, client, gone(rule, subject, state), state, now)
             fired = self._enqueue(session, client, crossed, now)
         for alert in fired:
@@ -236,17 +271,23 @@ class AlertEngine:
         }
         fired: list[FiredAlert] = []
         for position, (observation, further) in enumerate(crossed):
-            own = documents.get(position)
+            digested = observation.subject in digest_of
+            if position in documents or not digested:
+                # An alert no channel takes (a further round, and no channel repeats
+                # each round) still gets its own id: its state moved, the log says so.
+                alert_id = document(position)[0]
+            else:
+                alert_id = digest_of[observation.subject]
             fired.append(
                 FiredAlert(
-                    alert_id=own[0] if own else digest_of[observation.subject],
+                    alert_id=alert_id,
                     event=observation.rule.value,
                     issue=observation.issue,
                     value=observation.value,
                     limit=observation.limit,
                     further_round=further,
-                    deliveries=deliveries[own[0]] if own else 0,
-                    digested=observation.subject in digest_of,
+                    deliveries=deliveries.get(alert_id, 0) if position in documents else 0,
+                    digested=digested,
                 )
             )
         fired += [

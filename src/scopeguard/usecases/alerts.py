@@ -11,6 +11,7 @@ from scopeguard.adapters.delivery.errors import DeliveryError
 from scopeguard.adapters.store.db import Database
 from scopeguard.config import AlertChannelSettings, ClientSettings, Settings
 from scopeguard.domain.clock import Clock, utcnow
+from scopeguard.domain.effort import EffortSummary
 from scopeguard.domain.metrics import ScopeSummary
 from scopeguard.presentation.alert_messages import TEST_EVENT, build_alert
 from scopeguard.usecases.alert_engine import AlertEngine, FiredAlert
@@ -46,9 +47,12 @@ class AlertService:
         self.clock = clock
         self.engine = AlertEngine(settings, database, clock=clock)
 
-    def evaluate(self, client: ClientSettings, summary: ScopeSummary) -> list[FiredAlert]:
-        """Apply a fresh summary to the client's alert states; enqueue what crossed a limit."""
-        return self.engine.evaluate(client, summary)
+    def evaluate(
+        self, client: ClientSettings, summary: ScopeSummary, effort: EffortSummary | None = None
+    ) -> list[FiredAlert]:
+        """Apply a fresh summary (and effort) to the client's alert states; enqueue what
+        crossed a limit."""
+        return self.engine.evaluate(client, summary, effort)
 
     def dispatcher(self, holder: str | None = None) -> Dispatcher:
         """A dispatcher for the outbox (``holder`` names it in claims and logs)."""

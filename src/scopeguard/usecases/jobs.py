@@ -3,6 +3,13 @@
 Interval jobs are aligned to a fixed grid (:func:`interval_period`), so their
 periods are the same in every process and a frozen worker that lost its lease
 cannot repeat one; the monthly reports are due from 08:00 on the 1st.
+
+With one active worker (the lease) a tick syncs every client in turn
+(:func:`sync_job`) and the monthly run makes every client's report
+(:func:`monthly_reports_job`). When workers share the clients (PostgreSQL),
+each takes one client at a time under that client's lease for the period
+(:mod:`scopeguard.adapters.store.client_leases`): :func:`sync_next_client`,
+:func:`report_next_client` and :func:`follow_up_next_client`.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ import logging
 import math
 from datetime import UTC, datetime, timedelta
 
+from scopeguard.adapters.store.client_leases import ClientLeases, finished_clients
 from scopeguard.adapters.store.job_runs import find_job_run, run_once
 from scopeguard.usecases.ports import Application
 from scopeguard.usecases.sync import SyncError
@@ -26,6 +34,12 @@ JOB_RUNS_KEPT = timedelta(days=7)
 
 
 INTERVAL_JOBS = ("sync", "dispatch")
+
+SYNC_JOB = "sync"
+"""The client lease a client's syncs (scheduled or webhook-requested) and its alert
+evaluation run under."""
+MONTHLY_JOB = "monthly_reports"
+FOLLOW_UP_JOB = "monthly_reports_follow_up"
 
 
 def interval_period(now: datetime, seconds: float) -> str:
@@ -45,6 +59,11 @@ def sync_job(services: Application) -> None:
             log.warning("%s", result)
         else:
             log.info("%s", result.line())
+    try:
+        # Every client at once, each against the others; alerts client_risk_high.
+        services.risk.refresh()
+    except Exception:
+        log.exception("assessing client risk failed; a reader assesses again when stale")
 
 
 def monthly_due(services: Application, now: datetime) -> str | None:
@@ -116,3 +135,93 @@ def monthly_reports_follow_up(
         holder=holder,
         clock=services.clock,
     )
+
+
+# --- workers sharing the clients -------------------------------------------------
+
+
+def _client_keys(services: Application) -> list[str]:
+    return [client.key for client in services.settings.clients]
+
+
+def sync_next_client(services: Application, leases: ClientLeases, period: str) -> str | None:
+    """Take the next client not yet synced in this tick ``period``, sync it (its alert
+    rules run after it, under the same claim) and record the period finished.
+
+    The client's key, or ``None`` when every client of the period is done or taken.
+    A failed sync finishes the period too: the next tick tries again, as with one worker.
+    """
+    key = leases.claim_next(SYNC_JOB, period, _client_keys(services))
+    if key is None:
+        return None
+    log.info("job sync client %s period %s started by %s", key, period, leases.holder)
+    error: str | None = None
+    try:
+        result = services.sync.sync_client(services.settings.client(key))
+        log.info("%s", result.line())
+    except SyncError as failure:
+        error = str(failure)
+        log.warning("%s", failure)
+    except Exception as failure:  # the claim must be finished whatever happened
+        error = f"{type(failure).__name__}: {failure}"
+        log.exception("sync of %s failed", key)
+    if leases.finish(SYNC_JOB, key, period, error=error):
+        log.info("job sync client %s period %s done by %s", key, period, leases.holder)
+    return key
+
+
+def report_next_client(
+    services: Application, leases: ClientLeases, now: datetime | None = None
+) -> str | None:
+    """Take the next client whose monthly report of this month's run is not made yet,
+    and make, keep and email it; the client's key, or ``None`` (none left, not due)."""
+    moment = now if now is not None else services.clock()
+    period = monthly_due(services, moment)
+    if period is None:
+        return None
+    keys = _client_keys(services)
+    return _report_claimed(services, leases, job=MONTHLY_JOB, period=period, keys=keys, now=moment)
+
+
+def follow_up_next_client(
+    services: Application, leases: ClientLeases, now: datetime | None = None
+) -> str | None:
+    """The hourly follow-up, per client: complete the report or email of a client whose
+    monthly run finished (see :func:`monthly_reports_follow_up`); ``None`` when none is
+    left this hour."""
+    moment = now if now is not None else services.clock()
+    period = monthly_due(services, moment)
+    if period is None:
+        return None
+    finished = finished_clients(services.database, MONTHLY_JOB, period)
+    keys = [key for key in _client_keys(services) if key in finished]
+    hour = moment.astimezone(services.settings.agency.zone).strftime("%Y-%m-%dT%H")
+    return _report_claimed(services, leases, job=FOLLOW_UP_JOB, period=hour, keys=keys, now=moment)
+
+
+def _report_claimed(
+    services: Application,
+    leases: ClientLeases,
+    *,
+    job: str,
+    period: str,
+    keys: list[str],
+    now: datetime,
+) -> str | None:
+    # Imported when a run is due, not with the scheduler: the reports load WeasyPrint.
+    from scopeguard.usecases.monthly_reports import report_month, run_one  # noqa: PLC0415
+
+    key = leases.claim_next(job, period, keys)
+    if key is None:
+        return None
+    log.info("job %s client %s period %s started by %s", job, key, period, leases.holder)
+    error: str | None = None
+    try:
+        result = run_one(services, services.settings.client(key), report_month(services, now), now)
+        if result.status == "failed":
+            error = result.detail or "failed"
+    except Exception as failure:  # the claim must be finished whatever happened
+        error = f"{type(failure).__name__}: {failure}"
+        log.exception("%s of %s failed", job, key)
+    leases.finish(job, key, period, error=error)
+    return key

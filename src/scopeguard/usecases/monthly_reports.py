@@ -1,7 +1,9 @@
 """The monthly run: last month's report for every client, archived and emailed.
 
 The scheduler (:mod:`scopeguard.entrypoints.worker`) calls :func:`run_monthly_reports`
-once per month under its lease and its once-per-period guard. The function is
+once per month under its lease and its once-per-period guard, or, when workers
+share the clients, :func:`run_one` once per client and month under that client's
+lease. The function is
 idempotent on its own as well, per client and month: a report that already
 covers the whole month is kept (not regenerated, not re-sent); one made while
 the month was still running is replaced; an archived report whose email was
@@ -20,6 +22,7 @@ from scopeguard.adapters.store.report_archive import find_report, store_report
 from scopeguard.config import ClientSettings
 from scopeguard.domain.month import Month
 from scopeguard.domain.monthly_report import MonthOutsideDataError, ReportError, check_month
+from scopeguard.usecases.internal_report import send_internal_report
 from scopeguard.usecases.ports import Application
 from scopeguard.usecases.report_mail import email_report
 from scopeguard.usecases.reporting import generate_report
@@ -78,7 +81,35 @@ def run_client(
     outcome = email_report(
         services.database, settings, client, month, now=now, sleep=services.sleep
     )
+    try:
+        # The agency's own copy with the client risk (report.internal_recipients), apart.
+        send_internal_report(services, client, month, now, holder="monthly")
+    except Exception:
+        log.exception("internal report of %s for %s failed", client.key, month)
     return MonthlyReportResult(client.key, str(month), status, outcome.status, outcome.error)
+
+
+def run_one(
+    services: Application, client: ClientSettings, month: Month, now: datetime
+) -> MonthlyReportResult:
+    """:func:`run_client`, its failure caught, logged and returned as the result."""
+    try:
+        result = run_client(services, client, month, now)
+    except ReportError as error:
+        result = MonthlyReportResult(client.key, str(month), "failed", "none", str(error))
+    except Exception as error:  # one client's failure must not stop the others
+        log.exception("monthly report of %s for %s failed", client.key, month)
+        detail = f"{type(error).__name__}: {error}"
+        result = MonthlyReportResult(client.key, str(month), "failed", "none", detail)
+    log.info(
+        "monthly report %s %s: %s (email: %s)%s",
+        result.client_key,
+        result.month,
+        result.status,
+        result.email,
+        f": {result.detail}" if result.detail else "",
+    )
+    return result
 
 
 def run_monthly_reports(services: Application, now: datetime) -> list[MonthlyReportResult]:
@@ -87,23 +118,4 @@ def run_monthly_reports(services: Application, now: datetime) -> list[MonthlyRep
     One client's failure is logged and reported in its result; the others still run.
     """
     month = report_month(services, now)
-    results: list[MonthlyReportResult] = []
-    for client in services.settings.clients:
-        try:
-            result = run_client(services, client, month, now)
-        except ReportError as error:
-            result = MonthlyReportResult(client.key, str(month), "failed", "none", str(error))
-        except Exception as error:  # one client's failure must not stop the others
-            log.exception("monthly report of %s for %s failed", client.key, month)
-            detail = f"{type(error).__name__}: {error}"
-            result = MonthlyReportResult(client.key, str(month), "failed", "none", detail)
-        log.info(
-            "monthly report %s %s: %s (email: %s)%s",
-            result.client_key,
-            result.month,
-            result.status,
-            result.email,
-            f": {result.detail}" if result.detail else "",
-        )
-        results.append(result)
-    return results
+    return [run_one(services, client, month, now) for client in services.settings.clients]

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from scopeguard.adapters.store.db import Database
 from scopeguard.config import Settings
+from scopeguard.usecases.risk import RiskService
 from scopeguard.usecases.snapshots import ScopeAnalysis
 from scopeguard.usecases.sync import SyncService
 
@@ -31,6 +32,9 @@ class Application(Protocol):
 
     @property
     def sync(self) -> SyncService: ...
+
+    @property
+    def risk(self) -> RiskService: ...
 
     @property
     def clock(self) -> Callable[[], datetime]:

@@ -9,10 +9,13 @@ from scopeguard import __version__
 from scopeguard.adapters.pdf.renderer import RenderedReport, render_pdf
 from scopeguard.adapters.store.repository import reporters_by_key
 from scopeguard.adapters.store.snapshot_store import sync_status
+from scopeguard.adapters.store.worklogs import load_worklogs
 from scopeguard.config import ClientSettings, Settings
 from scopeguard.domain.month import Month
 from scopeguard.domain.monthly_report import ClientInfo, ReportData, ReportError, build_report_data
+from scopeguard.presentation.documents import risk_document
 from scopeguard.presentation.i18n import normalize_language
+from scopeguard.presentation.risk_view import risk_view
 from scopeguard.usecases.ports import Application
 
 
@@ -80,6 +83,8 @@ def load_report_data(
                 f"no Jira data for client {client.key!r} yet: run `scopeguard sync` first"
             )
         reporters = reporters_by_key(session, client.key)
+        worklogs = load_worklogs(session, client.key) if settings.sync.worklogs else None
+        rates = services.analysis.rates(session, client)
     context, facts = services.analysis.current_facts(client)
     return build_report_data(
         facts,
@@ -91,6 +96,8 @@ def load_report_data(
         reporters=reporters,
         sync=sync,
         version=__version__,
+        worklogs=worklogs,
+        rates=rates,
     )
 
 
@@ -101,10 +108,23 @@ def generate_report(
     *,
     language: str | None = None,
     now: datetime | None = None,
+    internal: bool = False,
 ) -> GeneratedReport:
-    """Render the report of ``month`` for ``client`` (in its configured language by default)."""
+    """Render the report of ``month`` for ``client`` (in its configured language by default).
+
+    ``internal`` adds the client-risk pages, assessed as of the report's moment: that
+    variant is for the agency only (never archived for the client, never sent to
+    ``contract.report.recipients``).
+    """
     moment = now if now is not None else services.clock()
     lang = normalize_language(language or client.contract.report.language)
     data = load_report_data(services, client, month, now=moment)
-    rendered = render_pdf(data, lang, max_rows=services.settings.reports.max_table_rows)
+    risk = None
+    if internal:
+        assessed = services.risk.assess(data.as_of).clients[client.key]
+        document = risk_document(
+            assessed, services.settings.agency.zone, services.settings.jira.browse_url
+        )
+        risk = risk_view(document, services.settings.agency.zone, lang)
+    rendered = render_pdf(data, lang, max_rows=services.settings.reports.max_table_rows, risk=risk)
     return GeneratedReport(client.key, month, lang, data, rendered)

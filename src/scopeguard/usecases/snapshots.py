@@ -19,10 +19,12 @@ import gzip
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from functools import cached_property
 
 from scopeguard.adapters.store.db import Database, Transaction
+from scopeguard.adapters.store.directory import group_members
 from scopeguard.adapters.store.facts_store import (
     CHUNK,
     StampedFacts,
@@ -43,10 +45,18 @@ from scopeguard.adapters.store.snapshot_store import (
     stored_points_field,
     sync_status,
 )
+from scopeguard.adapters.store.worklogs import load_worklogs
 from scopeguard.config import ClientSettings, Settings
 from scopeguard.domain.clock import Clock, utcnow
 from scopeguard.domain.context import ClientContext
 from scopeguard.domain.contract import Contract
+from scopeguard.domain.effort import (
+    EffortBreakdown,
+    Rates,
+    daily_logged_hours,
+    effort_breakdown,
+    summarize_effort,
+)
 from scopeguard.domain.facts import FACTS_SCHEMA_VERSION, IssueFacts
 from scopeguard.domain.figures import ClientFigures, IssueTrail
 from scopeguard.domain.metrics import ScopeSummary, issue_evidence, summary_and_series
@@ -192,7 +202,7 @@ class ScopeAnalysis:
         A sync that changed nothing (the common case every 15 minutes) only stamps
         the stored snapshot with the new sync time instead of recomputing it.
         """
-        if not report.changed_issue_pks and not report.removed_pks:
+        if not report.changed_issue_pks and not report.removed_pks and not report.worklogs_changed:
             with self.database.session() as session:
                 stored = load_snapshot(session, client.key)
                 current = stored is not None and (
@@ -248,7 +258,7 @@ class ScopeAnalysis:
             save_snapshot(
                 session,
                 client.key,
-                fingerprint=self._fingerprint(client, context),
+                fingerprint=self._fingerprint(client, context, self._rated_groups(session, client)),
                 config_fingerprint=self._config_fingerprint(client),
                 computed_at=snapshot.computed_at,
                 series_until=self._today(),
@@ -269,13 +279,55 @@ class ScopeAnalysis:
         with fewer_collections():
             facts = self._all_facts(session, client.key)
             summary, points = summary_and_series(facts, context.contract, now, zone, self._today())
+            # Logged time: placed on the same facts (rounds, creep) and the same days.
+            by_key = {item.key: item for item in facts}
             del facts
+            worklogs = load_worklogs(session, client.key)
+            effort = summarize_effort(
+                worklogs, by_key, context.contract, self.rates(session, client), now, zone=zone
+            )
+            logged = daily_logged_hours(
+                worklogs, by_key, context.contract, now, zone=zone, days=[p.day for p in points]
+            )
+            points = [
+                replace(point, logged_hours=h) for point, h in zip(points, logged, strict=True)
+            ]
+            del worklogs, by_key
         return ClientFigures(
             key=client.key,
             name=client.name,
             summary=summary,
             series=DailySeries(zone, tuple(context.contract.scope), tuple(points)),
             sync=sync_status(session, client.key),
+            effort=effort,
+        )
+
+    def rates(self, session: Transaction, client: ClientSettings) -> Rates:
+        """The client's hourly rates: per account, per group (members as last read), else
+        the contract's ``hourly_rate``."""
+        contract = client.contract
+        members = group_members(session, contract.rate_groups)
+        accounts: dict[str, float] = {}
+        groups: list[tuple[str, frozenset[str], float]] = []
+        for key, rate in contract.rates.items():
+            if key.startswith("group:"):
+                name = key[len("group:") :]
+                groups.append((name, members.get(name, frozenset()), rate))
+            else:
+                accounts[key] = rate
+        return Rates(contract.hourly_rate, accounts, tuple(groups))
+
+    def effort_breakdown(self, client: ClientSettings) -> EffortBreakdown:
+        """The client's logged time per person and per week, now: for the agency's eyes only
+        (the internal section, the internal PDF), never in the client's PDF or the API."""
+        zone = self.settings.agency.zone
+        now = self.clock().astimezone(zone)
+        context, facts = self.current_facts(client)
+        with self.database.session() as session:
+            worklogs = load_worklogs(session, client.key)
+            rates = self.rates(session, client)
+        return effort_breakdown(
+            worklogs, {f.key: f for f in facts}, context.contract, rates, now, zone=zone
         )
 
     def _all_facts(self, session: Transaction, client_key: str) -> list[IssueFacts]:
@@ -312,13 +364,25 @@ class ScopeAnalysis:
             self._config_fingerprints[client.key] = cached
         return cached
 
-    def _fingerprint(self, client: ClientSettings, context: ClientContext) -> str:
+    def _fingerprint(
+        self, client: ClientSettings, context: ClientContext, rated_groups: list[list[str]]
+    ) -> str:
         contract = client.contract.model_dump(mode="json")
-        basis = json.dumps([context.fingerprint, contract, client.name], sort_keys=True)
+        basis = json.dumps(
+            [context.fingerprint, contract, client.name, rated_groups], sort_keys=True
+        )
         return hashlib.sha256(basis.encode()).hexdigest()
 
+    def _rated_groups(self, session: Transaction, client: ClientSettings) -> list[list[str]]:
+        """The members of the groups the client's rates price: a directory lookup that
+        changes them changes the unbilled amount, so the snapshot is recomputed."""
+        members = group_members(session, client.contract.rate_groups)
+        return [[group, *sorted(accounts)] for group, accounts in sorted(members.items())]
+
     def _snapshot_fingerprint(self, session: Transaction, client: ClientSettings) -> str:
-        return self._fingerprint(client, self.context(session, client))
+        return self._fingerprint(
+            client, self.context(session, client), self._rated_groups(session, client)
+        )
 
     # -- reading --------------------------------------------------------------
 
@@ -382,6 +446,8 @@ class ScopeAnalysis:
             (issue,) = load_issues(session, client.key, pks=[pk])
         facts = context.facts(issue)
         allowance = context.contract.revisions_per_issue
+        effort = self.snapshot(client).figures.effort
+        issue_effort = effort.by_issue.get(issue.key) if effort is not None else None
         return IssueTrail(
             client=client.key,
             issue=issue.key,
@@ -393,4 +459,9 @@ class ScopeAnalysis:
             added_at=facts.added_at,
             approved=facts.approved,
             removed_at=facts.removed_at,
+            round_hours=(
+                tuple(r.hours for r in issue_effort.rounds)
+                if issue_effort is not None and issue_effort.logged_hours > 0
+                else ()
+            ),
         )

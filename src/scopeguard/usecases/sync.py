@@ -18,7 +18,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
-from contextlib import closing
+from contextlib import closing, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
@@ -42,6 +42,8 @@ from scopeguard.config import ClientSettings, Settings
 from scopeguard.domain.clock import Clock, utcnow
 from scopeguard.domain.model import Issue, Status
 from scopeguard.usecases.collector import fewer_collections
+from scopeguard.usecases.directory import refresh_directory
+from scopeguard.usecases.worklog_sync import WorklogReading, WorklogRun, WorklogSync
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -86,6 +88,15 @@ class JiraSource(Protocol):
 
     def iter_issue_ids(self, jql: str) -> Iterable[list[tuple[str, str]]]: ...
 
+    def worklog_reader(self) -> WorklogReading:
+        """Worklogs of the site (:mod:`scopeguard.usecases.worklog_sync`)."""
+
+    def group_members(self, group: str) -> list[str] | None:
+        """Account ids of a Jira group's members (``None``: no such group)."""
+
+    def accounts_by_email(self, email: str) -> list[str]:
+        """Account ids whose email Jira shows as ``email``."""
+
 
 class SyncError(Exception):
     """A client's sync failed; what was committed before the failure stays."""
@@ -115,6 +126,10 @@ class SyncReport:
     changed_issue_pks: list[int] = field(default_factory=list)
     removed_pks: list[int] = field(default_factory=list)
     reconciled: bool = False
+    worklogs: int = 0
+    """Worklogs read from Jira (the feed's share and the per-issue reads)."""
+    worklogs_changed: bool = False
+    """Stored worklogs changed: the client's effort figures must be recomputed."""
 
     def line(self) -> str:
         """One line of progress for the CLI."""
@@ -122,6 +137,7 @@ class SyncReport:
         removed = f", {len(self.removed)} removed" if self.removed else ""
         return (
             f"{self.client_key}: {self.issues} issues, {self.histories} histories{removed}, "
+            f"{self.worklogs} worklogs, "
             f"{self.requests} Jira requests, {self.seconds:.1f}s ({kind}), of which "
             f"{self.facts_seconds:.1f}s metric facts, {self.after_seconds:.1f}s snapshot "
             "and alerts"
@@ -130,7 +146,9 @@ class SyncReport:
 
 def _for_storage(fetched: FetchedIssue) -> StoredIssue:
     # Runs in the reading threads: see stored_issue.
-    return stored_issue(fetched.issue, fetched.description, fetched.histories_total)
+    return stored_issue(
+        fetched.issue, fetched.description, fetched.histories_total, fetched.time_spent_seconds
+    )
 
 
 class SyncListener(Protocol):
@@ -163,18 +181,25 @@ class SyncService:
         self.jira = jira
         self.clock = clock
         self.listener = listener
+        self.worklogs: WorklogSync | None = (
+            WorklogSync(settings, database, jira.worklog_reader, clock=clock)
+            if settings.sync.worklogs
+            else None
+        )
 
     def sync_all(self, *, full: bool = False) -> list[SyncReport | SyncError]:
         """Sync every client; one client's failure does not stop the others."""
         results: list[SyncReport | SyncError] = []
-        for client in self.settings.clients:
-            try:
-                results.append(self.sync_client(client, full=full))
-            except SyncError as error:
-                results.append(error)
-            except STORAGE_ERRORS as exc:  # before the run could even be recorded
-                log.exception("sync of %s failed on storage", client.key)
-                results.append(SyncError(client.key, RuntimeError(describe_storage_error(exc))))
+        # The worklog feed is the site's: read once for every client of the round.
+        with self.worklogs.round() if self.worklogs is not None else nullcontext():
+            for client in self.settings.clients:
+                try:
+                    results.append(self.sync_client(client, full=full))
+                except SyncError as error:
+                    results.append(error)
+                except STORAGE_ERRORS as exc:  # before the run could even be recorded
+                    log.exception("sync of %s failed on storage", client.key)
+                    results.append(SyncError(client.key, RuntimeError(describe_storage_error(exc))))
         return results
 
     def sync_client(self, client: ClientSettings, *, full: bool = False) -> SyncReport:
@@ -229,6 +254,8 @@ class SyncService:
         # From the cache unless stale; a full sync also learns the user's zone, so the
         # incremental ones after it cost their search request alone.
         self.jira.refresh_metadata(user_zone=True)
+        # The groups and emails the people lists name, as stale as the other metadata.
+        refresh_directory(self.settings, self.database, self.jira, started)
         statuses = self.jira.statuses()
         points_field = self.jira.story_points_field_id()
         with self.database.session() as session:
@@ -260,9 +287,21 @@ class SyncService:
             unknown_statuses=unknown,
             prepare=_for_storage,
         )
-        # Closed on the way out, also on an error here: that stops the reading threads.
-        with closing(groups):
-            self._store_all(client, report, groups, started, seen_ids)
+        # The worklog feed is read beside the issues (its own thread, the same transport).
+        worklogs: WorklogRun | None = (
+            self.worklogs.start(client, started, full=report.full) if self.worklogs else None
+        )
+        try:
+            # Closed on the way out, also on an error here: that stops the reading threads.
+            with closing(groups):
+                self._store_all(client, report, groups, started, seen_ids)
+            if worklogs is not None:
+                done = worklogs.finish()
+                report.worklogs = done.read
+                report.worklogs_changed = done.changed
+        finally:
+            if worklogs is not None:
+                worklogs.close()
         if unknown:
             # A status created since the statuses were read: read them again, so the
             # facts (whose fingerprint includes the statuses) are recomputed with it.

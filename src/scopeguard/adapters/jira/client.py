@@ -16,6 +16,7 @@ then costs its one search request.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +27,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 
+from scopeguard.adapters.jira import directory
 from scopeguard.adapters.jira.cloud import BULKFETCH_MAX_ISSUES, CloudReader
+from scopeguard.adapters.jira.comments import complete_comments
 from scopeguard.adapters.jira.datacenter import DataCenterReader
 from scopeguard.adapters.jira.decoding import (
     JsonObject,
@@ -39,8 +42,9 @@ from scopeguard.adapters.jira.decoding import (
 from scopeguard.adapters.jira.errors import JiraMalformedResponse
 from scopeguard.adapters.jira.parse import FetchedIssue, parse_fetched
 from scopeguard.adapters.jira.pipeline import run_streams
-from scopeguard.adapters.jira.transport import DeploymentName, JiraTransport
+from scopeguard.adapters.jira.transport import DeploymentName, JiraTransport, SiteHold
 from scopeguard.adapters.jira.wire import WireIssue
+from scopeguard.adapters.jira.worklogs import WorklogReader
 from scopeguard.config import JiraSettings
 from scopeguard.domain.model import Status, StatusCategory
 
@@ -57,7 +61,8 @@ _STORY_POINT_NAMES: dict[DeploymentName, tuple[str, ...]] = {
 class JiraClient:
     """Reads issues, complete histories and site metadata from one Jira site.
 
-    ``sleep``, ``clock``, ``session`` and ``rng`` are the transport's
+    ``sleep``, ``clock``, ``session``, ``rng`` and ``site_hold`` (the site's
+    ``Retry-After`` shared between processes) are the transport's
     (:class:`~scopeguard.adapters.jira.transport.JiraTransport`).
     """
 
@@ -69,11 +74,12 @@ class JiraClient:
         clock: Callable[[], float] = time.time,
         session: requests.Session | None = None,
         rng: random.Random | None = None,
+        site_hold: SiteHold | None = None,
     ) -> None:
         self._settings = settings
         self._clock = clock
         self._transport = JiraTransport(
-            settings, sleep=sleep, clock=clock, session=session, rng=rng
+            settings, sleep=sleep, clock=clock, session=session, rng=rng, site_hold=site_hold
         )
         self._ttl = settings.metadata_ttl_minutes * 60
         self._statuses: dict[str, Status] | None = None
@@ -85,6 +91,9 @@ class JiraClient:
         self._points_field_at = 0.0
         self._cloud: CloudReader | None = None
         self._datacenter: DataCenterReader | None = None
+        self._worklogs: WorklogReader | None = None
+        self._comment_requests = 0
+        self._comment_lock = threading.Lock()
 
     @property
     def requests_made(self) -> int:
@@ -115,6 +124,17 @@ class JiraClient:
         if self._datacenter is None:
             self._datacenter = DataCenterReader(self._transport)
         return self._datacenter
+
+    def worklog_reader(self) -> WorklogReader:
+        """Worklogs of this site (feeds, lists, per issue) and group members."""
+        if self._worklogs is None:
+            self._worklogs = WorklogReader(self._transport)
+        return self._worklogs
+
+    @property
+    def transport(self) -> JiraTransport:
+        """The site's transport (``scopeguard doctor`` sends its probes through it)."""
+        return self._transport
 
     def _fresh(self, fetched_at: float) -> bool:
         return self._clock() - fetched_at < self._ttl
@@ -249,10 +269,24 @@ class JiraClient:
             jql,
             self._fields(fields, batch_size),
             batch_size,
-            convert=lambda group: [issue.to_raw() for issue in group],
+            convert=self._raw_completed,
         )
         # Cloud's groups follow its bulkfetch batches; Data Center's are search pages.
         return groups if self.deployment == "cloud" else rebatch(groups, batch_size)
+
+    @property
+    def comment_requests_made(self) -> int:
+        """Of :attr:`requests_made`, the comment pages read beyond the search pages' inline
+        comments (first attempts; the benchmark compares them with their lower bound)."""
+        return self._comment_requests
+
+    def _count_comment_requests(self, made: int) -> None:
+        with self._comment_lock:
+            self._comment_requests += made
+
+    def _raw_completed(self, group: list[WireIssue]) -> list[JsonObject]:
+        self._count_comment_requests(complete_comments(self._transport, group))
+        return [issue.to_raw() for issue in group]
 
     def iter_issues(
         self,
@@ -294,6 +328,7 @@ class JiraClient:
 
         def parsed(group: list[WireIssue]) -> list[T]:
             # In the reading thread: the decoded page is freed as soon as it is read.
+            self._count_comment_requests(complete_comments(self._transport, group))
             ready = [
                 prepare(
                     parse_fetched(
@@ -333,6 +368,15 @@ class JiraClient:
         if not 1 <= batch_size <= BULKFETCH_MAX_ISSUES:
             raise ValueError(f"batch_size must be between 1 and {BULKFETCH_MAX_ISSUES}")
         return list(dict.fromkeys(f for f in fields if f))
+
+    def group_members(self, group: str) -> list[str] | None:
+        """Account ids of the members of the Jira group ``group``; ``None``: no such group."""
+        members = directory.group_members(self._transport, group)
+        return None if members is None else [member.account for member in members]
+
+    def accounts_by_email(self, email: str) -> list[str]:
+        """Account ids whose email Jira shows as ``email``."""
+        return directory.accounts_by_email(self._transport, email)
 
     def iter_issue_ids(self, jql: str) -> Iterator[list[tuple[str, str]]]:
         """(id, key) of every issue matching ``jql``, one list per search page.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from scopeguard.adapters.jira import wire
@@ -38,8 +38,16 @@ ISSUE_FIELDS: tuple[str, ...] = (
     "description",
     "comment",
     "timeoriginalestimate",
+    "timespent",
+    # Read by the client-risk signals (escalation, who the PM is, who created it):
+    "priority",
+    "duedate",
+    "assignee",
+    "creator",
 )
-"""The issue fields ScopeGuard asks Jira for; the caller adds the story points field."""
+"""The issue fields ScopeGuard asks Jira for; the caller adds the story points field.
+``timespent`` (the sum of the issue's worklogs) tells the worklog sync which issues'
+stored worklogs are incomplete (:mod:`scopeguard.usecases.worklog_sync`)."""
 
 
 def parse_issue(
@@ -82,6 +90,8 @@ class FetchedIssue:
     issue: Issue
     description: str | None
     histories_total: int
+    time_spent_seconds: int | None = None
+    """Jira's ``timespent``: the seconds of the issue's worklogs (``None``: none)."""
 
 
 def parse_fetched(
@@ -120,7 +130,12 @@ def parse_fetched(
                 for status_id in (change.from_id, change.to_id):
                     if status_id is not None and status_id not in statuses:
                         unknown_statuses.add(status_id)
-    return FetchedIssue(issue, parse_description(fields.get("description")), len(histories))
+    return FetchedIssue(
+        issue,
+        issue.description,
+        len(histories),
+        _seconds(ctx, fields.get("timespent")),
+    )
 
 
 def _issue(
@@ -138,6 +153,9 @@ def _issue(
         ctx.optional_mapping(fields.get("reporter"), "reporter")
     )
     resolution = ctx.optional_mapping(fields.get("resolution"), "fields.resolution")
+    priority = ctx.optional_mapping(fields.get("priority"), "fields.priority")
+    assignee, _ = _user(ctx.optional_mapping(fields.get("assignee"), "fields.assignee"))
+    creator, _ = _user(ctx.optional_mapping(fields.get("creator"), "fields.creator"))
 
     return Issue(
         key=ctx.key,
@@ -160,6 +178,15 @@ def _issue(
         reporter_name=reporter_name,
         changes=changes,
         comments=_comments(ctx, fields.get("comment")),
+        description=_text(ctx, fields.get("description"), "fields.description"),
+        priority=(
+            None
+            if priority is None
+            else ctx.optional_string(priority.get("name"), "fields.priority.name")
+        ),
+        due_date=_due_date(ctx, fields.get("duedate")),
+        assignee_account=assignee,
+        creator_account=creator,
     )
 
 
@@ -198,21 +225,32 @@ def _status_keys(value: Mapping[str, Any]) -> dict[str, Any]:
     return slim
 
 
+def slim_comment(comment: Mapping[str, Any]) -> dict[str, Any]:
+    """What :func:`parse_issue` reads of one comment, its body already plain text.
+
+    An Atlassian document is several times the size of its text, and a search page's
+    comments wait for their batch: turned into text now, they wait at that size.
+    """
+    slim = _only("id", "created", "updated", "jsdPublic", "visibility")(comment)
+    for role in ("author", "updateAuthor"):
+        if role in comment:
+            user = comment[role]
+            slim[role] = _user_keys(user) if isinstance(user, Mapping) else user
+    if "body" in comment:
+        body = comment["body"]
+        slim["body"] = _adf_text(body) if isinstance(body, Mapping) else body
+    return slim
+
+
 def _comment_keys(value: Mapping[str, Any]) -> dict[str, Any]:
     comments = value.get("comments")
     if not isinstance(comments, list):
         return dict(value)
-    kept: list[Any] = []
-    for comment in comments:
-        if not isinstance(comment, Mapping):
-            kept.append(comment)
-            continue
-        slim = _only("id", "created")(comment)
-        if "author" in comment:
-            author = comment["author"]
-            slim["author"] = _user_keys(author) if isinstance(author, Mapping) else author
-        kept.append(slim)
-    return {"comments": kept}
+    kept = [slim_comment(c) if isinstance(c, Mapping) else c for c in comments]
+    # total says whether the field holds them all (see adapters/jira/comments.py).
+    slim = _only("total", "startAt", "maxResults")(value)
+    slim["comments"] = kept
+    return slim
 
 
 _READ_OF: dict[str, _Slimmer] = {
@@ -221,6 +259,9 @@ _READ_OF: dict[str, _Slimmer] = {
     "project": _only("key"),
     "resolution": _only("name"),
     "reporter": _user_keys,
+    "assignee": _user_keys,
+    "creator": _user_keys,
+    "priority": _only("name"),
     "comment": _comment_keys,
 }
 
@@ -238,14 +279,36 @@ def parse_description(raw: Any) -> str | None:
     if isinstance(raw, str):
         return raw
     if isinstance(raw, Mapping) and raw.get("type") == "doc":
-        text = "\n".join(_adf_blocks(raw))
-        return text or None
+        return _adf_text(raw)
     raise JiraMalformedResponse(
         f"a description is neither text nor an Atlassian document but {_kind(raw)}"
     )
 
 
+def _adf_text(document: Mapping[str, Any]) -> str | None:
+    text = "\n".join(_adf_blocks(document))
+    return text or None
+
+
 # --- issue parts ----------------------------------------------------------------
+
+
+def _text(ctx: _Context, value: Any, where: str) -> str | None:
+    try:
+        return parse_description(value)
+    except JiraMalformedResponse:
+        raise ctx.error(f"{where} is neither text nor an Atlassian document") from None
+
+
+def _due_date(ctx: _Context, value: Any) -> date | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ctx.error(f"fields.duedate is not a date but {_kind(value)}")
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        raise ctx.error(f"fields.duedate is not a date: {value!r}") from None
 
 
 def _status(ctx: _Context, value: Any, statuses: Mapping[str, Status]) -> Status:
@@ -313,15 +376,34 @@ def _comments(ctx: _Context, value: Any) -> tuple[Comment, ...]:
         where = f"fields.comment.comments[{index}]"
         comment = ctx.mapping(item, where)
         account, name = _user(ctx.optional_mapping(comment.get("author"), f"{where}.author"))
+        editor, _ = _user(
+            ctx.optional_mapping(comment.get("updateAuthor"), f"{where}.updateAuthor")
+        )
+        updated = comment.get("updated")
         comments.append(
             Comment(
                 id=ctx.identifier(comment.get("id"), f"{where}.id"),
                 created=ctx.timestamp(comment.get("created"), f"{where}.created"),
                 author_account=account,
                 author_name=name,
+                body=_text(ctx, comment.get("body"), f"{where}.body"),
+                updated=None if updated is None else ctx.timestamp(updated, f"{where}.updated"),
+                update_author_account=editor,
+                internal=_internal(comment),
             )
         )
     return tuple(sorted(comments, key=lambda c: (c.created, _numeric(c.id), c.id)))
+
+
+def _internal(comment: Mapping[str, Any]) -> bool:
+    """Whether the client cannot see the comment: a service-desk internal note
+    (``jsdPublic: false``) or one restricted to a role or group (``visibility``)."""
+    if comment.get("jsdPublic") is False:
+        return True
+    visibility = comment.get("visibility")
+    return isinstance(visibility, Mapping) and bool(
+        visibility.get("value") or visibility.get("identifier")
+    )
 
 
 def _changes(ctx: _Context, value: Any) -> tuple[ChangeItem, ...]:

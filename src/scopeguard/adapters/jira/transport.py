@@ -16,6 +16,12 @@ Each 429 (or network error) also halves how many requests may be in flight at
 once (the *budget*); it grows back by one after every 50 successful answers, so a
 site that limits hard ends up read one request at a time.
 
+Several *processes* share a site too (workers sharing the clients). Given a
+``site_hold`` (:class:`SiteHold`, kept in the database), the transport reads the
+site's "not before" time before every request and waits it out, and writes it
+when Jira answers 429 or 503 with a wait: the second worker then waits instead
+of collecting 429s of its own.
+
 The session comes from the ``jira`` package (``JIRA`` builds it with the
 default headers and TLS verification); credentials are put on it with
 requests' own auth classes once the deployment is known: basic auth with email
@@ -33,7 +39,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 import requests
 import urllib3
@@ -49,6 +55,7 @@ from scopeguard.adapters.jira.errors import (
     JiraUnavailable,
 )
 from scopeguard.adapters.jira.retry import RETRYABLE_STATUSES, BackoffPolicy, server_delay
+from scopeguard.adapters.jira.scopes import required_for
 from scopeguard.adapters.jira.wire import decode_as
 from scopeguard.config import Deployment, JiraSettings
 
@@ -60,6 +67,19 @@ T = TypeVar("T")
 
 _RECOVER_AFTER = 50
 """Successful answers after which a budget halved by a rate limit grows by one again."""
+
+
+class SiteHold(Protocol):
+    """Where the processes that share a Jira site keep its "not before" time (POSIX
+    seconds): :class:`scopeguard.adapters.store.site_holds.SiteHolds`."""
+
+    def not_before(self, site: str) -> float | None:
+        """No request may go to ``site`` before this (``None``: no hold recorded)."""
+        ...
+
+    def hold(self, site: str, until: float, *, status: int, reason: str | None = None) -> None:
+        """Record that ``site`` asked for no request before ``until``."""
+        ...
 
 
 class _Gate:
@@ -123,11 +143,13 @@ class _Gate:
                         self.limit = None  # recovered: the caller's cap rules again
             self._lock.notify_all()
 
-    def hold(self, until: float) -> None:
-        """Every thread waits until ``until`` before its next request; this one has."""
+    def hold(self, until: float, *, waited_here: bool = True) -> None:
+        """Every thread waits until ``until`` before its next request; with
+        ``waited_here``, this one has (it sleeps on its own)."""
         with self._lock:
             self.resume_at = max(self.resume_at, until)
-            self._waited.until = self.resume_at
+            if waited_here:
+                self._waited.until = self.resume_at
 
 
 class _BearerAuth(AuthBase):
@@ -166,9 +188,14 @@ class JiraTransport:
         clock: Callable[[], float] = time.time,
         session: requests.Session | None = None,
         rng: random.Random | None = None,
+        site_hold: SiteHold | None = None,
     ) -> None:
         self._settings = settings
-        self.base_url = settings.base_url
+        self.site_url = settings.base_url
+        """The site's own address (browse links, ``/_edge/tenant_info``)."""
+        self._base_url: str | None = None if settings.scoped_token else settings.base_url
+        self._site_hold = site_hold
+        self._site_hold_logged = 0.0
         self._sleep = sleep
         self._clock = clock
         self._policy = BackoffPolicy(
@@ -180,13 +207,17 @@ class JiraTransport:
         self._count_lock = threading.Lock()
         self._gate = _Gate()
         self._deployment: DeploymentName | None = (
-            None if settings.deployment == Deployment.AUTO else _name(settings.deployment)
+            "cloud"
+            if settings.scoped_token
+            else None
+            if settings.deployment == Deployment.AUTO
+            else _name(settings.deployment)
         )
         self._has_basic = bool(settings.email and settings.api_token)
         self._auth_kind: Literal["basic", "pat"] | None = None
         # No server-info call and no retries of its own: see the module docstring.
         jira = JIRA(
-            server=self.base_url,
+            server=self.site_url,
             options={"verify": settings.verify_tls, "check_update": False},
             get_server_info=False,
             max_retries=0,
@@ -207,6 +238,46 @@ class JiraTransport:
     def requests_made(self) -> int:
         """HTTP requests sent so far, every retry and every failed attempt included."""
         return self._requests_made
+
+    @property
+    def base_url(self) -> str:
+        """Where the API is called: the site, or for a scoped token the gateway with the
+        site's cloud id (read once from the site's ``/_edge/tenant_info`` unless
+        ``jira.cloud_id`` is set)."""
+        if self._base_url is None:
+            cloud_id = self._settings.cloud_id or self._tenant_cloud_id()
+            self._base_url = f"{self._settings.gateway_base}/ex/jira/{cloud_id}"
+            LOG.info("Jira at %s is called through the gateway %s", self.site_url, self._base_url)
+        return self._base_url
+
+    def _tenant_cloud_id(self) -> str:
+        what = "GET /_edge/tenant_info"
+        with self._count_lock:
+            self._requests_made += 1
+        try:
+            response = requests.Session.request(
+                self._http,
+                "GET",
+                f"{self.site_url}/_edge/tenant_info",
+                timeout=self._settings.timeout_seconds,
+            )
+        except requests.exceptions.RequestException as exc:
+            raise JiraError(
+                f"{what}: could not read the site's cloud id from {self.site_url} ({exc}); "
+                "set jira.cloud_id"
+            ) from exc
+        cloud_id = None
+        if response.status_code == 200:
+            try:
+                cloud_id = expect_object(response.json(), "tenant_info").get("cloudId")
+            except ValueError:
+                cloud_id = None
+        if not isinstance(cloud_id, str) or not cloud_id:
+            raise JiraError(
+                f"{what}: {self.site_url} did not tell its cloud id (HTTP "
+                f"{response.status_code}); check jira.url or set jira.cloud_id"
+            )
+        return cloud_id
 
     @property
     def deployment(self) -> DeploymentName:
@@ -295,6 +366,7 @@ class JiraTransport:
         data = json.dumps(body) if body is not None else None
         failures = 0
         while True:
+            self._honour_site_hold(what)
             with self._count_lock:
                 self._requests_made += 1
             self._gate.enter(self._clock, self._sleep)
@@ -331,6 +403,8 @@ class JiraTransport:
                         attempts=failures,
                     )
                 advised = server_delay(response.headers, self._clock())
+                if advised is not None and status in (429, 503):
+                    self._share_hold(self._clock() + advised, status, reason)
                 if advised is not None and advised > self._policy.max_backoff_seconds:
                     # Sleeping for an hour inside a sync would block every other
                     # client; retrying sooner is futile. Fail now, the next run retries.
@@ -349,6 +423,50 @@ class JiraTransport:
             if status >= 400:
                 raise self._error_for(response, what)
             return response, content
+
+    def _honour_site_hold(self, what: str) -> None:
+        """Wait (every thread of this transport) for a hold another process recorded."""
+        if self._site_hold is None:
+            return
+        try:
+            until = self._site_hold.not_before(self.site_url)
+        except Exception:
+            # The shared hold spares Jira; it must not stop a sync that Jira would serve.
+            LOG.warning("could not read the shared Retry-After of %s", self.site_url, exc_info=True)
+            return
+        if until is None:
+            return
+        delay = until - self._clock()
+        if delay <= 0:
+            return
+        if delay > self._policy.max_backoff_seconds:
+            raise JiraUnavailable(
+                f"{what}: Jira at {self.site_url} asked a ScopeGuard process to wait "
+                f"{delay:.0f} s more, longer than jira.max_backoff_seconds "
+                f"({self._policy.max_backoff_seconds:g})",
+                status=429,
+                attempts=0,
+            )
+        if until > self._site_hold_logged:
+            self._site_hold_logged = until
+            LOG.warning(
+                "%s: Jira at %s asked a ScopeGuard process to wait; waiting %.1f s",
+                what,
+                self.site_url,
+                delay,
+            )
+        self._gate.hold(until, waited_here=False)
+
+    def _share_hold(self, until: float, status: int, reason: str | None) -> None:
+        """Tell the other processes that share the site how long Jira asked to wait."""
+        if self._site_hold is None:
+            return
+        try:
+            self._site_hold.hold(self.site_url, until, status=status, reason=reason)
+        except Exception:
+            LOG.warning(
+                "could not record the shared Retry-After of %s", self.site_url, exc_info=True
+            )
 
     def _attempt(
         self, method: str, url: str, params: Mapping[str, Any] | None, data: str | None, what: str
@@ -448,6 +566,20 @@ class JiraTransport:
                 "are set: set jira.deployment to cloud or datacenter",
                 status=status,
                 config_keys=("jira.deployment",),
+            )
+        if status == 401 and self._settings.scoped_token and "scope" in detail.casefold():
+            required = required_for(what.split(" ", 1)[0], what.split(" ", 1)[-1])
+            needed = (
+                f"{required.operation} needs {required.describe()}"
+                if required is not None
+                else "this request needs a scope the token lacks"
+            )
+            return JiraAuthError(
+                f"{what}: the scoped API token lacks a scope (HTTP 401{detail}): {needed}. "
+                "Add the scope to the token (jira.api_token); the scopes ScopeGuard needs "
+                "are in the README, Jira access",
+                status=status,
+                config_keys=("jira.api_token",),
             )
         if status in (401, 403):
             keys = self._credential_keys()

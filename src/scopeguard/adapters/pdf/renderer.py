@@ -35,6 +35,7 @@ from scopeguard.adapters import charts
 from scopeguard.domain.health import Health
 from scopeguard.domain.monthly_report import Comparison, ReportData
 from scopeguard.presentation.report_formatting import DASH, Formatter
+from scopeguard.presentation.risk_view import RiskView, trend_svg
 from scopeguard.presentation.spreadsheet import safe_row, safe_rows
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -320,8 +321,10 @@ def render_html(
     *,
     max_rows: int = 30,
     images: dict[str, str] | None = None,
+    risk: RiskView | None = None,
 ) -> str:
-    """The report as an HTML document (what WeasyPrint lays out)."""
+    """The report as an HTML document (what WeasyPrint lays out); with ``risk``, the
+    internal variant with the client-risk pages."""
     fmt = Formatter(language, data.zone, data.contract.currency)
     environment = _environment().overlay()
     environment.install_gettext_callables(  # type: ignore[attr-defined]
@@ -338,6 +341,20 @@ def render_html(
         comparison=comparison_rows(data, fmt),
         page_css=page_css(data, fmt),
         stylesheet=Markup((TEMPLATES / "report.css").read_text(encoding="utf-8")),
+        risk=risk,
+        risk_trend=None if risk is None else Markup(_trend(risk, fmt)),  # numbers, escaped labels
+    )
+
+
+def _trend(risk: RiskView, fmt: Formatter) -> str:
+    _ = fmt.gettext
+    return trend_svg(
+        risk.weekly,
+        title=_("Risk trend"),
+        client_label=_("Client side"),
+        agency_label=_("Agency side"),
+        width=520,
+        height=160,
     )
 
 
@@ -347,14 +364,16 @@ def render_pdf(
     *,
     max_rows: int = 30,
     images: dict[str, str] | None = None,
+    risk: RiskView | None = None,
 ) -> RenderedReport:
-    """Lay the report out on A4 pages and write the PDF (fonts embedded, CSV attached).
+    """Lay the report out on A4 pages and write the PDF (fonts embedded, CSV attached);
+    ``risk`` makes it the internal variant (see :func:`render_html`).
 
     ``images`` are the charts (:func:`chart_images`), drawn here when not given.
     """
     fmt = Formatter(language, data.zone, data.contract.currency)
     files = csv_files(data, fmt)
-    html = render_html(data, language, max_rows=max_rows, images=images)
+    html = render_html(data, language, max_rows=max_rows, images=images, risk=risk)
     font_config = FontConfiguration()
     fetcher = _LocalOnlyFetcher()
     fonts = CSS(string=font_faces(), font_config=font_config, url_fetcher=fetcher)

@@ -7,12 +7,14 @@ naive local time with an aware one.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -92,6 +94,10 @@ class IssueRow(Base):
     original_estimate_seconds: Mapped[int | None] = mapped_column(BigInteger)
     reporter_account: Mapped[str | None] = mapped_column(String(255))
     reporter_name: Mapped[str | None] = mapped_column(String(255))
+    priority: Mapped[str | None] = mapped_column(String(255))
+    due_date: Mapped[date | None] = mapped_column(Date)
+    assignee_account: Mapped[str | None] = mapped_column(String(255))
+    creator_account: Mapped[str | None] = mapped_column(String(255))
     created: Mapped[datetime]
     updated: Mapped[datetime]
     histories_total: Mapped[int] = mapped_column(Integer, default=0)
@@ -101,6 +107,9 @@ class IssueRow(Base):
     changelog: Mapped[bytes | None] = mapped_column(LargeBinary)
     """Every change item of the issue, oldest first, packed by
     :mod:`scopeguard.adapters.store.changelog` (``None``: no history)."""
+    time_spent_seconds: Mapped[int | None] = mapped_column(BigInteger)
+    """Jira's ``timespent`` as last read: checks that the stored worklogs are complete
+    (migration 0012)."""
 
     comments: Mapped[list[CommentRow]] = relationship(
         back_populates="issue", cascade="all, delete-orphan", order_by="CommentRow.pk"
@@ -108,7 +117,7 @@ class IssueRow(Base):
 
 
 class CommentRow(Base):
-    """Who commented when; later analyses (late-night requests) read it."""
+    """A comment: who wrote it when, its text, its last edit and whether the client sees it."""
 
     __tablename__ = "comments"
     __table_args__ = (UniqueConstraint("issue_pk", "jira_id", name="uq_comments_issue_comment"),)
@@ -120,6 +129,12 @@ class CommentRow(Base):
     created: Mapped[datetime]
     author_account: Mapped[str | None] = mapped_column(String(255))
     author_name: Mapped[str | None] = mapped_column(String(255))
+    body: Mapped[str | None] = mapped_column(Text)
+    """Plain text: Cloud's Atlassian document as text, Data Center's wiki markup as is."""
+    updated: Mapped[datetime | None]
+    update_author_account: Mapped[str | None] = mapped_column(String(255))
+    internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Not visible to the client (a service-desk internal note, a role restriction)."""
 
     issue: Mapped[IssueRow] = relationship(back_populates="comments")
 
@@ -284,6 +299,48 @@ class JobRunRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
 
+class ClientLeaseRow(Base):
+    """Who works on one client's job now, and the last period of it that was finished.
+
+    Several workers on PostgreSQL share the clients: a worker takes a client's
+    job for a period with one conditional ``UPDATE`` (free or expired, and that
+    period not finished yet) and renews its claims by heartbeat; a claim left by
+    a worker that died expires after ``scheduler.client_lease_seconds``.
+    """
+
+    __tablename__ = "client_leases"
+
+    job: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(128))
+    expires_at: Mapped[datetime]
+    period: Mapped[str | None] = mapped_column(String(32))
+    """The period the holder works on (or last worked on)."""
+    done_period: Mapped[str | None] = mapped_column(String(32))
+    """The last period finished (done or failed): no worker runs it again."""
+    claimed_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    """Claims of :attr:`period` so far: more than one means a worker died holding it."""
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class SiteHoldRow(Base):
+    """A Jira site that asked to be left alone until ``not_before`` (429/503 ``Retry-After``).
+
+    Every process's Jira transport reads it before a request and writes it when
+    Jira answers with a wait: the rate limit is the site's, shared by every worker.
+    """
+
+    __tablename__ = "jira_site_holds"
+
+    site: Mapped[str] = mapped_column(String(500), primary_key=True)
+    not_before: Mapped[datetime]
+    status: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(String(255))
+    updated_at: Mapped[datetime]
+
+
 class SyncRequestRow(Base):
     """A sync asked for ahead of the schedule (a Jira webhook); one pending per client."""
 
@@ -422,3 +479,76 @@ class AppSecretRow(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(255))
+
+
+# --- worklogs (migration 0012) ------------------------------------------------------
+
+
+class WorklogRow(Base):
+    """One worklog of the site: who logged how long for which issue, and when the work began.
+
+    Site data, not a client's: an issue id can belong to several clients' scopes,
+    and the feed that brings worklogs is site-wide. A client's worklogs are those
+    whose ``issue_id`` is one of its issues' ``jira_id``.
+    """
+
+    __tablename__ = "worklogs"
+
+    jira_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    issue_id: Mapped[str] = mapped_column(String(32), index=True)
+    author_account: Mapped[str | None] = mapped_column(String(255))
+    author_name: Mapped[str | None] = mapped_column(String(255))
+    started: Mapped[datetime]
+    seconds: Mapped[int] = mapped_column(BigInteger)
+    created: Mapped[datetime | None]
+    updated: Mapped[datetime | None]
+    comment: Mapped[str | None] = mapped_column(Text)
+    synced_at: Mapped[datetime]
+
+
+class WorklogStateRow(Base):
+    """The site's worklog feed cursor (``name`` ``site``): changes after ``since_ms`` are
+    still to read. It moves only after what it covers is committed."""
+
+    __tablename__ = "worklog_state"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    since_ms: Mapped[int | None] = mapped_column(BigInteger)
+    last_success: Mapped[datetime | None]
+
+
+class DirectoryRow(Base):
+    """What the sync learnt of Jira's people: a group's members, an email's account.
+
+    One row per (kind, name, account); a name looked up with nothing found keeps one
+    row with an empty account, so that it is not asked for again until it is stale.
+    """
+
+    __tablename__ = "jira_directory"
+
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    """``group`` or ``email``."""
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    """The group's name or the email, as configured (compared without case)."""
+    account: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fetched_at: Mapped[datetime]
+
+
+class ClientRiskRow(Base):
+    """A client's risk as last assessed: the API document with its weekly series.
+
+    Written after the syncs (every client at once: each is scored against the
+    others), so the panel's trend, the early warning and the API read one row.
+    """
+
+    __tablename__ = "client_risk"
+
+    client_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    """The data and configuration the assessment rests on, and its hour."""
+    computed_at: Mapped[datetime]
+    score: Mapped[int | None] = mapped_column(Integer)
+    level: Mapped[str | None] = mapped_column(String(16))
+    verdict: Mapped[str] = mapped_column(String(16))
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """``scopeguard.presentation.documents.RiskDocument``."""

@@ -44,9 +44,16 @@ class StoredIssue:
     histories_total: int
     packed_changes: bytes | None = None
     """``issue.changes`` already packed (:func:`stored_issue`), or ``None`` to pack on save."""
+    time_spent_seconds: int | None = None
+    """Jira's ``timespent`` (the issue's logged seconds), for the worklog sync's check."""
 
 
-def stored_issue(issue: Issue, description: str | None, histories_total: int) -> StoredIssue:
+def stored_issue(
+    issue: Issue,
+    description: str | None,
+    histories_total: int,
+    time_spent_seconds: int | None = None,
+) -> StoredIssue:
     """A :class:`StoredIssue` with its history packed now.
 
     Packing (zlib) is a good part of what saving costs, and zlib lets go of the
@@ -54,7 +61,7 @@ def stored_issue(issue: Issue, description: str | None, histories_total: int) ->
     ahead of the one that writes to the database.
     """
     packed = encode_changes(issue.changes) if issue.changes else None
-    return StoredIssue(issue, description, histories_total, packed)
+    return StoredIssue(issue, description, histories_total, packed, time_spent_seconds)
 
 
 def upsert(
@@ -140,6 +147,10 @@ def save_issues(
             "created": comment.created,
             "author_account": comment.author_account,
             "author_name": comment.author_name,
+            "body": comment.body,
+            "updated": comment.updated,
+            "update_author_account": comment.update_author_account,
+            "internal": comment.internal,
         }
         for pk, item in zip(pks, batch, strict=True)
         for comment in item.issue.comments
@@ -168,9 +179,14 @@ def _issue_values(client_key: str, item: StoredIssue, synced_at: datetime) -> di
         "original_estimate_seconds": issue.original_estimate_seconds,
         "reporter_account": issue.reporter_account,
         "reporter_name": issue.reporter_name,
+        "priority": issue.priority,
+        "due_date": issue.due_date,
+        "assignee_account": issue.assignee_account,
+        "creator_account": issue.creator_account,
         "created": issue.created,
         "updated": issue.updated,
         "histories_total": item.histories_total,
+        "time_spent_seconds": item.time_spent_seconds,
         "removed_at": None,
         "synced_at": synced_at,
         "changelog": (
@@ -250,7 +266,16 @@ def load_issues(
     comments: dict[int, list[Comment]] = {pk: [] for pk in by_pk}
     for comment in session.scalars(comment_query):
         comments[comment.issue_pk].append(
-            Comment(comment.jira_id, comment.created, comment.author_account, comment.author_name)
+            Comment(
+                comment.jira_id,
+                comment.created,
+                comment.author_account,
+                comment.author_name,
+                body=comment.body,
+                updated=comment.updated,
+                update_author_account=comment.update_author_account,
+                internal=comment.internal,
+            )
         )
     issues = []
     for row in rows:
@@ -276,6 +301,11 @@ def load_issues(
                 changes=decode_changes(row.changelog),
                 comments=tuple(comments[row.pk]),
                 removed_at=row.removed_at,
+                description=row.description,
+                priority=row.priority,
+                due_date=row.due_date,
+                assignee_account=row.assignee_account,
+                creator_account=row.creator_account,
             )
         )
     return issues

@@ -33,26 +33,36 @@ def request_sync(
         )
 
 
-def take_due_sync_requests(database: Database, now: datetime) -> list[str]:
-    """Remove and return the client keys whose requested sync is due."""
-    taken: list[str] = []
+def due_sync_requests(database: Database, now: datetime) -> list[tuple[str, datetime]]:
+    """The pending requests that are due, as ``(client_key, requested_at)``; nothing taken."""
     with database.session() as session:
         due = session.execute(
             select(SyncRequestRow.client_key, SyncRequestRow.requested_at).where(
                 SyncRequestRow.due_at <= now
             )
         ).all()
-    for client_key, requested_at in due:
-        with database.session() as session:
-            # Deleting is the claim: only one scheduler gets each request.
-            gone = rowcount(
-                session.execute(
-                    delete(SyncRequestRow).where(
-                        SyncRequestRow.client_key == client_key,
-                        SyncRequestRow.requested_at == requested_at,
-                    )
+    return [(client_key, requested_at) for client_key, requested_at in due]
+
+
+def take_sync_request(database: Database, client_key: str, requested_at: datetime) -> bool:
+    """Remove one due request; ``True`` if this call did (deleting is the claim: only one
+    worker gets each request, and a newer request for the client stays)."""
+    with database.session() as session:
+        gone = rowcount(
+            session.execute(
+                delete(SyncRequestRow).where(
+                    SyncRequestRow.client_key == client_key,
+                    SyncRequestRow.requested_at == requested_at,
                 )
             )
-        if gone == 1:
-            taken.append(client_key)
-    return taken
+        )
+    return gone == 1
+
+
+def take_due_sync_requests(database: Database, now: datetime) -> list[str]:
+    """Remove and return the client keys whose requested sync is due."""
+    return [
+        client_key
+        for client_key, requested_at in due_sync_requests(database, now)
+        if take_sync_request(database, client_key, requested_at)
+    ]

@@ -14,11 +14,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import NamedTuple
 
 from scopeguard.domain.context import ClientContext
+from scopeguard.domain.contract import WorkflowRules
 from scopeguard.domain.facts import IssueFacts
-from scopeguard.domain.model import ChangeItem, Issue, StatusCategory
+from scopeguard.domain.model import ChangeItem, Issue, Status, StatusCategory
 from scopeguard.domain.risk.lexicon import quote
 from scopeguard.domain.risk.people import ClientPeople, Side
 from scopeguard.domain.risk.signals import Evidence, EvidenceKind, utc
@@ -64,12 +66,25 @@ _FIELD_KINDS = {
 
 def change_kind(item: ChangeItem) -> ActionKind:
     """What a change item changed, by field id where Jira gives one, else by name."""
-    if item.field_id is not None:
-        kind = _FIELD_KINDS.get(item.field_id.casefold())
+    known = _KIND_OF.get((item.field_id, item.field))
+    if known is None:
+        known = _change_kind(item.field_id, item.field)
+        if len(_KIND_OF) < 10_000:  # a site has a few hundred fields; a bound all the same
+            _KIND_OF[(item.field_id, item.field)] = known
+    return known
+
+
+_KIND_OF: dict[tuple[str | None, str], ActionKind] = {}
+"""(field id, field name) → kind: the same few fields change hundreds of thousands of times."""
+
+
+def _change_kind(field_id: str | None, field: str) -> ActionKind:
+    if field_id is not None:
+        kind = _FIELD_KINDS.get(field_id.casefold())
         if kind is not None:
             return kind
-    if item.field_id is None or item.field_id.casefold() == item.field.casefold():
-        return _FIELD_KINDS.get(item.field.casefold(), ActionKind.OTHER)
+    if field_id is None or field_id.casefold() == field.casefold():
+        return _FIELD_KINDS.get(field.casefold(), ActionKind.OTHER)
     return ActionKind.OTHER
 
 
@@ -185,20 +200,22 @@ def _issue_activity(
     statuses = context.statuses
     work_started: datetime | None = None
     last_done: datetime | None = None
+    last_at: datetime | None = None
+    ts = 0.0
     for item in issue.changes:
         at = item.created
+        if at is not last_at:  # the items of one history share their moment
+            last_at, ts = at, at.timestamp()
         kind = change_kind(item)
         account = item.author_account
         if account is not None and item.author_name and account not in names:
             names[account] = item.author_name
         side = sides.side(account, at)
         if kind is not ActionKind.STATUS:
-            actions.append(Action(at.timestamp(), at, key, kind, side, account, item))
+            actions.append(Action(ts, at, key, kind, side, account, item))
             continue
         category = statuses.category(item.to_id, item.to_string)
-        actions.append(
-            Action(at.timestamp(), at, key, kind, side, account, item, category=category)
-        )
+        actions.append(Action(ts, at, key, kind, side, account, item, category=category))
         if category is StatusCategory.DONE:
             last_done = at
         if work_started is None and category in (StatusCategory.INDETERMINATE, StatusCategory.DONE):
@@ -362,8 +379,14 @@ def is_review(context: ClientContext, status_id: str | None, name: str | None) -
 
     A status renamed since is matched by either name, as the revision rule does.
     """
-    rules = context.rules
+    return _is_review(
+        context.rules, context.statuses.statuses.get(status_id) if status_id else None, name
+    )
+
+
+@lru_cache(maxsize=4096)
+def _is_review(rules: WorkflowRules, current: Status | None, name: str | None) -> bool:
+    # Asked for every status change of every issue, with a handful of distinct answers.
     if rules.is_review_status(name):
         return True
-    current = context.statuses.statuses.get(status_id) if status_id else None
     return current is not None and rules.is_review_status(current.name)

@@ -123,6 +123,15 @@ class ResponsivenessData:
 
     def measure(self, window: Window, *, evidence: bool = True) -> Measurement:
         """Median and p90 working hours to the agency's answer in ``window``."""
+        if not evidence:
+            just, still_open = self.index.hours(window)
+            if not just:
+                return NOTHING
+            return Measurement(
+                value=median(just),
+                basis=len(just),
+                details={"p90": quantile(just, 0.9), "unanswered": float(still_open)},
+            )
         waits = self.waits(window)
         if not waits:
             return NOTHING

@@ -91,6 +91,15 @@ class ApprovalDragData:
 
     def measure(self, window: Window, *, evidence: bool = True) -> Measurement:
         """Median working hours of the review waits of ``window``."""
+        if not evidence:
+            just, still_open = self.index.hours(window)
+            if not just:
+                return NOTHING
+            return Measurement(
+                value=median(just),
+                basis=len(just),
+                details={"p90": quantile(just, 0.9), "open": float(still_open)},
+            )
         waits = self.index.measure(window)
         if not waits:
             return NOTHING

@@ -203,8 +203,8 @@ class PhraseMatcher:
         """
         found = self._recent.get(text)
         if found is None:
-            if kinds is not None and not self.may_contain(text, kinds):
-                return []  # cheap, and not remembered: another kind may still be asked for
+            # Every kind at once, remembered: the signals that read one comment ask for
+            # different kinds, and one pass over its words answers them all.
             found = self._find_all(text)
             if len(self._recent) >= _RECENT_TEXTS:
                 self._recent.clear()
@@ -217,17 +217,16 @@ class PhraseMatcher:
         if not text:
             return ()
         words = set(_WORD.findall(text))
-        self._learn(words)
+        if not words <= self._starts.keys():  # a subset test in C: most words are known
+            self._learn(words)
+        # Only words that can start a phrase are tried: many texts have none (a set
+        # intersection in C), and nothing more is done for them.
         starters = words & self._any
         if not starters:
             return ()
-        # A phrase can only match when every one of its words is somewhere in the
-        # text; checking that first spares most attempts that start at "a" or "as".
-        present: set[str] = set()
-        for word in words:
-            present.update(self.keys(word))
-        viable: dict[int, bool] = {}
         tokens = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
+        present: set[str] | None = None
+        viable: dict[int, bool] = {}
         found: list[Match] = []
         for position, (start, _end, word) in enumerate(tokens):
             if word not in starters:
@@ -236,6 +235,12 @@ class PhraseMatcher:
                 phrase = self._phrases[index]
                 able = viable.get(index)
                 if able is None:
+                    # A phrase can only match when every one of its words is somewhere in
+                    # the text; that check spares most attempts that start at "a" or "as".
+                    if present is None:
+                        present = set()
+                        for each in words:
+                            present.update(self.keys(each))
                     able = viable[index] = all(
                         not slot.isdisjoint(present) for slot in phrase.words
                     )
@@ -245,7 +250,7 @@ class PhraseMatcher:
                 if last is not None:
                     end = tokens[last][1]
                     found.append(Match(phrase.kind, start, end, text[start:end], phrase.text))
-        return tuple(_without_overlaps(found))
+        return tuple(_without_overlaps(found)) if len(found) > 1 else tuple(found)
 
     def contains(self, text: str, kind: LexiconKind) -> bool:
         """Whether a phrase of ``kind`` occurs in ``text``."""

@@ -16,8 +16,10 @@ client's own) with a phrase of the ``pm_change`` lexicon («давайте см�
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import NamedTuple
 
 from scopeguard.domain.risk.activity import (
     PRESSURE_KINDS,
@@ -71,11 +73,22 @@ ESCALATION_KINDS = (PRIORITY_RAISED, DUE_DATE_PULLED_IN, TOP_PRIORITY, URGENT_WO
 """The four kinds of escalation; the measurement's details count each."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Escalation:
+class _Escalation(NamedTuple):
+    """One escalation, its evidence built only when a window shows it (most never are)."""
+
     ts: float
     category: str
-    evidence: Evidence
+    action: Action
+    kind: EvidenceKind
+    detail: str
+    """The reason (priority raised…), or for urgent wording its label."""
+    matches: tuple[Match, ...] = ()
+    """For urgent wording: the phrases found in ``action.text``."""
+
+    def evidence(self, names: dict[str, str]) -> Evidence:
+        if self.matches:
+            return _labelled(quoted(self.action, list(self.matches), self.kind, names), self.detail)
+        return replace(action_evidence(self.action, names, self.kind), detail=self.detail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +98,7 @@ class EscalationData:
     escalations: tuple[_Escalation, ...]
     times: tuple[float, ...]
     action_times: tuple[float, ...]
+    names: dict[str, str] = field(default_factory=dict)
 
     def measure(self, window: Window, *, evidence: bool = True) -> Measurement:
         """Escalations per counted client action in ``window``."""
@@ -92,10 +106,14 @@ class EscalationData:
         if actions == 0:
             return NOTHING
         chosen = [self.escalations[i] for i in span(self.times, window.since, window.until)]
-        found = tuple(e.evidence for e in reversed(chosen))[:EVIDENCE_LIMIT] if evidence else ()
+        found = (
+            tuple(e.evidence(self.names) for e in reversed(chosen[-EVIDENCE_LIMIT:]))
+            if evidence
+            else ()
+        )
+        counts = Counter(e.category for e in chosen)
         kinds: dict[str, float | None] = {
-            category: float(sum(1 for e in chosen if e.category == category))
-            for category in ESCALATION_KINDS
+            category: float(counts[category]) for category in ESCALATION_KINDS
         }
         return Measurement(
             value=len(chosen) / actions,
@@ -112,59 +130,78 @@ def prepare_escalation(
     scale = policy.priorities
     names = dict(activity.names)
     found: list[_Escalation] = []
-
-    def add(action: Action, category: str, kind: EvidenceKind, detail: str) -> None:
-        evidence = replace(action_evidence(action, names, kind), detail=detail)
-        found.append(_Escalation(action.ts, category, evidence))
+    urgent_only = (LexiconKind.URGENT,)
 
     for issue in activity.issues:
         for action in issue.actions:
             if action.side is not Side.CLIENT:
                 continue
             item = action.item
-            if action.kind is ActionKind.PRIORITY and item is not None:
+            kind = action.kind
+            if kind is ActionKind.COMMENT:
+                if action.text and not action.internal:
+                    urgent = matcher.find(action.text, urgent_only)
+                    if urgent:
+                        found.append(
+                            _Escalation(
+                                action.ts,
+                                URGENT_WORDING,
+                                action,
+                                EvidenceKind.COMMENT,
+                                "urgent",
+                                tuple(urgent),
+                            )
+                        )
+            elif kind is ActionKind.PRIORITY and item is not None:
                 if scale.raised(item.from_string, item.to_string):
-                    add(
-                        action,
-                        PRIORITY_RAISED,
-                        EvidenceKind.PRIORITY_CHANGE,
-                        f"priority raised: {item.from_string} → {item.to_string}",
+                    found.append(
+                        _Escalation(
+                            action.ts,
+                            PRIORITY_RAISED,
+                            action,
+                            EvidenceKind.PRIORITY_CHANGE,
+                            f"priority raised: {item.from_string} → {item.to_string}",
+                        )
                     )
-            elif action.kind is ActionKind.DUE_DATE and item is not None:
+            elif kind is ActionKind.DUE_DATE and item is not None:
                 before, after = _due(item.from_string), _due(item.to_string)
                 if before is not None and after is not None and after < before:
-                    add(
-                        action,
-                        DUE_DATE_PULLED_IN,
-                        EvidenceKind.DUE_DATE_CHANGE,
-                        f"due date pulled in: {before.isoformat()} → {after.isoformat()}",
+                    found.append(
+                        _Escalation(
+                            action.ts,
+                            DUE_DATE_PULLED_IN,
+                            action,
+                            EvidenceKind.DUE_DATE_CHANGE,
+                            f"due date pulled in: {before.isoformat()} → {after.isoformat()}",
+                        )
                     )
-            elif action.kind is ActionKind.ISSUE_CREATED:
+            elif kind is ActionKind.ISSUE_CREATED:
                 if scale.is_top(issue.initial_priority):
-                    add(
-                        action,
-                        TOP_PRIORITY,
-                        EvidenceKind.ISSUE_CREATED,
-                        f"created at top priority: {issue.initial_priority}",
+                    found.append(
+                        _Escalation(
+                            action.ts,
+                            TOP_PRIORITY,
+                            action,
+                            EvidenceKind.ISSUE_CREATED,
+                            f"created at top priority: {issue.initial_priority}",
+                        )
                     )
                 brief = f"{issue.initial_summary}\n\n{issue.initial_description or ''}"
-                urgent = matcher.find(brief, (LexiconKind.URGENT,))
+                urgent = matcher.find(brief, urgent_only)
                 if urgent:
-                    written = action._replace(text=brief)
-                    evidence = quoted(written, urgent, EvidenceKind.ISSUE_CREATED, names)
                     found.append(
-                        _Escalation(action.ts, URGENT_WORDING, _labelled(evidence, "urgent"))
-                    )
-            elif action.kind is ActionKind.COMMENT and action.text and not action.internal:
-                urgent = matcher.find(action.text, (LexiconKind.URGENT,))
-                if urgent:
-                    evidence = quoted(action, urgent, EvidenceKind.COMMENT, names)
-                    found.append(
-                        _Escalation(action.ts, URGENT_WORDING, _labelled(evidence, "urgent"))
+                        _Escalation(
+                            action.ts,
+                            URGENT_WORDING,
+                            action._replace(text=brief),
+                            EvidenceKind.ISSUE_CREATED,
+                            "urgent",
+                            tuple(urgent),
+                        )
                     )
     found.sort(key=lambda e: e.ts)
     counted = [a.ts for a in activity.client_actions if a.kind in PRESSURE_KINDS and not a.internal]
-    return EscalationData(tuple(found), tuple(e.ts for e in found), tuple(counted))
+    return EscalationData(tuple(found), tuple(e.ts for e in found), tuple(counted), names)
 
 
 def _labelled(evidence: Evidence, label: str) -> Evidence:
@@ -182,9 +219,11 @@ def escalation(
 class PmChangeData:
     """The client's comments asking for another manager, and the times of its counted actions."""
 
-    requests: tuple[Evidence, ...]
+    requests: tuple[tuple[Action, tuple[Match, ...]], ...]
+    """Each request with the phrases found in it (its evidence is built when shown)."""
     times: tuple[float, ...]
     action_times: tuple[float, ...]
+    names: dict[str, str] = field(default_factory=dict)
 
     def measure(self, window: Window, *, evidence: bool = True) -> Measurement:
         """How many such comments the client wrote in ``window``."""
@@ -192,7 +231,14 @@ class PmChangeData:
         if actions == 0:
             return NOTHING
         chosen = [self.requests[i] for i in span(self.times, window.since, window.until)]
-        found = tuple(reversed(chosen))[:EVIDENCE_LIMIT] if evidence else ()
+        found = (
+            tuple(
+                quoted(action, list(matches), EvidenceKind.COMMENT, self.names)
+                for action, matches in reversed(chosen[-EVIDENCE_LIMIT:])
+            )
+            if evidence
+            else ()
+        )
         return Measurement(value=float(len(chosen)), basis=actions, evidence=found)
 
 
@@ -200,19 +246,20 @@ def prepare_pm_change_request(
     activity: ClientActivity, policy: RiskPolicy, matcher: PhraseMatcher
 ) -> PmChangeData:
     """Find the client's comments that ask for another manager or person."""
-    names = dict(activity.names)
-    requests: list[tuple[float, Evidence]] = []
+    requests: list[tuple[Action, tuple[Match, ...]]] = []
+    wanted = (LexiconKind.PM_CHANGE,)
     for action in activity.client_actions:
         if action.kind is not ActionKind.COMMENT or action.internal or not action.text:
             continue
-        matches = matcher.find(action.text, (LexiconKind.PM_CHANGE,))
+        matches = matcher.find(action.text, wanted)
         if matches:
-            requests.append((action.ts, quoted(action, matches, EvidenceKind.COMMENT, names)))
+            requests.append((action, tuple(matches)))
     counted = [a.ts for a in activity.client_actions if a.kind in PRESSURE_KINDS and not a.internal]
     return PmChangeData(
-        tuple(evidence for _, evidence in requests),
-        tuple(ts for ts, _ in requests),
+        tuple(requests),
+        tuple(action.ts for action, _ in requests),
         tuple(counted),
+        dict(activity.names),
     )
 
 

@@ -8,10 +8,12 @@ from scopeguard.bootstrap import Services
 from scopeguard.config import Settings, load_settings
 from scopeguard.entrypoints.web import (
     api,
+    brief,
     forge,
     guard,
     health,
     hooks,
+    jira_status,
     limits,
     panel,
     people,
@@ -50,6 +52,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.register_blueprint(reports.blueprint)
     # Personal tokens and the admins' audit log.
     app.register_blueprint(people.blueprint)
+    app.register_blueprint(jira_status.blueprint)
+    # The brief checker's page (before signing).
+    app.register_blueprint(brief.blueprint)
     # Rate limits on sign-in and the webhook, around the registered views.
     limits.init_app(app)
     return app

@@ -68,7 +68,10 @@ def clients() -> Response:
         for client in services().settings.clients
         if auth.can_see(client.key)  # a pm's token lists only their clients
     ]
-    return jsonify(client_entries(figures))
+    # Risk is internal: only an admin sees the scores; everyone else gets null.
+    who = auth.principal()
+    scores = services().risk.scores() if who is not None and who.is_admin else None
+    return jsonify(client_entries(figures, scores))
 
 
 @blueprint.get("/clients/<key>/summary")
@@ -83,6 +86,17 @@ def timeseries(key: str) -> Response:
     """The daily series from contract start to today (or contract end)."""
     snapshot = services().analysis.snapshot(client_or_404(key))
     return _json_bytes(snapshot.series_json, lambda: snapshot.series_json_gzip)
+
+
+@blueprint.get("/clients/<key>/risk")
+@auth.admin_only
+def risk(key: str) -> Response:
+    """The client's risk: score, verdict, signals with their events, the weekly series."""
+    client = client_or_404(key)
+    stored = services().risk.current().get(client.key)
+    if stored is None:
+        abort(404, description=f"no risk assessment for client {key!r}")
+    return jsonify(stored.document)
 
 
 @blueprint.get("/clients/<key>/issues/<issue_key>")

@@ -25,14 +25,20 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from flask.blueprints import BlueprintSetupState
 
+from scopeguard.adapters.charts import render_chart
 from scopeguard.adapters.forge_token import ForgeTokenError, JwksUnavailableError
 from scopeguard.bootstrap import Services
 from scopeguard.config import ClientSettings
 from scopeguard.domain.keys import project_of
 from scopeguard.entrypoints.web.context import services
+from scopeguard.entrypoints.web.panel import chart_cache, snapshot_stamp
+from scopeguard.entrypoints.web.render_cache import RenderKey
 from scopeguard.presentation.alert_messages import panel_url
 from scopeguard.presentation.documents import error_document, trail_document
+from scopeguard.presentation.forge_view import forge_risk
+from scopeguard.presentation.i18n import normalize_language
 from scopeguard.usecases.forge_access import ForgeAccess, ForgeGate, SiteNotAllowedError
+from scopeguard.usecases.snapshots import Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -127,19 +133,39 @@ def project_summary() -> Response:
         return found
     project, clients = found
     analysis = services().analysis
-    body: dict[str, Any] = {
-        "project": project,
-        "clients": [
+    settings = services().settings
+    forge = settings.forge
+    show_risk = forge is not None and forge.show_risk
+    risks = services().risk.current() if show_risk else {}
+    entries = []
+    for client in clients:
+        snapshot = analysis.snapshot(client)
+        stored = risks.get(client.key)
+        entries.append(
             {
                 "key": client.key,
                 "name": client.name,
-                "dashboard_url": panel_url(services().settings, client.key),
-                "summary": analysis.snapshot(client).summary_document,
+                "dashboard_url": panel_url(settings, client.key),
+                "summary": snapshot.summary_document,
+                # Inlined by the app: no image permission needed inside Jira.
+                "creep_chart_svg": _creep_svg(client, snapshot),
+                "risk": None if stored is None else forge_risk(stored.document),
             }
-            for client in clients
-        ],
-    }
+        )
+    body: dict[str, Any] = {"project": project, "show_risk": show_risk, "clients": entries}
     return jsonify(body)
+
+
+def _creep_svg(client: ClientSettings, snapshot: Snapshot) -> str:
+    """The headline unit's creep-over-time chart as SVG text, cached per snapshot."""
+    unit = snapshot.summary.scope.unit
+    language = normalize_language(client.contract.report.language)
+    what = ("creep", language, "svg", unit)
+    body = chart_cache().get_or_render(
+        RenderKey(client.key, snapshot_stamp(snapshot), what),
+        lambda: render_chart("creep", snapshot.figures, language=language, fmt="svg", unit=unit),
+    )
+    return body.decode("utf-8")
 
 
 @blueprint.route("/issue-trail", methods=["GET", "POST"])

@@ -66,6 +66,7 @@ from scopeguard.presentation.formatting import (
 )
 from scopeguard.presentation.panel_view import (
     LIST_NAMES,
+    EffortLine,
     ListName,
     PortfolioRow,
     SortKey,
@@ -75,10 +76,12 @@ from scopeguard.presentation.panel_view import (
     list_keys,
     page_count,
     parse_sort,
+    round_hours,
     sort_rows,
     unit_rows,
 )
 from scopeguard.presentation.report_formatting import Formatter
+from scopeguard.presentation.risk_view import risk_view, trend_svg
 from scopeguard.usecases.snapshots import Snapshot
 
 blueprint = Blueprint(
@@ -101,6 +104,8 @@ PANEL_LIST_LIMIT = 50
 PANEL_TRAILS = 20
 """Evidence trails on the client page (the most revised issues)."""
 """Issues per page of ``/clients/<key>/issues``."""
+EFFORT_TOP = 10
+"""Issues in the effort block's table of unbilled time."""
 DELIVERY_LOG_LIMIT = 50
 """Alert deliveries shown on the client page (the latest)."""
 CHART_MAX_AGE = 300
@@ -234,13 +239,18 @@ def portfolio() -> str:
     lang = current_language()
     rows: list[PortfolioRow] = []
     stamps: dict[str, str] = {}
+    who = auth.principal()
+    show_risk = who is not None and who.is_admin  # the risk column is internal
+    scores = services().risk.scores() if show_risk else {}
     for client in services().settings.clients:
         if not auth.can_see(client.key):
             continue  # a pm's portfolio is their clients
         snapshot = analysis.snapshot(client)
-        rows.append(PortfolioRow.of(snapshot.figures))
+        rows.append(PortfolioRow.of(snapshot.figures, scores.get(client.key)))
         stamps[client.key] = snapshot_stamp(snapshot)
-    sort, direction = parse_sort(request.args.get("sort"), request.args.get("dir"))
+    sort, direction = parse_sort(
+        request.args.get("sort"), request.args.get("dir"), internal=show_risk
+    )
     ordered = sort_rows(rows, sort, direction)
 
     def sort_url(column: SortKey) -> str:
@@ -252,6 +262,7 @@ def portfolio() -> str:
     return render_template(
         "panel/portfolio.html",
         rows=ordered,
+        show_risk=show_risk,
         sort=sort,
         direction=direction,
         sort_url=sort_url,
@@ -284,8 +295,28 @@ def client_page(key: str) -> str:
         internal=internal,
         can_export=internal,
         exports=_client_exports(client.key) if internal else [],
+        # Per person: the agency's own business, computed for admins only.
+        effort_breakdown=services().analysis.effort_breakdown(client) if internal else None,
         **_activity_context(client),
+        **(_risk_context(client) if internal else {"risk": None}),
     )
+
+
+def _risk_context(client: ClientSettings) -> dict[str, Any]:
+    """The client's stored risk for the internal section (assessed first when stale)."""
+    stored = services().risk.current().get(client.key)
+    if stored is None:
+        return {"risk": None}
+    lang = current_language()
+    view = risk_view(stored.document, services().settings.agency.zone, lang)
+    _ = language.gettext
+    trend = trend_svg(
+        view.weekly,
+        title=_("Risk trend"),
+        client_label=_("Client side"),
+        agency_label=_("Agency side"),
+    )
+    return {"risk": view, "risk_trend": Markup(trend)}  # numbers and escaped labels only
 
 
 INTERNAL_ENTRIES = 20
@@ -308,6 +339,8 @@ def _activity_context(client: ClientSettings) -> dict[str, Any]:
         "reopen_limit_exceeded": _("Reopen limit exceeded"),
         "scope_creep_threshold": _("Scope creep threshold reached"),
         "revision_limit_digest": _("Revision limits exceeded (digest)"),
+        "unbilled_hours_threshold": _("Unbilled hours threshold reached"),
+        "client_risk_high": _("Client risk is high"),
         "test": _("Test alert"),
     }
     channels = {
@@ -349,8 +382,11 @@ def _client_context(client: ClientSettings, snapshot: Snapshot) -> dict[str, Any
         name: keys[: PANEL_TRAILS if name == "revised" else PANEL_LIST_LIMIT]
         for name, keys in lists.items()
     }
+    effort = figures.effort
+    top = effort.top_unbilled[:EFFORT_TOP] if effort is not None else []
     # Only the issues the page shows are read, however many the client has.
-    facts = services().analysis.facts_of(client, sorted({k for ks in shown.values() for k in ks}))
+    wanted = {k for ks in shown.values() for k in ks} | {e.key for e in top}
+    facts = services().analysis.facts_of(client, sorted(wanted))
     stamp = snapshot_stamp(snapshot)
 
     def chart_url(name: str, fmt: str = "png", unit: str | None = None) -> str:
@@ -371,6 +407,11 @@ def _client_context(client: ClientSettings, snapshot: Snapshot) -> dict[str, Any
         "creep_issues": first_lines(summary, facts, lists["creep"], PANEL_LIST_LIMIT),
         "removed": first_lines(summary, facts, lists["removed"], PANEL_LIST_LIMIT),
         "trails": first_lines(summary, facts, lists["revised"], PANEL_TRAILS),
+        "effort": effort,
+        "effort_top": [
+            EffortLine(e.key, facts[e.key].summary if e.key in facts else "", e) for e in top
+        ],
+        "round_hours": round_hours(effort),
         "creep_charts": [
             {
                 "unit": unit,

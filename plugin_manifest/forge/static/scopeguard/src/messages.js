@@ -31,6 +31,30 @@ const EN = {
   by: 'by',
   overAllowance: 'Past the included revision rounds',
   withinAllowance: 'Within the included revision rounds',
+  creepChart: 'Scope creep over time',
+  clientRisk: 'Client risk',
+  riskScore: 'Risk score',
+  notEnoughData: 'not enough data',
+  clientSide: 'client side',
+  agencySide: 'agency side',
+  riskLevels: { low: 'Low risk', elevated: 'Elevated risk', high: 'High risk' },
+  verdicts: {
+    client: 'The client is the risk',
+    check_pm: 'Check the PM first',
+    none: 'No risk stands out',
+  },
+  signals: {
+    off_hours: 'Messages outside working hours',
+    vague_briefs: 'Vague briefs',
+    revision_churn: 'Revision churn',
+    requirement_churn: 'Requirements changed after work started',
+    escalation: 'Escalation',
+    approval_drag: 'Slow approvals',
+    scope_pressure: 'Scope pressure',
+    pm_change_request: 'Requests for another manager',
+    responsiveness: 'Agency response time',
+    neglect: 'Days the client waited',
+  },
 };
 
 const RU = {
@@ -64,6 +88,30 @@ const RU = {
   by: 'автор',
   overAllowance: 'Лимит правок превышен',
   withinAllowance: 'В пределах лимита правок',
+  creepChart: 'Разрастание объёма во времени',
+  clientRisk: 'Риск клиента',
+  riskScore: 'Оценка риска',
+  notEnoughData: 'мало данных',
+  clientSide: 'сторона клиента',
+  agencySide: 'сторона агентства',
+  riskLevels: { low: 'Низкий риск', elevated: 'Повышенный риск', high: 'Высокий риск' },
+  verdicts: {
+    client: 'Риск на стороне клиента',
+    check_pm: 'Сначала проверьте менеджера',
+    none: 'Риск не выделяется',
+  },
+  signals: {
+    off_hours: 'Сообщения в нерабочее время',
+    vague_briefs: 'Расплывчатые задания',
+    revision_churn: 'Круги правок',
+    requirement_churn: 'Требования менялись после начала работы',
+    escalation: 'Эскалация',
+    approval_drag: 'Долгие согласования',
+    scope_pressure: 'Давление на объём',
+    pm_change_request: 'Просьбы сменить менеджера',
+    responsiveness: 'Время ответа агентства',
+    neglect: 'Дни ожидания клиента',
+  },
 };
 
 /** Messages and a BCP 47 locale for number and date formatting. */

@@ -114,7 +114,81 @@ function clientSection(t, client, actions) {
         el('span', { className: 'detail', text: ` (${t.overageDetail(overage.rounds ?? 0, formatNumber(t, overage.hours ?? 0))})` }),
       ]),
     ]),
+    creepChart(t, client.creep_chart_svg),
+    riskSection(t, client.risk),
     linkButton(t.dashboard, () => actions.openDashboard(client.dashboard_url), 'link dashboard'),
+  ]);
+}
+
+// SVG elements and attributes the creep chart may keep once parsed (as XML, never as
+// HTML): ScopeGuard draws it, but whatever comes over the wire is cut to drawing.
+const SVG_ELEMENTS = new Set([
+  'svg', 'g', 'defs', 'clipPath', 'path', 'use', 'text', 'tspan', 'rect', 'line',
+  'polyline', 'polygon', 'circle', 'ellipse', 'title', 'desc', 'style', 'metadata',
+]);
+
+function cleanSvg(node) {
+  for (const child of [...node.children]) {
+    if (!SVG_ELEMENTS.has(child.localName)) {
+      child.remove();
+      continue;
+    }
+    for (const attribute of [...child.attributes]) {
+      const name = attribute.name.toLowerCase();
+      const value = attribute.value.trim();
+      const external = (name === 'href' || name.endsWith(':href')) && !value.startsWith('#');
+      if (name.startsWith('on') || external || /url\(\s*['"]?(?!#)/i.test(value)) {
+        child.removeAttribute(attribute.name);
+      }
+    }
+    if (child.localName === 'style' && /@import|url\(\s*['"]?(?!#)/i.test(child.textContent)) {
+      child.textContent = '';
+    }
+    cleanSvg(child);
+  }
+  return node;
+}
+
+/** The creep-over-time chart ScopeGuard sent as SVG text, parsed as XML and inlined. */
+function creepChart(t, svgText) {
+  if (typeof svgText !== 'string' || !svgText) return null;
+  const parsed = new DOMParser().parseFromString(svgText, 'image/svg+xml');
+  const root = parsed.documentElement;
+  if (!root || root.localName !== 'svg' || parsed.getElementsByTagName('parsererror').length) {
+    return null;
+  }
+  const svg = cleanSvg(document.importNode(root, true));
+  for (const attribute of [...svg.attributes]) {
+    if (attribute.name.toLowerCase().startsWith('on')) svg.removeAttribute(attribute.name);
+  }
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', t.creepChart);
+  return el('figure', { className: 'creep-chart' }, [svg, el('figcaption', { text: t.creepChart })]);
+}
+
+function riskSection(t, risk) {
+  if (!risk) return null;
+  const level = risk.level ? t.riskLevels[risk.level] || risk.level : t.notEnoughData;
+  const reasons = (risk.reasons || []).map((reason) =>
+    el('li', { attrs: { 'data-signal': reason.signal } }, [
+      el('strong', { text: t.signals[reason.signal] || reason.signal }),
+      el('span', {
+        text: ` (${reason.side === 'agency' ? t.agencySide : t.clientSide}): ${formatNumber(t, reason.value, 2)}`,
+      }),
+      el('ul', {}, (reason.events || []).map((event) =>
+        el('li', {
+          text: `${event.issue} · ${formatTime(t, event.at)}${event.text ? ` · “${event.text}”` : ''}`,
+        }),
+      )),
+    ]),
+  );
+  return el('section', { className: 'risk', attrs: { 'data-part': 'client-risk' } }, [
+    el('h3', { text: t.clientRisk }),
+    el('p', {
+      className: `risk-score risk-${risk.level || 'none'}`,
+      text: `${t.riskScore}: ${risk.score ?? '—'} · ${level} · ${t.verdicts[risk.verdict] || risk.verdict}`,
+    }),
+    reasons.length ? el('ol', { className: 'risk-reasons' }, reasons) : null,
   ]);
 }
 
