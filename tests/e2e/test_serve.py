@@ -23,7 +23,14 @@ from scopeguard.adapters.store.db import Database
 from scopeguard.adapters.store.models import SchedulerLeaseRow
 from tests.support.cli import write_minimal_config
 
-FAST_SCHEDULER = {"lease_seconds": 2.0, "heartbeat_seconds": 0.5, "hook_poll_seconds": 0.5}
+FAST_SCHEDULER = {
+    "lease_seconds": 2.0,
+    "heartbeat_seconds": 0.5,
+    "hook_poll_seconds": 0.5,
+    # One lease row to look for, on PostgreSQL too (workers sharing the clients claim
+    # per client, and these configurations have none).
+    "share_clients": False,
+}
 
 
 def _free_port() -> int:
