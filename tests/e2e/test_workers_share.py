@@ -29,7 +29,7 @@ from sqlalchemy import select
 
 from jira_simulator import serve
 from scopeguard.adapters.store.client_leases import client_leases
-from scopeguard.adapters.store.models import AlertOutboxRow, SyncRunRow
+from scopeguard.adapters.store.models import AlertOutboxRow, ClientRiskRow, SyncRunRow
 from scopeguard.bootstrap import Services
 from scopeguard.entrypoints.web import create_app
 from tests.support.agency import agency_site
@@ -216,12 +216,16 @@ def test_three_workers_share_the_clients_and_take_over_a_killed_ones(tmp_path: P
                     )
                 ).all()
             leases = client_leases(services.database, "sync")
+            with services.database.session() as session:
+                # The workers assessed every client's risk after their ticks (not a reader).
+                assessed = set(session.scalars(select(ClientRiskRow.client_key)))
             services.close()
     finally:
         for worker in workers:
             worker.stop(signal.SIGKILL)
         receiver.stop()
 
+    assert assessed == {client.key for client in settings.clients}
     # Each client's sync finished once per tick; started twice only where a worker died.
     assert all(n == 1 for n in Counter((c, p) for c, p, _ in done).values())
     restarted = [key for key, n in Counter((c, p) for c, p, _ in started).items() if n > 1]

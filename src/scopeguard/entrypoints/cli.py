@@ -211,7 +211,7 @@ def _assess_risk(services: Services) -> None:
     """After syncing: every client's risk (against the others) and its alerts."""
     try:
         services.risk.refresh()
-    except Exception as error:  # the sync is done; a reader assesses again when stale
+    except Exception as error:  # the sync is done; the next round of syncs assesses again
         click.echo(f"client risk: FAILED: {error}", err=True)
 
 
@@ -277,7 +277,7 @@ def risk(ctx: click.Context, client_key: str | None, as_json: bool) -> None:
     """
     services = _services(ctx)
     clients = _clients(services.settings, client_key)
-    current = services.risk.current()
+    current = services.risk.refresh()  # an operator asking: assessed now if stale
     documents = [current[client.key].document for client in clients if client.key in current]
     if as_json:
         body: Any = documents[0] if client_key is not None and documents else documents

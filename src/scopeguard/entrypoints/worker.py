@@ -70,6 +70,7 @@ from scopeguard.usecases.jobs import (
     INTERVAL_JOBS,
     JOB_RUNS_KEPT,
     SYNC_JOB,
+    assess_risk,
     follow_up_next_client,
     interval_period,
     monthly_reports_follow_up,
@@ -219,12 +220,18 @@ class WorkerScheduler:
         """
         if not self._sync_lock.acquire(blocking=False):
             return
+        synced = False
         try:
             while not self._stopping.is_set():
                 self._hook_syncs_shared()
                 period = interval_period(self.clock(), self._sync_seconds)
                 if sync_next_client(self.services, self.client_leases, period) is None:
-                    return
+                    break
+                synced = True
+            if synced:
+                # The risk compares every client with the others: assessed once the
+                # tick's clients are done (another worker finishing too finds it current).
+                assess_risk(self.services)
         except Exception:
             log.exception("sync failed")
         finally:
@@ -277,14 +284,15 @@ class WorkerScheduler:
                         log.info("webhook sync: %s", self.services.sync.sync_client(client).line())
                     except SyncError as error:
                         log.warning("%s", error)
+            assess_risk(self.services)
             # Near real time is the point of a webhook: deliver its alerts now too.
             self.services.alerts.dispatch(self.holder)
         except Exception:
             log.exception("webhook-requested sync failed")
 
-    def _hook_syncs_shared(self) -> None:
+    def _hook_syncs_shared(self) -> bool:
         """Webhook-requested syncs, each under the client's sync lease: a client another
-        worker is syncing keeps its request until that sync is over."""
+        worker is syncing keeps its request until that sync is over. Whether any ran."""
         synced = False
         for key, requested_at in due_sync_requests(self.services.database, self.clock()):
             try:
@@ -306,7 +314,9 @@ class WorkerScheduler:
             finally:
                 self.client_leases.finish(SYNC_JOB, key, None)
         if synced:
+            assess_risk(self.services)
             self.services.alerts.dispatch(self.holder)
+        return synced
 
     def monthly(self) -> None:
         """The monthly reports, once per month (per client and month when sharing)."""

@@ -59,11 +59,17 @@ def sync_job(services: Application) -> None:
             log.warning("%s", result)
         else:
             log.info("%s", result.line())
+    assess_risk(services)
+
+
+def assess_risk(services: Application) -> None:
+    """Assess every client's risk at once, each against the others, unless the stored
+    assessment is current; alerts ``client_risk_high``. Run after every round of syncs
+    (by one worker, by workers sharing the clients, after webhook syncs)."""
     try:
-        # Every client at once, each against the others; alerts client_risk_high.
         services.risk.refresh()
     except Exception:
-        log.exception("assessing client risk failed; a reader assesses again when stale")
+        log.exception("assessing client risk failed; the next round of syncs tries again")
 
 
 def monthly_due(services: Application, now: datetime) -> str | None:

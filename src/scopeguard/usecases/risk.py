@@ -206,7 +206,15 @@ class RiskService:
         }
 
     def current(self) -> dict[str, StoredRisk]:
-        """Every client's assessment, assessed first if the stored one is stale."""
+        """Every client's stored assessment, assessed first only when a client has none.
+
+        The syncs keep the assessments current (:func:`~scopeguard.usecases.jobs.assess_risk`
+        after every round of syncs, on every worker), so a page or an API call never
+        pays for assessing the whole portfolio because an hour has turned.
+        """
+        stored = self._load()
+        if {client.key for client in self.settings.clients} <= set(stored):
+            return stored
         return self.refresh()
 
     def stored(self) -> dict[str, StoredRisk]:
