@@ -11,6 +11,7 @@ import json
 import math
 import random
 import socket
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,6 +32,7 @@ from scopeguard.adapters.jira import (
     parse_issue,
 )
 from scopeguard.adapters.jira.retry import BackoffPolicy, server_delay
+from scopeguard.adapters.jira.transport import SITE_HOLD_REREAD_SECONDS
 from scopeguard.adapters.store.db import Database, DatabaseUnavailableError
 from scopeguard.adapters.store.site_holds import SiteHolds
 from scopeguard.config import JiraSettings
@@ -616,6 +618,33 @@ def test_a_shared_hold_longer_than_the_backoff_cap_fails_without_a_request(
             client.statuses()
     assert caught.value.status == 429
     assert sim.request_count() == 0
+
+
+def test_the_shared_hold_is_read_at_most_twice_a_second_not_per_request(
+    acme: tuple[Dataset, str], site_holds: SiteHolds
+) -> None:
+    reads: list[str] = []
+
+    class Counted:
+        def not_before(self, site: str) -> float | None:
+            reads.append(site)
+            return site_holds.not_before(site)
+
+        def hold(self, site: str, until: float, *, status: int, reason: str | None) -> None:
+            site_holds.hold(site, until, status=status, reason=reason)
+
+    sim = JiraSimulator(acme[0], flavor="cloud")
+    with serve(sim) as url:
+        client = JiraClient(
+            settings_for(url, "cloud", deployment="cloud"), sleep=Sleeps(), site_hold=Counted()
+        )
+        started = time.monotonic()
+        for _ in range(20):
+            client.invalidate_metadata()
+            client.statuses()
+        elapsed = time.monotonic() - started
+    assert sim.request_count() >= 20
+    assert 1 <= len(reads) <= 1 + elapsed / SITE_HOLD_REREAD_SECONDS
 
 
 def test_a_site_hold_that_cannot_be_read_does_not_stop_jira_requests(

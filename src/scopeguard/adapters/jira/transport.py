@@ -60,6 +60,10 @@ from scopeguard.adapters.jira.wire import decode_as
 from scopeguard.config import Deployment, JiraSettings
 
 LOG = logging.getLogger(__name__)
+SITE_HOLD_REREAD_SECONDS = 0.5
+"""How stale this process's copy of the shared Retry-After may be: a hold another
+process records reaches this one within it (its own 429s hold its threads at once),
+and a sync's thousands of requests do not each read the database."""
 
 DeploymentName = Literal["cloud", "datacenter"]
 
@@ -196,6 +200,9 @@ class JiraTransport:
         self._base_url: str | None = None if settings.scoped_token else settings.base_url
         self._site_hold = site_hold
         self._site_hold_logged = 0.0
+        self._site_hold_read: tuple[float, float | None] = (-SITE_HOLD_REREAD_SECONDS, None)
+        """(monotonic time read, the hold then): the stored hold is read at most every
+        :data:`SITE_HOLD_REREAD_SECONDS`, not once per request of every reading thread."""
         self._sleep = sleep
         self._clock = clock
         self._policy = BackoffPolicy(
@@ -428,12 +435,17 @@ class JiraTransport:
         """Wait (every thread of this transport) for a hold another process recorded."""
         if self._site_hold is None:
             return
-        try:
-            until = self._site_hold.not_before(self.site_url)
-        except Exception:
-            # The shared hold spares Jira; it must not stop a sync that Jira would serve.
-            LOG.warning("could not read the shared Retry-After of %s", self.site_url, exc_info=True)
-            return
+        read_at, until = self._site_hold_read
+        if time.monotonic() - read_at >= SITE_HOLD_REREAD_SECONDS:
+            try:
+                until = self._site_hold.not_before(self.site_url)
+            except Exception:
+                # The shared hold spares Jira; it must not stop a sync that Jira would serve.
+                LOG.warning(
+                    "could not read the shared Retry-After of %s", self.site_url, exc_info=True
+                )
+                return
+            self._site_hold_read = (time.monotonic(), until)
         if until is None:
             return
         delay = until - self._clock()
