@@ -460,3 +460,48 @@ def test_the_command_line_stores_and_emails_a_report_on_demand(
         obj={"clock": clock.now},
     )
     assert hlt.exit_code == 1 and "not emailed" in hlt.output
+
+
+def _with_internal_recipients(text: str) -> str:
+    document = yaml.safe_load(text)
+    document["clients"][0]["contract"]["report"]["internal_recipients"] = ["head@agency.example"]
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+
+
+def test_the_internal_report_goes_to_the_agency_once_and_is_tried_again_after_a_failure(
+    jira: tuple[str, list[ScenarioClient]], tmp_path: Path, smtp: tuple[Mailbox, int]
+) -> None:
+    mailbox, port = smtp
+    dead = free_port()  # nothing listens here at first
+    text = _with_internal_recipients(configure(jira, tmp_path, dead))
+    now = clock.now()
+    services = pinned_services(parse_settings(text, env={}), sleep=lambda _seconds: None)
+    try:
+        assert not any(isinstance(r, Exception) for r in services.sync.sync_all(full=True))
+        run_monthly_reports(services, now)
+        with services.database.session() as session:
+            (run,) = session.scalars(select(JobRunRow).where(JobRunRow.job == "internal_report"))
+        assert run.status == "failed" and run.period.startswith("TOX:")
+    finally:
+        services.close()
+    # The mail server is back: the next run (the hourly follow-up's) sends it, once.
+    healed_text = text.replace(f"port: {dead}", f"port: {port}")
+    for _ in range(2):
+        healed = pinned_services(parse_settings(healed_text, env={}))
+        try:
+            run_monthly_reports(healed, now)
+        finally:
+            healed.close()
+    internal = [
+        (to, message)
+        for to, message in mailbox.messages
+        if any(p.get_filename().endswith("-internal.pdf") for p in message.iter_attachments())
+    ]
+    (only,) = internal
+    assert only[0] == ["head@agency.example"]  # never the client's recipients
+    assert "внутренний отчёт с риском клиента" in only[1]["Subject"]  # TOX's reports are ru
+    pdf = next(p for p in only[1].iter_attachments() if p.get_filename().endswith(".pdf"))
+    text_of_pdf = "".join(
+        page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf.get_content())).pages
+    )
+    assert "Риск клиента" in text_of_pdf

@@ -1,7 +1,8 @@
 """The internal monthly report: the client's report plus its client-risk pages, for the agency.
 
 Sent by the monthly run to ``contract.report.internal_recipients`` (once per
-client and month: a job-run claim), never archived beside the client's report
+client and month: a job-run claim; a failed send is tried again by the hourly
+follow-up), never archived beside the client's report
 and never sent to ``contract.report.recipients``: risk wording must not reach
 the client.
 """
@@ -12,7 +13,7 @@ import logging
 from datetime import datetime
 
 from scopeguard.adapters.delivery.email import send_email
-from scopeguard.adapters.store.job_runs import run_once
+from scopeguard.adapters.store.job_runs import forget_failed_run, run_once
 from scopeguard.config import ClientSettings
 from scopeguard.domain.month import Month
 from scopeguard.presentation.i18n import gettext_for
@@ -53,9 +54,12 @@ def send_internal_report(
             attachments=[(f"{client.key}-{month}-internal.pdf", report.pdf, "application/pdf")],
         )
 
-    sent = run_once(
-        services.database, JOB, f"{client.key}:{month}", send, holder=holder, clock=services.clock
-    )
+    period = f"{client.key}:{month}"
+    # Sent at most once, and tried again (by the monthly run's hourly follow-up) while it
+    # fails: a mail server down at 08:00 on the 1st must not lose the agency's copy.
+    if forget_failed_run(services.database, JOB, period):
+        log.info("internal report %s %s: trying again after a failure", client.key, month)
+    sent = run_once(services.database, JOB, period, send, holder=holder, clock=services.clock)
     if sent:
         log.info("internal report %s %s sent to %d recipients", client.key, month, len(recipients))
     return sent

@@ -121,7 +121,7 @@ def generate_report(
     data = load_report_data(services, client, month, now=moment)
     risk = None
     if internal:
-        assessed = services.risk.assess(data.as_of).clients[client.key]
+        assessed = services.risk.assessed_as_of(data.as_of).clients[client.key]
         document = risk_document(
             assessed, services.settings.agency.zone, services.settings.jira.browse_url
         )

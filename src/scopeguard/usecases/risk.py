@@ -81,6 +81,7 @@ class RiskService:
         self.clock = clock
         self._matcher: PhraseMatcher | None = None
         self._lock = threading.Lock()
+        self._as_of: tuple[tuple[datetime, str], PortfolioRisk] | None = None
 
     @property
     def matcher(self) -> PhraseMatcher:
@@ -140,6 +141,15 @@ class RiskService:
         # objects: the collector's default thresholds made it a third of the CPU.
         with fewer_collections():
             return assess_portfolio(records, self.settings.risk_policy(), self.matcher, now)
+
+    def assessed_as_of(self, moment: datetime) -> PortfolioRisk:
+        """:meth:`assess` at ``moment``, kept while nothing it rests on changes: the
+        monthly run's internal reports, one per client, share one assessment."""
+        key = (moment, self.fingerprint(moment))
+        with self._lock:
+            if self._as_of is None or self._as_of[0] != key:
+                self._as_of = (key, self.assess(moment))
+            return self._as_of[1]
 
     def refresh(self, *, force: bool = False) -> dict[str, StoredRisk]:
         """Assess every client now unless the stored assessment is current; store it and

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from scopeguard.adapters.store.db import Database
 from scopeguard.adapters.store.models import JobRunRow
-from scopeguard.adapters.store.sql import insert_ignore
+from scopeguard.adapters.store.sql import insert_ignore, rowcount
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,16 @@ def run_once(
     finish_period(database, job, period, clock())
     log.info("job %s period %s done", job, period)
     return True
+
+
+def forget_failed_run(database: Database, job: str, period: str) -> bool:
+    """Forget the run of ``(job, period)`` if it failed, so it may be claimed again;
+    ``True`` if it did. One statement: of two workers, one forgets and one claims."""
+    with database.session() as session:
+        statement = delete(JobRunRow).where(
+            JobRunRow.job == job, JobRunRow.period == period, JobRunRow.status == "failed"
+        )
+        return rowcount(session.execute(statement)) == 1
 
 
 def find_job_run(database: Database, job: str, period: str) -> JobRun | None:
