@@ -33,9 +33,10 @@ from scopeguard.domain.access import Role, parse_role
 from scopeguard.domain.figures import ClientFigures
 from scopeguard.entrypoints.health_listener import HealthPortError
 from scopeguard.presentation.brief_document import BriefDocument
-from scopeguard.presentation.documents import RiskDocument
+from scopeguard.presentation.documents import RiskDocument, top_findings
 from scopeguard.usecases.doctor import diagnose
 from scopeguard.usecases.people import PeopleError
+from scopeguard.usecases.risk import ranking
 from scopeguard.usecases.sync import SyncError
 
 EXIT_FAILED = 1
@@ -278,7 +279,8 @@ def risk(ctx: click.Context, client_key: str | None, as_json: bool) -> None:
     services = _services(ctx)
     clients = _clients(services.settings, client_key)
     current = services.risk.refresh()  # an operator asking: assessed now if stale
-    documents = [current[client.key].document for client in clients if client.key in current]
+    wanted = {client.key for client in clients}
+    documents = [current[key].document for key in ranking(current) if key in wanted]
     if as_json:
         body: Any = documents[0] if client_key is not None and documents else documents
         click.echo(json.dumps(body, indent=2, ensure_ascii=False))
@@ -287,19 +289,17 @@ def risk(ctx: click.Context, client_key: str | None, as_json: bool) -> None:
 
 
 def format_risk_table(documents: list[RiskDocument]) -> str:
-    """Risk documents as plain text: one row per client, riskiest first, then its reasons."""
-    ranked = sorted(documents, key=lambda d: (d["score"] is None, -(d["score"] or 0), d["client"]))
+    """Risk documents (riskiest first) as plain text: a row per client, then its reasons."""
     header = f"{'client':<10} {'score':>5} {'level':<9} {'agency':>6} {'verdict':<9} status"
     lines = [header, "-" * len(header)]
-    for document in ranked:
+    for document in documents:
         score, agency = document["score"], document["agency_score"]
         lines.append(
             f"{document['client']:<10} {'-' if score is None else score:>5} "
             f"{document['level'] or '-':<9} {'-' if agency is None else agency:>6} "
             f"{document['verdict']:<9} {document['shortage'] or document['status']}"
         )
-        findings = [*document["findings"]["client"], *document["findings"]["agency"]]
-        for finding in findings[:3]:
+        for finding in top_findings(document, 3):
             events = ", ".join(
                 f"{e['issue']} {e['kind']} {e['at'][:16]}" for e in finding["evidence"][:3]
             )

@@ -721,6 +721,15 @@ class RiskDocument(TypedDict, closed=True):
     pm_change_requests: list[EvidenceDocument]
 
 
+def top_findings(document: RiskDocument, count: int) -> list[FindingDocument]:
+    """The first ``count`` reasons of a risk: the findings of the side the verdict points
+    to first (the agency's for ``check_pm``, else the client's), then the other side's."""
+    first, second = (
+        ("agency", "client") if document["verdict"] == "check_pm" else ("client", "agency")
+    )
+    return [*document["findings"][first], *document["findings"][second]][:count]
+
+
 def _rounded(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else round(value, digits) + 0.0
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import NotRequired, TypedDict
 
-from scopeguard.presentation.documents import FindingDocument, RiskDocument
+from scopeguard.presentation.documents import FindingDocument, RiskDocument, top_findings
 
 REASONS = 3
 """Reasons the project page lists."""
@@ -69,14 +69,10 @@ def _reason(finding: FindingDocument) -> ForgeReasonDocument:
 def forge_risk(document: RiskDocument) -> ForgeRiskDocument:
     """The stored risk document cut to what the project page shows: the side the
     verdict points to gives the first reasons."""
-    first, second = (
-        ("agency", "client") if document["verdict"] == "check_pm" else ("client", "agency")
-    )
-    findings = [*document["findings"][first], *document["findings"][second]]
     return {
         "score": document["score"],
         "level": document["level"],
         "agency_score": document["agency_score"],
         "verdict": document["verdict"],
-        "reasons": [_reason(finding) for finding in findings[:REASONS]],
+        "reasons": [_reason(finding) for finding in top_findings(document, REASONS)],
     }
