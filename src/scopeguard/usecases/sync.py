@@ -147,7 +147,10 @@ class SyncReport:
 def _for_storage(fetched: FetchedIssue) -> StoredIssue:
     # Runs in the reading threads: see stored_issue.
     return stored_issue(
-        fetched.issue, fetched.description, fetched.histories_total, fetched.time_spent_seconds
+        fetched.issue,
+        fetched.issue.description,
+        fetched.histories_total,
+        fetched.time_spent_seconds,
     )
 
 

@@ -29,13 +29,6 @@ COMMENT_PAGE = 100
 """``maxResults`` of a comment page (the endpoint's maximum on Cloud and Data Center)."""
 
 
-def missing_comment_pages(fields: Mapping[str, Any]) -> int:
-    """The requests that complete this issue's comments: its share of the lower bound."""
-    present, total = _counts(fields)
-    missing = max(0, total - present)
-    return -(-missing // COMMENT_PAGE)
-
-
 def _counts(fields: Mapping[str, Any]) -> tuple[int, int]:
     container = fields.get("comment")
     if not isinstance(container, Mapping):

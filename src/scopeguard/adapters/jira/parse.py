@@ -88,7 +88,6 @@ class FetchedIssue:
     """An issue as the sync reads it: parsed, with what storage keeps beside it."""
 
     issue: Issue
-    description: str | None
     histories_total: int
     time_spent_seconds: int | None = None
     """Jira's ``timespent``: the seconds of the issue's worklogs (``None``: none)."""
@@ -130,12 +129,7 @@ def parse_fetched(
                 for status_id in (change.from_id, change.to_id):
                     if status_id is not None and status_id not in statuses:
                         unknown_statuses.add(status_id)
-    return FetchedIssue(
-        issue,
-        issue.description,
-        len(histories),
-        _seconds(ctx, fields.get("timespent")),
-    )
+    return FetchedIssue(issue, len(histories), _seconds(ctx, fields.get("timespent")))
 
 
 def _issue(
