@@ -347,7 +347,20 @@ def summarize_effort(
     zone: ZoneInfo,
 ) -> EffortSummary:
     """The client's effort figures at ``as_of``; ``zone`` is the agency's (burn days)."""
-    placements = place(worklogs, facts, contract, as_of)
+    return _summarize(
+        place(worklogs, facts, contract, as_of), facts, contract, rates, as_of, zone=zone
+    )
+
+
+def _summarize(
+    placements: Sequence[Placement],
+    facts: Mapping[str, IssueFacts],
+    contract: Contract,
+    rates: Rates,
+    as_of: datetime,
+    *,
+    zone: ZoneInfo,
+) -> EffortSummary:
     tally = _Tally()
     per_issue: dict[str, _Tally] = {}
     round_seconds: dict[str, dict[int, int]] = {}
@@ -448,8 +461,30 @@ def daily_logged_hours(
     at the end of ``d``. Work before the first day is in the first point."""
     if not days:
         return []
+    return _daily(place(worklogs, facts, contract, as_of), zone, days)
+
+
+def effort_and_daily_hours(
+    worklogs: Iterable[Worklog],
+    facts: Mapping[str, IssueFacts],
+    contract: Contract,
+    rates: Rates,
+    as_of: datetime,
+    *,
+    zone: ZoneInfo,
+    days: Sequence[date],
+) -> tuple[EffortSummary, list[float]]:
+    """:func:`summarize_effort` and :func:`daily_logged_hours` at the same ``as_of``, each
+    worklog placed once for both."""
+    placements = place(worklogs, facts, contract, as_of)
+    summary = _summarize(placements, facts, contract, rates, as_of, zone=zone)
+    logged = _daily(placements, zone, days) if days else []
+    return summary, logged
+
+
+def _daily(placements: Iterable[Placement], zone: ZoneInfo, days: Sequence[date]) -> list[float]:
     per_day: dict[date, int] = {}
-    for placement in place(worklogs, facts, contract, as_of):
+    for placement in placements:
         day = placement.worklog.started.astimezone(zone).date()
         per_day[day] = per_day.get(day, 0) + placement.worklog.seconds
     before = sum(seconds for day, seconds in per_day.items() if day < days[0])
