@@ -65,6 +65,22 @@ class Worklog:
             raise ValueError(f"worklog {self.id} has a naive started time")
 
 
+@dataclass(frozen=True, slots=True)
+class WorklogRecord:
+    """One worklog as read from Jira and stored: on an issue by its Jira id (the store
+    hands the client's out as :class:`Worklog`, by issue key)."""
+
+    id: str
+    issue_id: str
+    author_account: str | None
+    author_name: str | None
+    started: datetime
+    seconds: int
+    created: datetime | None
+    updated: datetime | None
+    comment: str | None
+
+
 class Category(StrEnum):
     """What a worklog's time was spent on, as far as billing goes."""
 

@@ -29,6 +29,7 @@ from scopeguard.adapters.jira import wire
 from scopeguard.adapters.jira.errors import JiraMalformedResponse
 from scopeguard.adapters.jira.parse import parse_description
 from scopeguard.adapters.jira.transport import JiraTransport
+from scopeguard.domain.effort import WorklogRecord
 from scopeguard.domain.timeparse import parse_jira_datetime
 
 LIST_MAX_IDS = 1000
@@ -72,21 +73,6 @@ class _IssueWorklogs(msgspec.Struct, frozen=True, gc=False):
 
 
 @dataclass(frozen=True, slots=True)
-class FetchedWorklog:
-    """A worklog as the sync stores it."""
-
-    id: str
-    issue_id: str
-    author_account: str | None
-    author_name: str | None
-    started: datetime
-    seconds: int
-    created: datetime | None
-    updated: datetime | None
-    comment: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class Changes:
     """What one feed page said: the ids, how far it got (``until``, ms) and if it was the last."""
 
@@ -110,7 +96,7 @@ def _moment(text: str | None, what: str) -> datetime | None:
         raise JiraMalformedResponse(f"{what}: {exc}") from None
 
 
-def _fetched(raw: WireWorklog) -> FetchedWorklog:
+def _fetched(raw: WireWorklog) -> WorklogRecord:
     worklog_id = _text(raw.id)
     what = f"worklog {worklog_id}"
     started = _moment(raw.started, what)
@@ -125,7 +111,7 @@ def _fetched(raw: WireWorklog) -> FetchedWorklog:
         account = author.accountId or author.name or author.key
         name = author.displayName
     comment = raw.comment
-    return FetchedWorklog(
+    return WorklogRecord(
         id=worklog_id,
         issue_id=_text(raw.issueId),
         author_account=account,
@@ -171,7 +157,7 @@ class WorklogReader:
                 )
             since = page.until
 
-    def worklogs(self, ids: Sequence[int]) -> list[FetchedWorklog]:
+    def worklogs(self, ids: Sequence[int]) -> list[WorklogRecord]:
         """The worklogs of ``ids`` (at most :data:`LIST_MAX_IDS`): one request."""
         if not ids:
             return []
@@ -182,10 +168,10 @@ class WorklogReader:
         decoded = wire.decode_as(raw, list[WireWorklog], f"POST {path}")
         return [_fetched(item) for item in decoded]
 
-    def issue_worklogs(self, issue_id: str) -> list[FetchedWorklog]:
+    def issue_worklogs(self, issue_id: str) -> list[WorklogRecord]:
         """Every worklog of one issue (``startAt`` pages, the server's page size read back)."""
         path = f"{self._transport.api}/issue/{quote(issue_id, safe='')}/worklog"
-        found: list[FetchedWorklog] = []
+        found: list[WorklogRecord] = []
         start = 0
         while True:
             page = self._transport.request_as(
