@@ -27,7 +27,7 @@ import msgspec
 
 from scopeguard.adapters.jira import wire
 from scopeguard.adapters.jira.errors import JiraMalformedResponse
-from scopeguard.adapters.jira.parse import parse_description
+from scopeguard.adapters.jira.parse import parse_description, user_names
 from scopeguard.adapters.jira.transport import JiraTransport
 from scopeguard.domain.effort import WorklogRecord
 from scopeguard.domain.timeparse import parse_jira_datetime
@@ -103,13 +103,8 @@ def _fetched(raw: WireWorklog) -> WorklogRecord:
     assert started is not None
     if raw.timeSpentSeconds < 0:
         raise JiraMalformedResponse(f"{what}: negative timeSpentSeconds {raw.timeSpentSeconds}")
-    author = raw.author
-    account = None
-    name = None
-    if author is not None:
-        # Cloud names people by accountId, Data Center by username (``name``/``key``).
-        account = author.accountId or author.name or author.key
-        name = author.displayName
+    # Cloud names people by accountId, Data Center by username (``name``/``key``).
+    account, name = user_names(raw.author)
     comment = raw.comment
     return WorklogRecord(
         id=worklog_id,
