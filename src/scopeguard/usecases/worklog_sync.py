@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -87,7 +87,6 @@ class WorklogReport:
     ``shared``: another client's sync in the same round read it; ``none``."""
     changed: bool = False
     """Something the client's figures read changed (worklogs stored or deleted)."""
-    issue_ids: set[str] = field(default_factory=set)
 
 
 def _ms(moment: datetime) -> int:
@@ -221,7 +220,6 @@ class WorklogRun:
         with self._lock:
             self.report.read += len(fetched)
             self.report.changed = True
-            self.report.issue_ids.update(w.issue_id for w in fetched)
 
     # -- after the issues are stored --------------------------------------------------
 
@@ -308,7 +306,6 @@ class WorklogRun:
                 self.report.read += len(fetched)
                 self.report.per_issue += 1
                 self.report.changed = True
-                self.report.issue_ids.add(issue_id)
 
     def close(self) -> None:
         """Stop the feed thread (when the sync ends early) and wait for it."""

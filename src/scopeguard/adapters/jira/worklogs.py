@@ -40,7 +40,6 @@ ISSUE_PAGE = 5000
 
 class _Changed(msgspec.Struct, frozen=True, gc=False):
     worklogId: int  # noqa: N815 - Jira's spelling
-    updatedTime: int  # noqa: N815
 
 
 class ChangedPage(msgspec.Struct, frozen=True, gc=False):
@@ -49,7 +48,6 @@ class ChangedPage(msgspec.Struct, frozen=True, gc=False):
     values: list[_Changed]
     until: int
     lastPage: bool = True  # noqa: N815
-    since: int | None = None
 
 
 class WireWorklog(msgspec.Struct, frozen=True, gc=False):
@@ -79,8 +77,6 @@ class Changes:
     ids: list[int]
     until: int
     last: bool
-    oldest: int | None
-    """The change time of the page's first id (how far back the feed reaches)."""
 
 
 def _text(value: str | int) -> str:
@@ -135,7 +131,6 @@ class WorklogReader:
             ids=[value.worklogId for value in page.values],
             until=max(page.until, since),
             last=page.lastPage,
-            oldest=page.values[0].updatedTime if page.values else None,
         )
 
     def all_changes(self, kind: str, since: int) -> Iterator[Changes]:

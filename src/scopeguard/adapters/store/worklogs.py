@@ -116,21 +116,6 @@ def logged_seconds(session: Session, client_key: str) -> tuple[int, int]:
     return int(jira or 0), int(stored or 0)
 
 
-def logged_issue_count(session: Session, client_key: str) -> int:
-    """The client's issues (not removed) on which Jira says time was logged."""
-    return int(
-        session.execute(
-            select(func.count())
-            .select_from(IssueRow)
-            .where(
-                IssueRow.client_key == client_key,
-                IssueRow.removed_at.is_(None),
-                IssueRow.time_spent_seconds > 0,
-            )
-        ).scalar_one()
-    )
-
-
 def feed_cursor(session: Session) -> int | None:
     """Where the site's worklog feed is to be read from (ms; ``None``: never read)."""
     row = session.get(WorklogStateRow, SITE)
