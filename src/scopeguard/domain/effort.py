@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from math import ceil
+from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 from scopeguard.domain.contract import Contract, ScopeUnit
@@ -329,6 +330,17 @@ def empty_effort(contract: Contract, as_of: datetime) -> EffortSummary:
     return summarize_effort([], {}, contract, Rates(contract.hourly_rate), as_of, zone=_UTC)
 
 
+class _Figures(TypedDict):
+    """The figures a summary, a person and a week all show (keyword arguments)."""
+
+    logged_hours: float
+    unbilled_hours: float
+    unbilled_revision_hours: float
+    creep_hours: float
+    approved_change_hours: float
+    unbilled_amount: float
+
+
 class _Tally:
     """Seconds per category, and the unbilled seconds per rate."""
 
@@ -351,6 +363,17 @@ class _Tally:
     @property
     def unbilled(self) -> int:
         return self.by_category[Category.REVISION] + self.by_category[Category.CREEP]
+
+    def figures(self) -> _Figures:
+        """The tally as shown: hours rounded once, the unbilled time priced per rate."""
+        return _Figures(
+            logged_hours=hours(self.logged),
+            unbilled_hours=hours(self.unbilled),
+            unbilled_revision_hours=hours(self.by_category[Category.REVISION]),
+            creep_hours=hours(self.by_category[Category.CREEP]),
+            approved_change_hours=hours(self.by_category[Category.APPROVED_CHANGE]),
+            unbilled_amount=amount(self.unbilled_by_rate),
+        )
 
 
 def summarize_effort(
@@ -414,13 +437,8 @@ def _summarize(
     contracted = contract.scope.get(ScopeUnit.HOURS)
     return EffortSummary(
         as_of=as_of,
-        logged_hours=hours(tally.logged),
         contracted_hours=contracted,
-        unbilled_hours=hours(tally.unbilled),
-        unbilled_revision_hours=hours(tally.by_category[Category.REVISION]),
-        creep_hours=hours(tally.by_category[Category.CREEP]),
-        approved_change_hours=hours(tally.by_category[Category.APPROVED_CHANGE]),
-        unbilled_amount=amount(tally.unbilled_by_rate),
+        **tally.figures(),
         currency=contract.currency,
         per_person_rates=rates.per_person,
         by_issue=by_issue,
@@ -563,15 +581,7 @@ def _week_of(moment: datetime, zone: ZoneInfo) -> date:
 
 
 def _week(week: date, tally: _Tally) -> WeekEffort:
-    return WeekEffort(
-        week=week,
-        logged_hours=hours(tally.logged),
-        unbilled_hours=hours(tally.unbilled),
-        unbilled_revision_hours=hours(tally.by_category[Category.REVISION]),
-        creep_hours=hours(tally.by_category[Category.CREEP]),
-        approved_change_hours=hours(tally.by_category[Category.APPROVED_CHANGE]),
-        unbilled_amount=amount(tally.unbilled_by_rate),
-    )
+    return WeekEffort(week=week, **tally.figures())
 
 
 def effort_breakdown(
@@ -608,12 +618,7 @@ def effort_breakdown(
                 account=account,
                 name=names.get(account or "", bare_name or account or "?"),
                 rate=rates.rate(account),
-                logged_hours=hours(tally.logged),
-                unbilled_hours=hours(tally.unbilled),
-                unbilled_revision_hours=hours(tally.by_category[Category.REVISION]),
-                creep_hours=hours(tally.by_category[Category.CREEP]),
-                approved_change_hours=hours(tally.by_category[Category.APPROVED_CHANGE]),
-                unbilled_amount=amount(tally.unbilled_by_rate),
+                **tally.figures(),
                 weeks=tuple(_week(week, by_week[week]) for week in sorted(by_week)),
             )
         )
