@@ -202,6 +202,10 @@ def test_per_person_effort_is_for_admins_only_and_never_in_the_clients_pdf(
     sign_in(admin, "ada")
     internal = admin.get("/clients/TOX").get_data(as_text=True)
     assert 'data-table="effort-people"' in internal and "Sam Rivera" in internal
+    # Computed once per snapshot: the next view reads it from the cache.
+    breakdowns = app.extensions["scopeguard.breakdown_cache"]
+    assert "Sam Rivera" in admin.get("/clients/TOX").get_data(as_text=True)
+    assert (breakdowns.stats.renders, breakdowns.stats.hits) == (1, 1)
     # The client's monthly PDF: totals per issue, nobody's name from the timesheets.
     month = clock.now().astimezone(agency.settings.agency.zone).replace(day=1) - timedelta(days=1)
     out = tmp_path / "tox.pdf"

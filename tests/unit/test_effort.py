@@ -19,6 +19,7 @@ from scopeguard.domain.effort import (
     Rates,
     Worklog,
     daily_logged_hours,
+    effort_and_daily_hours,
     effort_breakdown,
     empty_effort,
     place,
@@ -326,6 +327,26 @@ def test_daily_series_equals_the_summary_at_each_day_end() -> None:
             worklogs, facts, contract, Rates(1), end_of_day(day, MSK), zone=MSK
         )
         assert at_end.logged_hours == point
+
+
+def test_placing_once_for_both_gives_the_summary_and_the_daily_series() -> None:
+    added = IssueBuilder("ACME-2", "2026-09-10 10:00").to("In Progress", "2026-09-11 10:00")
+    facts = facts_map(bounced(), added)
+    contract = make_contract(scope={ScopeUnit.HOURS: 10.0})
+    rates = Rates(80.0, accounts={"acc-maria": 120.0})
+    worklogs = [log("ACME-1", f"2026-09-{d:02d} 11:00", 0.5 * d) for d in range(2, 15)]
+    worklogs += [log("ACME-2", "2026-09-12 10:00", 3, who="acc-maria", name="Maria")]
+    days = [date(2026, 9, d) for d in range(1, 16)]
+    summary, points = effort_and_daily_hours(
+        worklogs, facts, contract, rates, AS_OF, zone=MSK, days=days
+    )
+    assert summary == summarize_effort(worklogs, facts, contract, rates, AS_OF, zone=MSK)
+    assert points == daily_logged_hours(worklogs, facts, contract, AS_OF, zone=MSK, days=days)
+    assert summary.unbilled_hours > 0 and points[-1] == summary.logged_hours
+    assert effort_and_daily_hours(worklogs, facts, contract, rates, AS_OF, zone=MSK, days=[]) == (
+        summary,
+        [],
+    )
 
 
 def test_empty_effort_and_naive_moments() -> None:

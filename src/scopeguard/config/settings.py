@@ -285,7 +285,6 @@ class ContractSettings(_Strict):
             currency=self.currency,
             hours_per_story_point=self.hours_per_story_point,
             hours_per_revision=self.hours_per_revision,
-            unbilled_hours_alert=self.unbilled_hours_alert,
         )
 
 

@@ -40,8 +40,6 @@ class Contract:
     """Converts story-point creep into billable hours when the contract has no hours unit."""
     hours_per_revision: float = 0.0
     """Billable hours of one revision round beyond an issue's allowance."""
-    unbilled_hours_alert: float | None = None
-    """Logged hours outside the contract at which to alert (``None``: no alert)."""
 
     def __post_init__(self) -> None:
         if not self.scope:

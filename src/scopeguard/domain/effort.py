@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from math import ceil
+from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 from scopeguard.domain.contract import Contract, ScopeUnit
@@ -63,6 +64,22 @@ class Worklog:
     def __post_init__(self) -> None:
         if self.started.tzinfo is None:
             raise ValueError(f"worklog {self.id} has a naive started time")
+
+
+@dataclass(frozen=True, slots=True)
+class WorklogRecord:
+    """One worklog as read from Jira and stored: on an issue by its Jira id (the store
+    hands the client's out as :class:`Worklog`, by issue key)."""
+
+    id: str
+    issue_id: str
+    author_account: str | None
+    author_name: str | None
+    started: datetime
+    seconds: int
+    created: datetime | None
+    updated: datetime | None
+    comment: str | None
 
 
 class Category(StrEnum):
@@ -313,6 +330,17 @@ def empty_effort(contract: Contract, as_of: datetime) -> EffortSummary:
     return summarize_effort([], {}, contract, Rates(contract.hourly_rate), as_of, zone=_UTC)
 
 
+class _Figures(TypedDict):
+    """The figures a summary, a person and a week all show (keyword arguments)."""
+
+    logged_hours: float
+    unbilled_hours: float
+    unbilled_revision_hours: float
+    creep_hours: float
+    approved_change_hours: float
+    unbilled_amount: float
+
+
 class _Tally:
     """Seconds per category, and the unbilled seconds per rate."""
 
@@ -336,6 +364,17 @@ class _Tally:
     def unbilled(self) -> int:
         return self.by_category[Category.REVISION] + self.by_category[Category.CREEP]
 
+    def figures(self) -> _Figures:
+        """The tally as shown: hours rounded once, the unbilled time priced per rate."""
+        return _Figures(
+            logged_hours=hours(self.logged),
+            unbilled_hours=hours(self.unbilled),
+            unbilled_revision_hours=hours(self.by_category[Category.REVISION]),
+            creep_hours=hours(self.by_category[Category.CREEP]),
+            approved_change_hours=hours(self.by_category[Category.APPROVED_CHANGE]),
+            unbilled_amount=amount(self.unbilled_by_rate),
+        )
+
 
 def summarize_effort(
     worklogs: Iterable[Worklog],
@@ -347,7 +386,20 @@ def summarize_effort(
     zone: ZoneInfo,
 ) -> EffortSummary:
     """The client's effort figures at ``as_of``; ``zone`` is the agency's (burn days)."""
-    placements = place(worklogs, facts, contract, as_of)
+    return _summarize(
+        place(worklogs, facts, contract, as_of), facts, contract, rates, as_of, zone=zone
+    )
+
+
+def _summarize(
+    placements: Sequence[Placement],
+    facts: Mapping[str, IssueFacts],
+    contract: Contract,
+    rates: Rates,
+    as_of: datetime,
+    *,
+    zone: ZoneInfo,
+) -> EffortSummary:
     tally = _Tally()
     per_issue: dict[str, _Tally] = {}
     round_seconds: dict[str, dict[int, int]] = {}
@@ -385,13 +437,8 @@ def summarize_effort(
     contracted = contract.scope.get(ScopeUnit.HOURS)
     return EffortSummary(
         as_of=as_of,
-        logged_hours=hours(tally.logged),
         contracted_hours=contracted,
-        unbilled_hours=hours(tally.unbilled),
-        unbilled_revision_hours=hours(tally.by_category[Category.REVISION]),
-        creep_hours=hours(tally.by_category[Category.CREEP]),
-        approved_change_hours=hours(tally.by_category[Category.APPROVED_CHANGE]),
-        unbilled_amount=amount(tally.unbilled_by_rate),
+        **tally.figures(),
         currency=contract.currency,
         per_person_rates=rates.per_person,
         by_issue=by_issue,
@@ -448,8 +495,30 @@ def daily_logged_hours(
     at the end of ``d``. Work before the first day is in the first point."""
     if not days:
         return []
+    return _daily(place(worklogs, facts, contract, as_of), zone, days)
+
+
+def effort_and_daily_hours(
+    worklogs: Iterable[Worklog],
+    facts: Mapping[str, IssueFacts],
+    contract: Contract,
+    rates: Rates,
+    as_of: datetime,
+    *,
+    zone: ZoneInfo,
+    days: Sequence[date],
+) -> tuple[EffortSummary, list[float]]:
+    """:func:`summarize_effort` and :func:`daily_logged_hours` at the same ``as_of``, each
+    worklog placed once for both."""
+    placements = place(worklogs, facts, contract, as_of)
+    summary = _summarize(placements, facts, contract, rates, as_of, zone=zone)
+    logged = _daily(placements, zone, days) if days else []
+    return summary, logged
+
+
+def _daily(placements: Iterable[Placement], zone: ZoneInfo, days: Sequence[date]) -> list[float]:
     per_day: dict[date, int] = {}
-    for placement in place(worklogs, facts, contract, as_of):
+    for placement in placements:
         day = placement.worklog.started.astimezone(zone).date()
         per_day[day] = per_day.get(day, 0) + placement.worklog.seconds
     before = sum(seconds for day, seconds in per_day.items() if day < days[0])
@@ -512,15 +581,7 @@ def _week_of(moment: datetime, zone: ZoneInfo) -> date:
 
 
 def _week(week: date, tally: _Tally) -> WeekEffort:
-    return WeekEffort(
-        week=week,
-        logged_hours=hours(tally.logged),
-        unbilled_hours=hours(tally.unbilled),
-        unbilled_revision_hours=hours(tally.by_category[Category.REVISION]),
-        creep_hours=hours(tally.by_category[Category.CREEP]),
-        approved_change_hours=hours(tally.by_category[Category.APPROVED_CHANGE]),
-        unbilled_amount=amount(tally.unbilled_by_rate),
-    )
+    return WeekEffort(week=week, **tally.figures())
 
 
 def effort_breakdown(
@@ -557,12 +618,7 @@ def effort_breakdown(
                 account=account,
                 name=names.get(account or "", bare_name or account or "?"),
                 rate=rates.rate(account),
-                logged_hours=hours(tally.logged),
-                unbilled_hours=hours(tally.unbilled),
-                unbilled_revision_hours=hours(tally.by_category[Category.REVISION]),
-                creep_hours=hours(tally.by_category[Category.CREEP]),
-                approved_change_hours=hours(tally.by_category[Category.APPROVED_CHANGE]),
-                unbilled_amount=amount(tally.unbilled_by_rate),
+                **tally.figures(),
                 weeks=tuple(_week(week, by_week[week]) for week in sorted(by_week)),
             )
         )

@@ -22,7 +22,7 @@ from scopeguard.domain.effort import (
     EffortSummary,
     Rates,
     Worklog,
-    daily_logged_hours,
+    effort_and_daily_hours,
     summarize_effort,
 )
 from scopeguard.domain.facts import IssueFacts
@@ -179,16 +179,16 @@ class ReportEffort:
 
 
 def _report_effort(
+    now: EffortSummary,
     worklogs: Sequence[Worklog],
     by_key: Mapping[str, IssueFacts],
     contract: Contract,
     rates: Rates,
     *,
-    as_of: datetime,
     previous_end: datetime,
     zone: ZoneInfo,
 ) -> ReportEffort:
-    now = summarize_effort(worklogs, by_key, contract, rates, as_of, zone=zone)
+    """The month's effort from ``now`` (the figures at its end) and those at ``previous_end``."""
     before = summarize_effort(worklogs, by_key, contract, rates, previous_end, zone=zone)
     rows = []
     for key, issue in now.by_issue.items():
@@ -375,17 +375,12 @@ def build_report_data(
     by_key = {item.key: item for item in facts}
     effort: ReportEffort | None = None
     if worklogs is not None:
-        effort = _report_effort(
-            worklogs,
-            by_key,
-            contract,
-            rates or Rates(contract.hourly_rate),
-            as_of=as_of,
-            previous_end=previous_end,
-            zone=zone,
+        rates = rates or Rates(contract.hourly_rate)
+        now_effort, logged = effort_and_daily_hours(
+            worklogs, by_key, contract, rates, as_of, zone=zone, days=[p.day for p in points]
         )
-        logged = daily_logged_hours(
-            worklogs, by_key, contract, as_of, zone=zone, days=[p.day for p in points]
+        effort = _report_effort(
+            now_effort, worklogs, by_key, contract, rates, previous_end=previous_end, zone=zone
         )
         points = [replace(p, logged_hours=h) for p, h in zip(points, logged, strict=True)]
     figures = ClientFigures(

@@ -53,9 +53,8 @@ from scopeguard.domain.contract import Contract
 from scopeguard.domain.effort import (
     EffortBreakdown,
     Rates,
-    daily_logged_hours,
+    effort_and_daily_hours,
     effort_breakdown,
-    summarize_effort,
 )
 from scopeguard.domain.facts import FACTS_SCHEMA_VERSION, IssueFacts
 from scopeguard.domain.figures import ClientFigures, IssueTrail
@@ -283,11 +282,14 @@ class ScopeAnalysis:
             by_key = {item.key: item for item in facts}
             del facts
             worklogs = load_worklogs(session, client.key)
-            effort = summarize_effort(
-                worklogs, by_key, context.contract, self.rates(session, client), now, zone=zone
-            )
-            logged = daily_logged_hours(
-                worklogs, by_key, context.contract, now, zone=zone, days=[p.day for p in points]
+            effort, logged = effort_and_daily_hours(
+                worklogs,
+                by_key,
+                context.contract,
+                self.rates(session, client),
+                now,
+                zone=zone,
+                days=[p.day for p in points],
             )
             points = [
                 replace(point, logged_hours=h) for point, h in zip(points, logged, strict=True)

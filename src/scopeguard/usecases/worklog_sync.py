@@ -33,14 +33,13 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from scopeguard.adapters.jira.worklogs import LIST_MAX_IDS, Changes, FetchedWorklog
+from scopeguard.adapters.jira.worklogs import LIST_MAX_IDS, Changes
 from scopeguard.adapters.store.db import Database
 from scopeguard.adapters.store.worklogs import (
-    WorklogRecord,
     delete_worklogs,
     feed_cursor,
     logged_seconds,
@@ -51,6 +50,7 @@ from scopeguard.adapters.store.worklogs import (
 )
 from scopeguard.config import ClientSettings, Settings
 from scopeguard.domain.clock import Clock, utcnow
+from scopeguard.domain.effort import WorklogRecord
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +67,9 @@ class WorklogReading(Protocol):
 
     def all_changes(self, kind: str, since: int) -> Iterator[Changes]: ...
 
-    def worklogs(self, ids: Sequence[int]) -> list[FetchedWorklog]: ...
+    def worklogs(self, ids: Sequence[int]) -> list[WorklogRecord]: ...
 
-    def issue_worklogs(self, issue_id: str) -> list[FetchedWorklog]: ...
+    def issue_worklogs(self, issue_id: str) -> list[WorklogRecord]: ...
 
 
 @dataclass
@@ -87,21 +87,6 @@ class WorklogReport:
     ``shared``: another client's sync in the same round read it; ``none``."""
     changed: bool = False
     """Something the client's figures read changed (worklogs stored or deleted)."""
-    issue_ids: set[str] = field(default_factory=set)
-
-
-def _record(worklog: FetchedWorklog) -> WorklogRecord:
-    return WorklogRecord(
-        id=worklog.id,
-        issue_id=worklog.issue_id,
-        author_account=worklog.author_account,
-        author_name=worklog.author_name,
-        started=worklog.started,
-        seconds=worklog.seconds,
-        created=worklog.created,
-        updated=worklog.updated,
-        comment=worklog.comment,
-    )
 
 
 def _ms(moment: datetime) -> int:
@@ -226,16 +211,15 @@ class WorklogRun:
             self._stored_until = until
         self._first_page.set()
 
-    def _store(self, fetched: Sequence[FetchedWorklog]) -> None:
+    def _store(self, fetched: Sequence[WorklogRecord]) -> None:
         if not fetched:
             return
         with self._sync.database.session() as session:
-            save_worklogs(session, [_record(w) for w in fetched], self._sync.clock())
+            save_worklogs(session, fetched, self._sync.clock())
         self._sync._stored_in_round()
         with self._lock:
             self.report.read += len(fetched)
             self.report.changed = True
-            self.report.issue_ids.update(w.issue_id for w in fetched)
 
     # -- after the issues are stored --------------------------------------------------
 
@@ -318,13 +302,10 @@ class WorklogRun:
                 ids, pool.map(self._reader.issue_worklogs, ids), strict=True
             ):
                 with database.session() as session:
-                    replace_issue_worklogs(
-                        session, issue_id, [_record(w) for w in fetched], self._sync.clock()
-                    )
+                    replace_issue_worklogs(session, issue_id, fetched, self._sync.clock())
                 self.report.read += len(fetched)
                 self.report.per_issue += 1
                 self.report.changed = True
-                self.report.issue_ids.add(issue_id)
 
     def close(self) -> None:
         """Stop the feed thread (when the sync ends early) and wait for it."""

@@ -126,7 +126,7 @@ class JiraClient:
         return self._datacenter
 
     def worklog_reader(self) -> WorklogReader:
-        """Worklogs of this site (feeds, lists, per issue) and group members."""
+        """Worklogs of this site (feeds, lists, per issue)."""
         if self._worklogs is None:
             self._worklogs = WorklogReader(self._transport)
         return self._worklogs

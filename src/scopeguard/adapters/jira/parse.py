@@ -457,15 +457,11 @@ def _typed_history_items(
 ) -> list[ChangeItem]:
     history_id = wire.history_id(history)
     created = ctx.timestamp(history.created, f"history {history_id} created")
-    author = history.author
-    account = name = None
-    if author is not None:
-        account = author.accountId or author.name or author.key or None
-        name = author.displayName or None
-        if account is not None:
-            account = strings.setdefault(account, account)
-        if name is not None:
-            name = strings.setdefault(name, name)
+    account, name = user_names(history.author)
+    if account is not None:
+        account = strings.setdefault(account, account)
+    if name is not None:
+        name = strings.setdefault(name, name)
     items: list[ChangeItem] = []
     intern = strings.setdefault
     for index, item in enumerate(history.items):
@@ -496,6 +492,13 @@ def _interned(value: wire.Scalar, intern: Callable[[str, str], str]) -> str | No
         return None
     text = value if isinstance(value, str) else _value_text(value)
     return None if text is None else intern(text, text)
+
+
+def user_names(author: wire.User | None) -> tuple[str | None, str | None]:
+    """(account, display name) of a decoded user, as :func:`_user`: empty text is ``None``."""
+    if author is None:
+        return None, None
+    return author.accountId or author.name or author.key or None, author.displayName or None
 
 
 def _user(user: Mapping[str, Any] | None) -> tuple[str | None, str | None]:

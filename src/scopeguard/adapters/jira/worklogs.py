@@ -27,8 +27,9 @@ import msgspec
 
 from scopeguard.adapters.jira import wire
 from scopeguard.adapters.jira.errors import JiraMalformedResponse
-from scopeguard.adapters.jira.parse import parse_description
+from scopeguard.adapters.jira.parse import parse_description, user_names
 from scopeguard.adapters.jira.transport import JiraTransport
+from scopeguard.domain.effort import WorklogRecord
 from scopeguard.domain.timeparse import parse_jira_datetime
 
 LIST_MAX_IDS = 1000
@@ -39,7 +40,6 @@ ISSUE_PAGE = 5000
 
 class _Changed(msgspec.Struct, frozen=True, gc=False):
     worklogId: int  # noqa: N815 - Jira's spelling
-    updatedTime: int  # noqa: N815
 
 
 class ChangedPage(msgspec.Struct, frozen=True, gc=False):
@@ -48,7 +48,6 @@ class ChangedPage(msgspec.Struct, frozen=True, gc=False):
     values: list[_Changed]
     until: int
     lastPage: bool = True  # noqa: N815
-    since: int | None = None
 
 
 class WireWorklog(msgspec.Struct, frozen=True, gc=False):
@@ -72,29 +71,12 @@ class _IssueWorklogs(msgspec.Struct, frozen=True, gc=False):
 
 
 @dataclass(frozen=True, slots=True)
-class FetchedWorklog:
-    """A worklog as the sync stores it."""
-
-    id: str
-    issue_id: str
-    author_account: str | None
-    author_name: str | None
-    started: datetime
-    seconds: int
-    created: datetime | None
-    updated: datetime | None
-    comment: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class Changes:
     """What one feed page said: the ids, how far it got (``until``, ms) and if it was the last."""
 
     ids: list[int]
     until: int
     last: bool
-    oldest: int | None
-    """The change time of the page's first id (how far back the feed reaches)."""
 
 
 def _text(value: str | int) -> str:
@@ -110,22 +92,17 @@ def _moment(text: str | None, what: str) -> datetime | None:
         raise JiraMalformedResponse(f"{what}: {exc}") from None
 
 
-def _fetched(raw: WireWorklog) -> FetchedWorklog:
+def _fetched(raw: WireWorklog) -> WorklogRecord:
     worklog_id = _text(raw.id)
     what = f"worklog {worklog_id}"
     started = _moment(raw.started, what)
     assert started is not None
     if raw.timeSpentSeconds < 0:
         raise JiraMalformedResponse(f"{what}: negative timeSpentSeconds {raw.timeSpentSeconds}")
-    author = raw.author
-    account = None
-    name = None
-    if author is not None:
-        # Cloud names people by accountId, Data Center by username (``name``/``key``).
-        account = author.accountId or author.name or author.key
-        name = author.displayName
+    # Cloud names people by accountId, Data Center by username (``name``/``key``).
+    account, name = user_names(raw.author)
     comment = raw.comment
-    return FetchedWorklog(
+    return WorklogRecord(
         id=worklog_id,
         issue_id=_text(raw.issueId),
         author_account=account,
@@ -154,7 +131,6 @@ class WorklogReader:
             ids=[value.worklogId for value in page.values],
             until=max(page.until, since),
             last=page.lastPage,
-            oldest=page.values[0].updatedTime if page.values else None,
         )
 
     def all_changes(self, kind: str, since: int) -> Iterator[Changes]:
@@ -171,7 +147,7 @@ class WorklogReader:
                 )
             since = page.until
 
-    def worklogs(self, ids: Sequence[int]) -> list[FetchedWorklog]:
+    def worklogs(self, ids: Sequence[int]) -> list[WorklogRecord]:
         """The worklogs of ``ids`` (at most :data:`LIST_MAX_IDS`): one request."""
         if not ids:
             return []
@@ -182,10 +158,10 @@ class WorklogReader:
         decoded = wire.decode_as(raw, list[WireWorklog], f"POST {path}")
         return [_fetched(item) for item in decoded]
 
-    def issue_worklogs(self, issue_id: str) -> list[FetchedWorklog]:
+    def issue_worklogs(self, issue_id: str) -> list[WorklogRecord]:
         """Every worklog of one issue (``startAt`` pages, the server's page size read back)."""
         path = f"{self._transport.api}/issue/{quote(issue_id, safe='')}/worklog"
-        found: list[FetchedWorklog] = []
+        found: list[WorklogRecord] = []
         start = 0
         while True:
             page = self._transport.request_as(

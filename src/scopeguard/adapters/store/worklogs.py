@@ -20,28 +20,13 @@ from scopeguard.adapters.store.models import (
     WorklogStateRow,
 )
 from scopeguard.adapters.store.repository import upsert
-from scopeguard.domain.effort import Worklog
+from scopeguard.domain.effort import Worklog, WorklogRecord
 
 _WORKLOGS: Table = WorklogRow.__table__  # type: ignore[assignment]
 SITE = "site"
 """The name of the site's feed cursor row."""
 _IN_CHUNK = 900
 """Ids per ``IN (…)`` list: under SQLite's old 999-parameter limit."""
-
-
-@dataclass(frozen=True, slots=True)
-class WorklogRecord:
-    """One worklog as the sync hands it to storage."""
-
-    id: str
-    issue_id: str
-    author_account: str | None
-    author_name: str | None
-    started: datetime
-    seconds: int
-    created: datetime | None
-    updated: datetime | None
-    comment: str | None
 
 
 def save_worklogs(session: Session, records: Sequence[WorklogRecord], synced_at: datetime) -> None:
@@ -129,21 +114,6 @@ def logged_seconds(session: Session, client_key: str) -> tuple[int, int]:
         .where(IssueRow.client_key == client_key, IssueRow.removed_at.is_(None))
     ).scalar_one()
     return int(jira or 0), int(stored or 0)
-
-
-def logged_issue_count(session: Session, client_key: str) -> int:
-    """The client's issues (not removed) on which Jira says time was logged."""
-    return int(
-        session.execute(
-            select(func.count())
-            .select_from(IssueRow)
-            .where(
-                IssueRow.client_key == client_key,
-                IssueRow.removed_at.is_(None),
-                IssueRow.time_spent_seconds > 0,
-            )
-        ).scalar_one()
-    )
 
 
 def feed_cursor(session: Session) -> int | None:

@@ -14,8 +14,9 @@ Routes (all behind :func:`scopeguard.entrypoints.web.auth.require_panel_access`)
 Pages are Jinja templates with autoescaping (issue summaries are written by
 clients) and no JavaScript at all, which the Content-Security-Policy states.
 Rendered charts and the client page's main content are cached per client
-snapshot and language (:mod:`scopeguard.entrypoints.web.render_cache`), so after the first
-view they cost a dictionary lookup until the next sync changes the client.
+snapshot and language (:mod:`scopeguard.entrypoints.web.render_cache`), the admins'
+per-person effort per snapshot, so after the first view they cost a dictionary lookup
+until the next sync changes the client.
 The delivery log and the report list change without a sync (a dispatch, a
 report run), so they are rendered on every view, outside the cached part.
 """
@@ -50,6 +51,7 @@ from scopeguard.adapters.store.alert_log import delivery_log
 from scopeguard.adapters.store.report_archive import list_reports
 from scopeguard.config import ClientSettings
 from scopeguard.domain.contract import ScopeUnit
+from scopeguard.domain.effort import EffortBreakdown
 from scopeguard.domain.month import Month
 from scopeguard.entrypoints.web import auth, language
 from scopeguard.entrypoints.web.context import client_or_404, services
@@ -95,10 +97,13 @@ blueprint = Blueprint(
 _CHARTS = "scopeguard.chart_cache"
 _PAGES = "scopeguard.page_cache"
 _LISTS = "scopeguard.list_cache"
+_BREAKDOWNS = "scopeguard.breakdown_cache"
 CHART_CACHE_ENTRIES = 512
 PAGE_CACHE_ENTRIES = 128
 LIST_CACHE_ENTRIES = 64
 """Ordered key lists (five per client): a page slices one instead of sorting the client."""
+BREAKDOWN_CACHE_ENTRIES = 64
+"""Per-person effort breakdowns (one per client, for admins)."""
 PANEL_LIST_LIMIT = 50
 """Issues per list on the client page; the rest are one click away, paginated."""
 PANEL_TRAILS = 20
@@ -120,6 +125,7 @@ def init_app(app: Flask) -> None:
     app.extensions[_CHARTS] = RenderCache[bytes](CHART_CACHE_ENTRIES)
     app.extensions[_PAGES] = RenderCache[str](PAGE_CACHE_ENTRIES)
     app.extensions[_LISTS] = RenderCache[tuple[str, ...]](LIST_CACHE_ENTRIES)
+    app.extensions[_BREAKDOWNS] = RenderCache[EffortBreakdown](BREAKDOWN_CACHE_ENTRIES)
     app.context_processor(_template_helpers)
     app.register_blueprint(blueprint)
 
@@ -229,6 +235,16 @@ def _render_cached(key: RenderKey, render: Callable[[], str]) -> Markup:
     return Markup(page_cache().get_or_render(key, render))  # our own template's output
 
 
+def _effort_breakdown(client: ClientSettings, stamp: str) -> EffortBreakdown:
+    """The client's effort per person, once per snapshot: it decodes every fact and loads
+    every worklog, and changed worklogs (or facts) always make a new snapshot."""
+    cache: RenderCache[EffortBreakdown] = current_app.extensions[_BREAKDOWNS]
+    return cache.get_or_render(
+        RenderKey(client.key, stamp, ("effort-breakdown",)),
+        lambda: services().analysis.effort_breakdown(client),
+    )
+
+
 # -- pages --------------------------------------------------------------------------
 
 
@@ -296,7 +312,7 @@ def client_page(key: str) -> str:
         can_export=internal,
         exports=_client_exports(client.key) if internal else [],
         # Per person: the agency's own business, computed for admins only.
-        effort_breakdown=services().analysis.effort_breakdown(client) if internal else None,
+        effort_breakdown=_effort_breakdown(client, stamp) if internal else None,
         **_activity_context(client),
         **(_risk_context(client) if internal else {"risk": None}),
     )
