@@ -313,7 +313,7 @@ class EffortSummary:
     per_person_rates: bool
     """Whether the amount used per-person rates (else the contract's ``hourly_rate``)."""
     by_issue: Mapping[str, IssueEffort]
-    """Issues with logged time or revision rounds, naturally sorted."""
+    """Issues with logged time, naturally sorted (each with its rounds so far)."""
     burn: Burn
     worklogs: int
     """Worklogs counted."""
@@ -417,21 +417,22 @@ def _summarize(
     moment = to_utc(as_of)
     allowance = contract.revisions_per_issue
     by_issue: dict[str, IssueEffort] = {}
-    revised = {
-        key: sum(1 for r in f.revisions if r.at <= moment)
-        for key, f in facts.items()
-        if f.revisions and f.revisions[0].at <= moment
-    }
-    for key in sorted_keys(set(per_issue) | set(revised)):
-        issue_tally = per_issue.get(key) or _Tally()
+    # Only issues with logged time: an issue without any has nothing to show here (its
+    # rounds are in the revisions), and 20,000 empty entries were most of a refresh.
+    for key in sorted_keys(per_issue):
+        issue_tally = per_issue[key]
         seconds_of = round_seconds.get(key, {})
+        issue_facts = facts.get(key)
+        revised = (
+            0 if issue_facts is None else sum(1 for r in issue_facts.revisions if r.at <= moment)
+        )
         by_issue[key] = IssueEffort(
             key=key,
             logged_hours=hours(issue_tally.logged),
             unbilled_hours=hours(issue_tally.unbilled),
             rounds=tuple(
                 RoundHours(n, hours(seconds_of.get(n, 0)), n > allowance)
-                for n in range(1, revised.get(key, 0) + 1)
+                for n in range(1, revised + 1)
             ),
         )
     contracted = contract.scope.get(ScopeUnit.HOURS)
