@@ -144,7 +144,10 @@ class AlertEngine:
                 self._apply(session, client, gone(rule, subject, state), state, now)
             fired = self._enqueue(session, client, crossed, now)
         for alert in fired:
-            log.info(
+            # An alert inside a digest is one line of the digest's own: 20,000 of them
+            # at INFO would bury the log.
+            log.log(
+                logging.DEBUG if alert.digested else logging.INFO,
                 "alert %s %s %s (%s of %s) → %d deliveries",
                 client.key,
                 alert.event,
