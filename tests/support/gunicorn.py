@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from scopeguard.adapters.store.db import Database
 from scopeguard.config import load_settings
@@ -51,6 +52,31 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
+def _wait_until_up(
+    process: subprocess.Popen[bytes],
+    probe: str,
+    *,
+    timeout: float,
+    log: IO[bytes],
+    log_path: Path,
+    what: str,
+) -> None:
+    """Poll ``probe`` until it answers 200; the end of the log if the process dies or
+    ``timeout`` seconds pass first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(probe, timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                text = log_path.read_text(errors="replace")
+                raise RuntimeError(f"{what} did not start:\n{text[-3000:]}") from None
+            time.sleep(0.2)
+
+
 @contextmanager
 def gunicorn(config_file: Path, *args: str, timeout: float = 60.0) -> Iterator[Gunicorn]:
     """Serve ``create_app()`` for ``config_file`` until the block ends (SIGTERM then).
@@ -80,19 +106,15 @@ def gunicorn(config_file: Path, *args: str, timeout: float = 60.0) -> Iterator[G
         stderr=log,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
     try:
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/healthz", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log.flush()
-                    text = (config_file.parent / "gunicorn.log").read_text(errors="replace")
-                    raise RuntimeError(f"gunicorn did not start:\n{text[-3000:]}") from None
-                time.sleep(0.2)
+        _wait_until_up(
+            process,
+            url + "/healthz",
+            timeout=timeout,
+            log=log,
+            log_path=config_file.parent / "gunicorn.log",
+            what="gunicorn",
+        )
         yield Gunicorn(url, process)
     finally:
         process.terminate()
@@ -143,19 +165,15 @@ def scopeguard_serve(
     # Not on the pinned clock: gunicorn's arbiter gets EINVAL from its sleeps under libfaketime.
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
     try:
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/readyz", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log.flush()
-                    text = log_path.read_text(errors="replace")
-                    raise RuntimeError(f"scopeguard serve did not start:\n{text[-3000:]}") from None
-                time.sleep(0.2)
+        _wait_until_up(
+            process,
+            url + "/readyz",
+            timeout=timeout,
+            log=log,
+            log_path=log_path,
+            what="scopeguard serve",
+        )
         yield Served(url, health_url, process, log_path)
     finally:
         if process.poll() is None:

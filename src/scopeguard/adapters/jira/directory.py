@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scopeguard.adapters.jira.errors import JiraMalformedResponse, JiraRequestError
+from scopeguard.adapters.jira.parse import user_account
 from scopeguard.adapters.jira.transport import JiraTransport
 
 GROUP_PAGE = 50
@@ -29,18 +30,10 @@ class JiraUser:
     email: str | None
 
 
-def _account(user: Mapping[str, Any]) -> str | None:
-    for attribute in ("accountId", "name", "key"):
-        value = user.get(attribute)
-        if isinstance(value, str) and value:
-            return value
-    return None
-
-
 def _user(value: Any, what: str) -> JiraUser | None:
     if not isinstance(value, Mapping):
         raise JiraMalformedResponse(f"{what}: a user is not a JSON object")
-    account = _account(value)
+    account = user_account(value)
     if account is None:
         return None
     email = value.get("emailAddress")

@@ -501,6 +501,12 @@ def user_names(author: wire.User | None) -> tuple[str | None, str | None]:
     return author.accountId or author.name or author.key or None, author.displayName or None
 
 
+def user_account(user: Mapping[str, Any]) -> str | None:
+    """A user object's account: Cloud's ``accountId``, else Data Center's ``name`` or
+    ``key`` (``None`` when it has none)."""
+    return _user(user)[0]
+
+
 def _user(user: Mapping[str, Any] | None) -> tuple[str | None, str | None]:
     """(account, display name): Cloud's ``accountId``, else Data Center's ``name`` or ``key``."""
     if user is None:
