@@ -32,6 +32,7 @@ from jira_simulator.payloads import (
     FieldSelection,
     Renderer,
     encode,
+    encode_bytes,
 )
 
 if TYPE_CHECKING:
@@ -88,7 +89,7 @@ class Reply:
 
     def encoded(self) -> bytes:
         """The body as UTF-8 JSON."""
-        return (self.text if self.text is not None else encode(self.body)).encode()
+        return self.text.encode() if self.text is not None else encode_bytes(self.body)
 
 
 def _error_body(messages: Iterable[str], errors: dict[str, str] | None = None) -> JsonDict:
