@@ -32,7 +32,7 @@ from scopeguard.adapters.jira import wire
 from scopeguard.adapters.jira.decoding import JsonObject, rebatch
 from scopeguard.adapters.jira.errors import JiraMalformedResponse, JiraRequestError
 from scopeguard.adapters.jira.parse import reading_fields
-from scopeguard.adapters.jira.pipeline import Stream, chain
+from scopeguard.adapters.jira.pipeline import AHEAD, Stream, chain
 from scopeguard.adapters.jira.transport import JiraTransport
 from scopeguard.adapters.jira.wire import History, SearchIssue, WireIssue, search_issue_id
 from scopeguard.domain.timeparse import parse_jira_datetime
@@ -84,7 +84,13 @@ class CloudReader:
         self._bulkfetch_available = True
 
     def _search_pages(
-        self, jql: str, fields: list[str], page_size: int, *, ahead: bool = False
+        self,
+        jql: str,
+        fields: list[str],
+        page_size: int,
+        *,
+        ahead: bool = False,
+        buffer: int = AHEAD,
     ) -> Iterator[list[SearchIssue]]:
         path = "/rest/api/3/search/jql"
         seen_tokens: set[str] = set()
@@ -115,6 +121,7 @@ class CloudReader:
             follow,
             glance=lambda answer: follow(wire.decode_as(answer, wire.CloudSearchNext, what)),
             ahead=ahead,
+            buffer=buffer,
         )
         for page in pages:
             yield page.issues
@@ -136,8 +143,17 @@ class CloudReader:
         ``pages_held`` bounds the bulkfetch pages that several readers hold at once.
         """
         # Batching across search pages is what keeps bulkfetch calls (and the
-        # request count) low: one bulkfetch serves up to 1,000 issues.
-        pages = map(_slim, self._search_pages(jql, fields, SEARCH_PAGE, ahead=ahead))
+        # request count) low: one bulkfetch serves up to 1,000 issues. Reading ahead,
+        # the next batch's search pages are all fetched while this batch's bulkfetch
+        # pages are parsed: with three, the one request allowed in flight sat idle
+        # for ~0.3 s a batch (about a fifth of a one-worker sync). Ten search pages
+        # are ~3 MB; one bulkfetch page is ~8 MB.
+        pages = map(
+            _slim,
+            self._search_pages(
+                jql, fields, SEARCH_PAGE, ahead=ahead, buffer=-(-batch_size // SEARCH_PAGE)
+            ),
+        )
         for batch in rebatch(pages, batch_size):
             yield from self._with_changelogs(
                 batch, convert=convert, ahead=ahead, pages_held=pages_held

@@ -119,13 +119,14 @@ def chain(
     *,
     glance: Callable[[bytes], K | None],
     ahead: bool = True,
+    buffer: int = AHEAD,
 ) -> Iterator[R]:
     """The decoded answers of a request chain (page tokens, ``startAt`` steps).
 
     ``fetch(key)`` sends one request and ``decode`` reads its answer; the next key
     comes from ``follow(decoded)``, ``None`` at the end. With ``ahead`` a thread of
     its own sends the requests one after another, each as soon as the answer
-    before it is in, up to :data:`AHEAD` answers before the caller: it reads just
+    before it is in, up to ``buffer`` answers before the caller: it reads just
     the next key from the bytes (``glance``, a fraction of a full decode), so a
     chain of pages takes as long as its requests, not its requests plus the
     parsing. Without it each request waits for the caller to ask for its answer.
@@ -147,7 +148,7 @@ def chain(
             yield answer
             del answer
 
-    pages = run_streams([answers], workers=1, buffer=AHEAD)
+    pages = run_streams([answers], workers=1, buffer=buffer)
     try:
         for answer in pages:
             page = decode(answer)
