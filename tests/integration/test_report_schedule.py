@@ -430,7 +430,7 @@ def test_a_russian_subject_arrives_as_written(agency: Agency) -> None:
         )
     (row,) = rows(agency.services)
     subject, text, _html, _name = compose(agency.settings, client, row)
-    assert subject == "Toxic Retail Co: отчёт по объёму работ, Октябрь 2026"
+    assert subject == "Toxic Retail Co: отчёт по объёму работ за октябрь 2026"
     raw = build_message(smtp, ["pm@client.example"], subject, text).as_bytes()
     parsed = email.message_from_bytes(raw, policy=email.policy.default)
     assert str(parsed["Subject"]) == subject

@@ -287,6 +287,7 @@ def test_a_month_outside_the_data_is_refused() -> None:
                 "day": "Oct 20, 2026",
                 "moment": "Oct 20, 2026, 15:45",
                 "month": "October 2026",
+                "month_in_text": "October 2026",
                 "unit": "Story points",
             },
         ),
@@ -301,6 +302,7 @@ def test_a_month_outside_the_data_is_refused() -> None:
                 "day": "20 окт. 2026\u202fг.",
                 "moment": "20 окт. 2026\u202fг., 15:45",
                 "month": "Октябрь 2026",
+                "month_in_text": "октябрь 2026",
                 "unit": "Стори-пойнты",
             },
         ),
@@ -320,6 +322,7 @@ def test_figures_are_written_in_the_report_language(
         "day": fmt.day(moment),
         "moment": fmt.moment(moment),
         "month": fmt.month(OCTOBER),
+        "month_in_text": fmt.month_in_text(OCTOBER),
         "unit": fmt.unit(ScopeUnit.STORY_POINTS),
     }
     assert written == expected

@@ -143,8 +143,17 @@ class Formatter:
         return format_moment(value, self.zone, self.language)
 
     def month(self, value: Month) -> str:
-        """``November 2026`` / ``ноябрь 2026`` (the nominative, as a title)."""
-        return format_date(value.first_day, "LLLL yyyy", locale=self.locale).capitalize()
+        """``November 2026`` / ``Ноябрь 2026`` (the nominative, as a title)."""
+        return self.month_in_text(value).capitalize()
+
+    def month_in_text(self, value: Month) -> str:
+        """``November 2026`` / ``ноябрь 2026``: the month inside a sentence.
+
+        Russian writes month names in lower case, and every Russian month is a
+        masculine inanimate noun, so after «за» the nominative is also the right
+        case: «отчёт за октябрь 2026».
+        """
+        return format_date(value.first_day, "LLLL yyyy", locale=self.locale)
 
     # -- labels ------------------------------------------------------------------
 

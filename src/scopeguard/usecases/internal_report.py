@@ -42,7 +42,7 @@ def send_internal_report(
         report = generate_report(services, client, month, now=now, internal=True)
         _ = gettext_for(report.language)
         fmt = Formatter(report.language, settings.agency.zone, client.contract.currency)
-        values = {"client": client.name, "month": fmt.month(month)}
+        values = {"client": client.name, "month": fmt.month_in_text(month)}
         subject = _("%(client)s: internal report with client risk for %(month)s") % values
         text = _("Internal: not for the client.") + "\n"
         assert settings.smtp is not None

@@ -56,7 +56,7 @@ def compose(
     """Subject, plain text, HTML and the attachment's file name, in the report's language."""
     _ = gettext_for(row.language)
     fmt = Formatter(row.language, settings.agency.zone, client.contract.currency)
-    month = fmt.month(Month.parse(row.month))
+    month = fmt.month_in_text(Month.parse(row.month))
     values = {"client": client.name, "month": month, "agency": settings.agency.name}
     subject = _("%(client)s: scope report for %(month)s") % values
     lines = [
