@@ -2,7 +2,9 @@
 
 The golden files were written by the code before the architecture change of
 issue 9; the refactor must leave every byte of the API and every word of the
-PDF as it was. Regenerate (only for an intended change of output) with
+PDF as it was. Since then only the Russian report text was written again, for
+one intended change: the month inside a sentence in lower case. Regenerate (only
+for an intended change of output) with
 ``SCOPEGUARD_UPDATE_GOLDEN=1 pytest tests/e2e/test_golden.py``.
 """
 
