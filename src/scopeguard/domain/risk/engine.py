@@ -165,19 +165,33 @@ class PortfolioRisk:
         return (*(risk.client for risk in scored), *rest)
 
 
-_Prepare = Callable[[ClientActivity, RiskPolicy, PhraseMatcher], Prepared]
+_Prepare = Callable[
+    [ClientActivity, RiskPolicy, PhraseMatcher, Mapping[SignalName, Prepared]], Prepared
+]
+"""A signal's preparation from the activity, the policy, the matcher and the signals
+prepared before it (in :data:`PREPARE`'s order)."""
+
+
+def _after_responsiveness(
+    activity: ClientActivity, policy: RiskPolicy, earlier: Mapping[SignalName, Prepared]
+) -> Prepared:
+    # Neglect's evidence names the open waits: the very waits responsiveness found.
+    responses = earlier.get(SignalName.RESPONSIVENESS)
+    assert responses is None or isinstance(responses, ResponsivenessData)
+    return prepare_neglect(activity, policy, responses)
+
 
 PREPARE: Mapping[SignalName, _Prepare] = {
-    SignalName.OFF_HOURS: lambda a, p, m: prepare_off_hours(a, p),
-    SignalName.VAGUE_BRIEFS: prepare_vague_briefs,
-    SignalName.REVISION_CHURN: lambda a, p, m: prepare_revision_churn(a, p),
-    SignalName.REQUIREMENT_CHURN: lambda a, p, m: prepare_requirement_churn(a, p),
-    SignalName.ESCALATION: prepare_escalation,
-    SignalName.APPROVAL_DRAG: lambda a, p, m: prepare_approval_drag(a, p),
-    SignalName.SCOPE_PRESSURE: lambda a, p, m: prepare_scope_pressure(a, p),
-    SignalName.PM_CHANGE_REQUEST: prepare_pm_change_request,
-    SignalName.RESPONSIVENESS: lambda a, p, m: prepare_responsiveness(a, p),
-    SignalName.NEGLECT: lambda a, p, m: prepare_neglect(a, p),
+    SignalName.OFF_HOURS: lambda a, p, m, e: prepare_off_hours(a, p),
+    SignalName.VAGUE_BRIEFS: lambda a, p, m, e: prepare_vague_briefs(a, p, m),
+    SignalName.REVISION_CHURN: lambda a, p, m, e: prepare_revision_churn(a, p),
+    SignalName.REQUIREMENT_CHURN: lambda a, p, m, e: prepare_requirement_churn(a, p),
+    SignalName.ESCALATION: lambda a, p, m, e: prepare_escalation(a, p, m),
+    SignalName.APPROVAL_DRAG: lambda a, p, m, e: prepare_approval_drag(a, p),
+    SignalName.SCOPE_PRESSURE: lambda a, p, m, e: prepare_scope_pressure(a, p),
+    SignalName.PM_CHANGE_REQUEST: lambda a, p, m, e: prepare_pm_change_request(a, p, m),
+    SignalName.RESPONSIVENESS: lambda a, p, m, e: prepare_responsiveness(a, p),
+    SignalName.NEGLECT: lambda a, p, m, e: _after_responsiveness(a, p, e),
 }
 """How each signal is prepared from a client's activity (one entry per signal)."""
 
@@ -353,7 +367,9 @@ def assess_portfolio(
         activity = client_activity(
             record.key, record.context, record.issues, record.people, record.facts
         )
-        prepared = {name: make(activity, policy, matcher) for name, make in PREPARE.items()}
+        prepared: dict[SignalName, Prepared] = {}
+        for name, make in PREPARE.items():
+            prepared[name] = make(activity, policy, matcher, prepared)
         off_hours = prepared[SignalName.OFF_HOURS]
         assert isinstance(off_hours, OffHoursData)
         start = record.context.contract.start
