@@ -10,7 +10,7 @@ client) is always the agency's.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -382,6 +382,24 @@ def is_review(context: ClientContext, status_id: str | None, name: str | None) -
     return _is_review(
         context.rules, context.statuses.statuses.get(status_id) if status_id else None, name
     )
+
+
+def review_test(context: ClientContext) -> Callable[[str | None, str | None], bool]:
+    """:func:`is_review` for one client, remembering each (status id, name) it was asked.
+
+    A client's status changes name a handful of statuses tens of thousands of
+    times; one look-up per change beats hashing the workflow rules for each.
+    """
+    known: dict[tuple[str | None, str | None], bool] = {}
+
+    def test(status_id: str | None, name: str | None) -> bool:
+        key = (status_id, name)
+        answer = known.get(key)
+        if answer is None:
+            answer = known[key] = is_review(context, status_id, name)
+        return answer
+
+    return test
 
 
 @lru_cache(maxsize=4096)

@@ -29,7 +29,7 @@ from scopeguard.domain.risk.activity import (
     ActionKind,
     ClientActivity,
     action_evidence,
-    is_review,
+    review_test,
 )
 from scopeguard.domain.risk.people import Side
 from scopeguard.domain.risk.policy import RiskPolicy
@@ -86,6 +86,7 @@ def prepare_revision_churn(activity: ClientActivity, policy: RiskPolicy) -> Revi
     """Collect the rounds (from the issues' facts) and deliveries (status changes)."""
     rounds: list[_Round] = []
     deliveries: list[tuple[float, str]] = []
+    reviewed = review_test(activity.context)
     for issue in activity.issues:
         for event in issue.facts.revisions:
             rounds.append(
@@ -106,7 +107,7 @@ def prepare_revision_churn(activity: ClientActivity, policy: RiskPolicy) -> Revi
             item = action.item
             if action.kind is not ActionKind.STATUS or item is None:
                 continue
-            into_review = is_review(activity.context, item.to_id, item.to_string)
+            into_review = reviewed(item.to_id, item.to_string)
             done = action.category is StatusCategory.DONE
             if into_review or done:
                 deliveries.append((action.ts, issue.key))
