@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
+from itertools import chain
+from operator import attrgetter
 from typing import NamedTuple
 
 from scopeguard.domain.context import ClientContext
@@ -112,6 +114,10 @@ class Action(NamedTuple):
     """An internal comment, or its edit: never shown to the client."""
     category: StatusCategory | None = None
     """For a status change: the category of the status moved to (``None``: unknown)."""
+
+
+_TIME = attrgetter("ts")
+"""An action's timestamp, the sort key of every action list (a C-level getter)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,7 +262,7 @@ def _issue_activity(
                     internal=comment.internal,
                 )
             )
-    actions.sort(key=lambda action: action.ts)
+    actions.sort(key=_TIME)
     logged_summary, first_summary = _first_from(issue.changes, ActionKind.SUMMARY)
     logged_description, first_description = _first_from(issue.changes, ActionKind.DESCRIPTION)
     logged_priority, first_priority = _first_from(issue.changes, ActionKind.PRIORITY)
@@ -322,21 +328,25 @@ def client_activity(
         )
         for index, issue in enumerate(issues)
     )
-    everything = sorted(
-        (action for activity in activities for action in activity.actions),
-        key=lambda action: action.ts,
-    )
-    client = tuple(a for a in everything if a.side is Side.CLIENT)
-    agency = tuple(a for a in everything if a.side is Side.AGENCY)
+    # A C-level key and chain: a large client has hundreds of thousands of actions.
+    everything = sorted(chain.from_iterable(a.actions for a in activities), key=_TIME)
+    client: list[Action] = []
+    agency: list[Action] = []
+    for action in everything:  # one pass for both sides, in time order
+        side = action.side
+        if side is Side.CLIENT:
+            client.append(action)
+        elif side is Side.AGENCY:
+            agency.append(action)
     return ClientActivity(
         key=key,
         context=context,
         people=people,
         issues=activities,
-        client_actions=client,
-        client_times=tuple(a.ts for a in client),
-        agency_actions=agency,
-        agency_times=tuple(a.ts for a in agency),
+        client_actions=tuple(client),
+        client_times=tuple(map(_TIME, client)),
+        agency_actions=tuple(agency),
+        agency_times=tuple(map(_TIME, agency)),
         default_pm=_default_pm(activities, people),
         names=names,
     )
