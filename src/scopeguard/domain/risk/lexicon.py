@@ -250,7 +250,8 @@ class PhraseMatcher:
     def _find_all(self, text: str) -> tuple[Match, ...]:
         if not text:
             return ()
-        read = self._read(_WORD.findall(text))
+        words = _WORD.findall(text)
+        read = self._read(words)
         present = 0
         for bits, _ in read:
             present |= bits
@@ -260,7 +261,7 @@ class PhraseMatcher:
         absent = ~present
         masks = [bits for bits, _ in read]
         phrases = self._phrases
-        spans: list[tuple[int, int]] | None = None
+        offsets: list[int] = []
         found: list[Match] = []
         for position, (_bits, starts) in enumerate(read):
             for index in starts:
@@ -273,16 +274,28 @@ class PhraseMatcher:
                     last = _match_from(phrase.steps, masks, position)
                 if last is None:
                     continue
-                if spans is None:
-                    # Offsets only for texts with a match: the same words as ``findall``.
-                    spans = [m.span() for m in _WORD.finditer(text)]
-                start, end = spans[position][0], spans[last][1]
+                start = _offset(text, words, offsets, position)
+                end = _offset(text, words, offsets, last) + len(words[last])
                 found.append(Match(phrase.kind, start, end, text[start:end], phrase.text))
         return tuple(_without_overlaps(found)) if len(found) > 1 else tuple(found)
 
     def contains(self, text: str, kind: LexiconKind) -> bool:
         """Whether a phrase of ``kind`` occurs in ``text``."""
         return bool(self.find(text, (kind,)))
+
+
+def _offset(text: str, words: list[str], offsets: list[int], index: int) -> int:
+    """Where word ``index`` of ``text`` starts, locating the words up to it (into ``offsets``).
+
+    Only texts with a match need offsets, and only up to their last match. Between
+    two words of ``findall`` there are no letters or digits, so the next word is the
+    first occurrence of its letters after the previous word's end.
+    """
+    while len(offsets) <= index:
+        known = len(offsets)
+        after = offsets[-1] + len(words[known - 1]) if offsets else 0
+        offsets.append(text.find(words[known], after))
+    return offsets[index]
 
 
 def _plain_from(steps: tuple[int, ...], masks: list[int], position: int) -> int | None:
