@@ -21,6 +21,7 @@ its status is ``not_enough_data``.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -220,6 +221,16 @@ def _monday(moment: datetime, policy: RiskPolicy) -> date:
     return day - timedelta(days=day.weekday())
 
 
+def _without(ordered: list[float], own: float) -> list[float]:
+    """``ordered`` without the client's own value (that very object: 0.0 is not −0.0)."""
+    at = bisect_left(ordered, own)
+    while at < len(ordered) and ordered[at] is not own:
+        at += 1
+    if at == len(ordered):  # not placed by value (NaN): found by identity
+        at = next(index for index, value in enumerate(ordered) if value is own)
+    return ordered[:at] + ordered[at + 1 :]
+
+
 def _score(
     measured: Mapping[str, Mapping[SignalName, Measurement]],
     actions: Mapping[str, int],
@@ -228,16 +239,22 @@ def _score(
     """Normalise every client's signals against the others' in the same window, and score."""
     enough = {key for key, count in actions.items() if count >= policy.min_actions}
     weights = {name: policy.weight(name) for name in SignalName}
+    # Each signal's values of the clients with enough data, sorted once per window: a
+    # client's peers are these without its own (normalising sorts them, so order is free).
+    values: dict[SignalName, list[float]] = {}
+    for name in SignalName:
+        values[name] = sorted(
+            value for other in enough if (value := measured[other][name].value) is not None
+        )
     scored: dict[str, _Scored] = {}
     for key, signals in measured.items():
         results: dict[SignalName, SignalResult] = {}
         for name in SignalName:
-            peers = [
-                value
-                for other in enough
-                if other != key and (value := measured[other][name].value) is not None
-            ]
-            value = signals[name].value if key in enough else None
+            peers = values[name]
+            own = signals[name].value
+            if key in enough and own is not None:
+                peers = _without(peers, own)
+            value = own if key in enough else None
             placed = normalise(name, value, peers, policy.min_peers)
             results[name] = SignalResult(name, SIDE_OF[name], signals[name], placed, weights[name])
         client = combine({n: results[n].normalised for n in CLIENT_SIGNALS}, weights)
