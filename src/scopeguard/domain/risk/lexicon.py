@@ -311,28 +311,29 @@ def _plain_from(steps: tuple[int, ...], masks: list[int], position: int) -> int 
     return last
 
 
-def _match_from(steps: tuple[int, ...], masks: list[int], position: int) -> int | None:
-    """The index of the last word of a match of ``steps`` starting at ``position``, or None.
+def _match_from(
+    steps: tuple[int, ...], masks: list[int], position: int, step: int = 0
+) -> int | None:
+    """The index of the last word of a match of ``steps[step:]`` from ``position``, or None.
 
     A gap may skip 0 to its number of words; the first way found wins, trying
-    the fewest skipped words first at each gap.
+    the fewest skipped words first at each gap. Words are walked in a loop and
+    only a gap recurses (once per way of skipping).
     """
-
-    def walk(step: int, at: int) -> int | None:
-        if step == len(steps):
-            return at - 1
-        current = steps[step]
+    at = position
+    count = len(masks)
+    for index in range(step, len(steps)):
+        current = steps[index]
         if current < 0:
             for skip in range(-current + 1):
-                found = walk(step + 1, at + skip)
+                found = _match_from(steps, masks, at + skip, index + 1)
                 if found is not None:
                     return found
             return None
-        if at < len(masks) and masks[at] & current:
-            return walk(step + 1, at + 1)
-        return None
-
-    return walk(0, position)
+        if at >= count or not masks[at] & current:
+            return None
+        at += 1
+    return at - 1
 
 
 def _without_overlaps(found: list[Match]) -> list[Match]:
