@@ -10,11 +10,13 @@ client) is always the agency's.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
+from itertools import chain
+from operator import attrgetter
 from typing import NamedTuple
 
 from scopeguard.domain.context import ClientContext
@@ -112,6 +114,10 @@ class Action(NamedTuple):
     """An internal comment, or its edit: never shown to the client."""
     category: StatusCategory | None = None
     """For a status change: the category of the status moved to (``None``: unknown)."""
+
+
+_TIME = attrgetter("ts")
+"""An action's timestamp, the sort key of every action list (a C-level getter)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +221,9 @@ def _issue_activity(
             actions.append(Action(ts, at, key, kind, side, account, item))
             continue
         category = statuses.category(item.to_id, item.to_string)
-        actions.append(Action(ts, at, key, kind, side, account, item, category=category))
+        # Positional (item, comment id, text, internal, category): keywords make a named
+        # tuple twice as slow to build, and a client has tens of thousands of these.
+        actions.append(Action(ts, at, key, kind, side, account, item, None, None, False, category))
         if category is StatusCategory.DONE:
             last_done = at
         if work_started is None and category in (StatusCategory.INDETERMINATE, StatusCategory.DONE):
@@ -234,9 +242,10 @@ def _issue_activity(
                 ActionKind.COMMENT,
                 side,
                 account,
-                comment_id=comment.id,
-                text=comment.body,
-                internal=comment.internal,
+                None,  # no change item; then comment id, text, internal (positional: faster)
+                comment.id,
+                comment.body,
+                comment.internal,
             )
         )
         if comment.edited and comment.updated is not None:
@@ -251,12 +260,13 @@ def _issue_activity(
                     ActionKind.COMMENT_EDITED,
                     edit_side,
                     editor,
-                    comment_id=comment.id,
-                    text=comment.body,
-                    internal=comment.internal,
+                    None,
+                    comment.id,
+                    comment.body,
+                    comment.internal,
                 )
             )
-    actions.sort(key=lambda action: action.ts)
+    actions.sort(key=_TIME)
     logged_summary, first_summary = _first_from(issue.changes, ActionKind.SUMMARY)
     logged_description, first_description = _first_from(issue.changes, ActionKind.DESCRIPTION)
     logged_priority, first_priority = _first_from(issue.changes, ActionKind.PRIORITY)
@@ -322,21 +332,25 @@ def client_activity(
         )
         for index, issue in enumerate(issues)
     )
-    everything = sorted(
-        (action for activity in activities for action in activity.actions),
-        key=lambda action: action.ts,
-    )
-    client = tuple(a for a in everything if a.side is Side.CLIENT)
-    agency = tuple(a for a in everything if a.side is Side.AGENCY)
+    # A C-level key and chain: a large client has hundreds of thousands of actions.
+    everything = sorted(chain.from_iterable(a.actions for a in activities), key=_TIME)
+    client: list[Action] = []
+    agency: list[Action] = []
+    for action in everything:  # one pass for both sides, in time order
+        side = action.side
+        if side is Side.CLIENT:
+            client.append(action)
+        elif side is Side.AGENCY:
+            agency.append(action)
     return ClientActivity(
         key=key,
         context=context,
         people=people,
         issues=activities,
-        client_actions=client,
-        client_times=tuple(a.ts for a in client),
-        agency_actions=agency,
-        agency_times=tuple(a.ts for a in agency),
+        client_actions=tuple(client),
+        client_times=tuple(map(_TIME, client)),
+        agency_actions=tuple(agency),
+        agency_times=tuple(map(_TIME, agency)),
         default_pm=_default_pm(activities, people),
         names=names,
     )
@@ -382,6 +396,24 @@ def is_review(context: ClientContext, status_id: str | None, name: str | None) -
     return _is_review(
         context.rules, context.statuses.statuses.get(status_id) if status_id else None, name
     )
+
+
+def review_test(context: ClientContext) -> Callable[[str | None, str | None], bool]:
+    """:func:`is_review` for one client, remembering each (status id, name) it was asked.
+
+    A client's status changes name a handful of statuses tens of thousands of
+    times; one look-up per change beats hashing the workflow rules for each.
+    """
+    known: dict[tuple[str | None, str | None], bool] = {}
+
+    def test(status_id: str | None, name: str | None) -> bool:
+        key = (status_id, name)
+        answer = known.get(key)
+        if answer is None:
+            answer = known[key] = is_review(context, status_id, name)
+        return answer
+
+    return test
 
 
 @lru_cache(maxsize=4096)

@@ -245,8 +245,14 @@ class NeglectData:
         )
 
 
-def prepare_neglect(activity: ClientActivity, policy: RiskPolicy) -> NeglectData:
-    """Place every action on the working day the agency sees it."""
+def prepare_neglect(
+    activity: ClientActivity, policy: RiskPolicy, responses: ResponsivenessData | None = None
+) -> NeglectData:
+    """Place every action on the working day the agency sees it.
+
+    ``responses`` are the client's waits when already prepared (for responsiveness);
+    found again when not given.
+    """
     working = policy.working
     client_days: dict[date, tuple[Action, int]] = {}
     for action in activity.client_actions:
@@ -259,7 +265,7 @@ def prepare_neglect(activity: ClientActivity, policy: RiskPolicy) -> NeglectData
     return NeglectData(
         client_days=client_days,
         agency_days=agency_days,
-        responses=prepare_responsiveness(activity, policy),
+        responses=responses if responses is not None else prepare_responsiveness(activity, policy),
         working=working,
         names=dict(activity.names),
     )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scopeguard.domain.risk.activity import ActionKind, ClientActivity, is_review
+from scopeguard.domain.risk.activity import ActionKind, ClientActivity, review_test
 from scopeguard.domain.risk.people import Side
 from scopeguard.domain.risk.policy import RiskPolicy
 from scopeguard.domain.risk.signals import (
@@ -34,13 +34,14 @@ from scopeguard.domain.risk.worktime import WorkingTime
 def review_waits(activity: ClientActivity) -> list[Wait]:
     """Every wait of the client's issues in review (see the module's docstring)."""
     waits: list[Wait] = []
+    reviewed = review_test(activity.context)
     for issue in activity.issues:
         opened = None
         status: str | None = None
         for action in issue.actions:
             item = action.item
             if action.kind is ActionKind.STATUS and item is not None:
-                into = is_review(activity.context, item.to_id, item.to_string)
+                into = reviewed(item.to_id, item.to_string)
                 if opened is None:
                     if into:
                         opened, status = action, item.to_string

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from scopeguard.domain.facts import RevisionEvent
 from scopeguard.domain.ledger import SCALE, UNIT_INDEX, Bucket, entries
 from scopeguard.domain.model import StatusCategory
 from scopeguard.domain.risk.activity import (
@@ -29,7 +30,7 @@ from scopeguard.domain.risk.activity import (
     ActionKind,
     ClientActivity,
     action_evidence,
-    is_review,
+    review_test,
 )
 from scopeguard.domain.risk.people import Side
 from scopeguard.domain.risk.policy import RiskPolicy
@@ -50,7 +51,19 @@ from scopeguard.domain.risk.stats import span
 class _Round:
     ts: float
     issue: str
-    evidence: Evidence
+    event: RevisionEvent
+
+    def evidence(self) -> Evidence:
+        # Built when shown: the headline window shows a few of a client's hundreds of rounds.
+        event = self.event
+        return Evidence(
+            issue=self.issue,
+            at=event.at,
+            kind=EvidenceKind.REVISION,
+            actor=event.author_name or event.author_account,
+            detail=f"{event.from_status} → {event.to_status}"
+            + (" (reopened)" if event.is_reopen else ""),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +86,7 @@ class RevisionChurnData:
         if not delivered:
             return NOTHING
         per_issue = len(rounds) / len(delivered)
-        found = tuple(r.evidence for r in reversed(rounds))[:EVIDENCE_LIMIT] if evidence else ()
+        found = tuple(r.evidence() for r in reversed(rounds[-EVIDENCE_LIMIT:])) if evidence else ()
         return Measurement(
             value=per_issue / max(1, self.allowance),
             basis=len(delivered),
@@ -86,27 +99,15 @@ def prepare_revision_churn(activity: ClientActivity, policy: RiskPolicy) -> Revi
     """Collect the rounds (from the issues' facts) and deliveries (status changes)."""
     rounds: list[_Round] = []
     deliveries: list[tuple[float, str]] = []
+    reviewed = review_test(activity.context)
     for issue in activity.issues:
         for event in issue.facts.revisions:
-            rounds.append(
-                _Round(
-                    event.at.timestamp(),
-                    issue.key,
-                    Evidence(
-                        issue=issue.key,
-                        at=event.at,
-                        kind=EvidenceKind.REVISION,
-                        actor=event.author_name or event.author_account,
-                        detail=f"{event.from_status} → {event.to_status}"
-                        + (" (reopened)" if event.is_reopen else ""),
-                    ),
-                )
-            )
+            rounds.append(_Round(event.at.timestamp(), issue.key, event))
         for action in issue.actions:
             item = action.item
             if action.kind is not ActionKind.STATUS or item is None:
                 continue
-            into_review = is_review(activity.context, item.to_id, item.to_string)
+            into_review = reviewed(item.to_id, item.to_string)
             done = action.category is StatusCategory.DONE
             if into_review or done:
                 deliveries.append((action.ts, issue.key))

@@ -21,6 +21,7 @@ its status is ``not_enough_data``.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -165,19 +166,33 @@ class PortfolioRisk:
         return (*(risk.client for risk in scored), *rest)
 
 
-_Prepare = Callable[[ClientActivity, RiskPolicy, PhraseMatcher], Prepared]
+_Prepare = Callable[
+    [ClientActivity, RiskPolicy, PhraseMatcher, Mapping[SignalName, Prepared]], Prepared
+]
+"""A signal's preparation from the activity, the policy, the matcher and the signals
+prepared before it (in :data:`PREPARE`'s order)."""
+
+
+def _after_responsiveness(
+    activity: ClientActivity, policy: RiskPolicy, earlier: Mapping[SignalName, Prepared]
+) -> Prepared:
+    # Neglect's evidence names the open waits: the very waits responsiveness found.
+    responses = earlier.get(SignalName.RESPONSIVENESS)
+    assert responses is None or isinstance(responses, ResponsivenessData)
+    return prepare_neglect(activity, policy, responses)
+
 
 PREPARE: Mapping[SignalName, _Prepare] = {
-    SignalName.OFF_HOURS: lambda a, p, m: prepare_off_hours(a, p),
-    SignalName.VAGUE_BRIEFS: prepare_vague_briefs,
-    SignalName.REVISION_CHURN: lambda a, p, m: prepare_revision_churn(a, p),
-    SignalName.REQUIREMENT_CHURN: lambda a, p, m: prepare_requirement_churn(a, p),
-    SignalName.ESCALATION: prepare_escalation,
-    SignalName.APPROVAL_DRAG: lambda a, p, m: prepare_approval_drag(a, p),
-    SignalName.SCOPE_PRESSURE: lambda a, p, m: prepare_scope_pressure(a, p),
-    SignalName.PM_CHANGE_REQUEST: prepare_pm_change_request,
-    SignalName.RESPONSIVENESS: lambda a, p, m: prepare_responsiveness(a, p),
-    SignalName.NEGLECT: lambda a, p, m: prepare_neglect(a, p),
+    SignalName.OFF_HOURS: lambda a, p, m, e: prepare_off_hours(a, p),
+    SignalName.VAGUE_BRIEFS: lambda a, p, m, e: prepare_vague_briefs(a, p, m),
+    SignalName.REVISION_CHURN: lambda a, p, m, e: prepare_revision_churn(a, p),
+    SignalName.REQUIREMENT_CHURN: lambda a, p, m, e: prepare_requirement_churn(a, p),
+    SignalName.ESCALATION: lambda a, p, m, e: prepare_escalation(a, p, m),
+    SignalName.APPROVAL_DRAG: lambda a, p, m, e: prepare_approval_drag(a, p),
+    SignalName.SCOPE_PRESSURE: lambda a, p, m, e: prepare_scope_pressure(a, p),
+    SignalName.PM_CHANGE_REQUEST: lambda a, p, m, e: prepare_pm_change_request(a, p, m),
+    SignalName.RESPONSIVENESS: lambda a, p, m, e: prepare_responsiveness(a, p),
+    SignalName.NEGLECT: lambda a, p, m, e: _after_responsiveness(a, p, e),
 }
 """How each signal is prepared from a client's activity (one entry per signal)."""
 
@@ -206,6 +221,16 @@ def _monday(moment: datetime, policy: RiskPolicy) -> date:
     return day - timedelta(days=day.weekday())
 
 
+def _without(ordered: list[float], own: float) -> list[float]:
+    """``ordered`` without the client's own value (that very object: 0.0 is not −0.0)."""
+    at = bisect_left(ordered, own)
+    while at < len(ordered) and ordered[at] is not own:
+        at += 1
+    if at == len(ordered):  # not placed by value (NaN): found by identity
+        at = next(index for index, value in enumerate(ordered) if value is own)
+    return ordered[:at] + ordered[at + 1 :]
+
+
 def _score(
     measured: Mapping[str, Mapping[SignalName, Measurement]],
     actions: Mapping[str, int],
@@ -214,16 +239,22 @@ def _score(
     """Normalise every client's signals against the others' in the same window, and score."""
     enough = {key for key, count in actions.items() if count >= policy.min_actions}
     weights = {name: policy.weight(name) for name in SignalName}
+    # Each signal's values of the clients with enough data, sorted once per window: a
+    # client's peers are these without its own (normalising sorts them, so order is free).
+    values: dict[SignalName, list[float]] = {}
+    for name in SignalName:
+        values[name] = sorted(
+            value for other in enough if (value := measured[other][name].value) is not None
+        )
     scored: dict[str, _Scored] = {}
     for key, signals in measured.items():
         results: dict[SignalName, SignalResult] = {}
         for name in SignalName:
-            peers = [
-                value
-                for other in enough
-                if other != key and (value := measured[other][name].value) is not None
-            ]
-            value = signals[name].value if key in enough else None
+            peers = values[name]
+            own = signals[name].value
+            if key in enough and own is not None:
+                peers = _without(peers, own)
+            value = own if key in enough else None
             placed = normalise(name, value, peers, policy.min_peers)
             results[name] = SignalResult(name, SIDE_OF[name], signals[name], placed, weights[name])
         client = combine({n: results[n].normalised for n in CLIENT_SIGNALS}, weights)
@@ -353,7 +384,9 @@ def assess_portfolio(
         activity = client_activity(
             record.key, record.context, record.issues, record.people, record.facts
         )
-        prepared = {name: make(activity, policy, matcher) for name, make in PREPARE.items()}
+        prepared: dict[SignalName, Prepared] = {}
+        for name, make in PREPARE.items():
+            prepared[name] = make(activity, policy, matcher, prepared)
         off_hours = prepared[SignalName.OFF_HOURS]
         assert isinstance(off_hours, OffHoursData)
         start = record.context.contract.start

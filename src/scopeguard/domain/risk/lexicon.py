@@ -14,7 +14,7 @@ finds "could we get somebody else" only if the lexicon says so.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal, Protocol
@@ -102,41 +102,66 @@ _Slot = frozenset[str] | int
 class _Phrase:
     kind: LexiconKind
     text: str
-    slots: tuple[_Slot, ...]
-    words: tuple[frozenset[str], ...]
-    """The word slots after the first (the first is known present when it is tried)."""
+    steps: tuple[int, ...]
+    """The slots compiled: a word slot is its class's bit (> 0), a gap is minus the number
+    of words it may skip (a gap always has a word slot after it)."""
+    need: int
+    """The bits of every word slot: the phrase can only match a text with all of them."""
+    plain: bool
+    """No gap: the phrase is a run of consecutive words."""
 
 
 class PhraseMatcher:
     """A lexicon compiled against a :class:`WordForms`; finds its phrases in texts.
 
-    Build one per lexicon and reuse it: it remembers each distinct word's forms,
-    and tells from the set of a text's words alone (set operations, no loop over
-    the words) whether the text can contain a phrase at all, so the many texts
-    that cannot are passed over quickly.
+    Build one per lexicon and reuse it: it remembers, for each distinct word,
+    which phrase words it matches, as the bits of one integer (one bit per
+    distinct phrase word). A text's words are then looked up once and every
+    test after that is on integers: whether the text has a word that starts a
+    phrase, whether it has all the words of a phrase, whether a phrase matches
+    at a position. Most texts are passed over after the look-ups.
     """
 
     def __init__(self, lexicon: Lexicon, forms: WordForms) -> None:
         self._forms = forms
         self._cache: dict[str, frozenset[str]] = {}
         self._phrases: list[_Phrase] = []
-        self._first: dict[str, list[int]] = {}
+        classes: dict[frozenset[str], int] = {}
+        """A distinct phrase word (its keys) → its bit: many phrases share words."""
+        starting: dict[int, list[int]] = {}
+        """A first word's bit → the phrases it starts, in lexicon order."""
+        kind_starts: dict[LexiconKind, int] = {kind: 0 for kind in LexiconKind}
         for kind in LexiconKind:
             for text in lexicon.phrases.get(kind, ()):
                 slots = self._compile(text)
                 if not slots:
                     continue
-                index = len(self._phrases)
-                words = tuple(slot for slot in slots[1:] if not isinstance(slot, int))
-                self._phrases.append(_Phrase(kind, text, slots, words))
-                first = slots[0]
-                assert not isinstance(first, int)
-                for key in first:
-                    self._first.setdefault(key, []).append(index)
-        self._starts: dict[str, tuple[int, ...]] = {}
-        """Word as written → the phrases it can start (most words: none)."""
-        self._triggers: dict[LexiconKind, set[str]] = {kind: set() for kind in LexiconKind}
-        self._any: set[str] = set()
+                steps: list[int] = []
+                need = 0
+                for slot in slots:
+                    if isinstance(slot, int):
+                        steps.append(-slot)
+                    else:
+                        bit = classes.setdefault(slot, 1 << len(classes))
+                        steps.append(bit)
+                        need |= bit
+                first = steps[0]
+                starting.setdefault(first, []).append(len(self._phrases))
+                kind_starts[kind] |= first
+                plain = all(step > 0 for step in steps)
+                self._phrases.append(_Phrase(kind, text, tuple(steps), need, plain))
+        self._by_key: dict[str, int] = {}
+        """A key → the bits of the phrase words that have it."""
+        for keys, bit in classes.items():
+            for key in keys:
+                self._by_key[key] = self._by_key.get(key, 0) | bit
+        self._starting_bits = starting
+        self._kind_starts = kind_starts
+        self._any_start = 0
+        for bits in kind_starts.values():
+            self._any_start |= bits
+        self._words: dict[str, tuple[int, tuple[int, ...]]] = {}
+        """Word as written → (the bits of the phrase words it matches, the phrases it starts)."""
         self._recent: dict[str, tuple[Match, ...]] = {}
 
     def _compile(self, phrase: str) -> tuple[_Slot, ...]:
@@ -161,37 +186,46 @@ class PhraseMatcher:
                 self._cache[word] = known
         return known
 
-    def _learn(self, words: set[str]) -> None:
-        """Remember, for each new word, which phrases it can start."""
-        # A loop, not ``words - self._starts.keys()``: that would copy every known word.
-        for word in [w for w in words if w not in self._starts]:
-            indices = sorted(
-                {index for key in self.keys(word) for index in self._first.get(key, ())}
+    def _word(self, word: str) -> tuple[int, tuple[int, ...]]:
+        """What ``word`` matches and starts, remembered (up to the memory bound)."""
+        known = self._words.get(word)
+        if known is not None:
+            return known
+        by_key = self._by_key
+        bits = 0
+        for key in self.keys(word):
+            bits |= by_key.get(key, 0)
+        starts: tuple[int, ...] = ()
+        if bits & self._any_start:
+            starts = tuple(
+                sorted(
+                    index
+                    for first, indices in self._starting_bits.items()
+                    if bits & first
+                    for index in indices
+                )
             )
-            for index in indices:
-                self._triggers[self._phrases[index].kind].add(word)
-            if indices:
-                self._any.add(word)
-            if len(self._starts) < _CACHE_LIMIT:
-                self._starts[word] = tuple(indices)
-
-    def _starting(self, word: str) -> tuple[int, ...]:
-        known = self._starts.get(word)
-        if known is None:
-            self._learn({word})
-            known = self._starts.get(word)
-        if known is None:  # the memory bound was reached: compute without remembering
-            return tuple(
-                sorted({index for key in self.keys(word) for index in self._first.get(key, ())})
-            )
+        known = (bits, starts)
+        if len(self._words) < _CACHE_LIMIT:
+            self._words[word] = known
         return known
+
+    def _read(self, words: list[str]) -> list[tuple[int, tuple[int, ...]]]:
+        known = self._words
+        try:
+            # One look-up per word in C; a word not seen yet (rare after the first texts)
+            # sends the whole text through the slower path once.
+            return [known[word] for word in words]
+        except KeyError:
+            return [self._word(word) for word in words]
 
     def may_contain(self, text: str, kinds: Collection[LexiconKind] | None = None) -> bool:
         """False when no phrase (of ``kinds``) can be in ``text``; True means "look closer"."""
-        words = set(_WORD.findall(text))
-        self._learn(words)
         wanted = LexiconKind if kinds is None else kinds
-        return any(not words.isdisjoint(self._triggers[kind]) for kind in wanted)
+        starts = 0
+        for kind in wanted:
+            starts |= self._kind_starts[kind]
+        return any(bits & starts for bits, _ in self._read(_WORD.findall(text)))
 
     def find(self, text: str, kinds: Collection[LexiconKind] | None = None) -> list[Match]:
         """Every phrase (of ``kinds``, default all) in ``text``, in reading order.
@@ -216,40 +250,33 @@ class PhraseMatcher:
     def _find_all(self, text: str) -> tuple[Match, ...]:
         if not text:
             return ()
-        words = set(_WORD.findall(text))
-        if not words <= self._starts.keys():  # a subset test in C: most words are known
-            self._learn(words)
-        # Only words that can start a phrase are tried: many texts have none (a set
-        # intersection in C), and nothing more is done for them.
-        starters = words & self._any
-        if not starters:
+        words = _WORD.findall(text)
+        read = self._read(words)
+        present = 0
+        for bits, _ in read:
+            present |= bits
+        if not present & self._any_start:
             return ()
-        tokens = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
-        present: set[str] | None = None
-        viable: dict[int, bool] = {}
+        # A phrase with a word the text lacks cannot match anywhere in it.
+        absent = ~present
+        masks = [bits for bits, _ in read]
+        phrases = self._phrases
+        offsets: list[int] = []
         found: list[Match] = []
-        for position, (start, _end, word) in enumerate(tokens):
-            if word not in starters:
-                continue
-            for index in self._starting(word):
-                phrase = self._phrases[index]
-                able = viable.get(index)
-                if able is None:
-                    # A phrase can only match when every one of its words is somewhere in
-                    # the text; that check spares most attempts that start at "a" or "as".
-                    if present is None:
-                        present = set()
-                        for each in words:
-                            present.update(self.keys(each))
-                    able = viable[index] = all(
-                        not slot.isdisjoint(present) for slot in phrase.words
-                    )
-                if not able:
+        for position, (_bits, starts) in enumerate(read):
+            for index in starts:
+                phrase = phrases[index]
+                if phrase.need & absent:
                     continue
-                last = _match_from(phrase.slots, tokens, position, self.keys)
-                if last is not None:
-                    end = tokens[last][1]
-                    found.append(Match(phrase.kind, start, end, text[start:end], phrase.text))
+                if phrase.plain:
+                    last = _plain_from(phrase.steps, masks, position)
+                else:
+                    last = _match_from(phrase.steps, masks, position)
+                if last is None:
+                    continue
+                start = _offset(text, words, offsets, position)
+                end = _offset(text, words, offsets, last) + len(words[last])
+                found.append(Match(phrase.kind, start, end, text[start:end], phrase.text))
         return tuple(_without_overlaps(found)) if len(found) > 1 else tuple(found)
 
     def contains(self, text: str, kind: LexiconKind) -> bool:
@@ -257,33 +284,56 @@ class PhraseMatcher:
         return bool(self.find(text, (kind,)))
 
 
-def _match_from(
-    slots: tuple[_Slot, ...],
-    tokens: list[tuple[int, int, str]],
-    position: int,
-    keys: Callable[[str], frozenset[str]],
-) -> int | None:
-    """The index of the last token of a match of ``slots`` starting at ``position``, or None.
+def _offset(text: str, words: list[str], offsets: list[int], index: int) -> int:
+    """Where word ``index`` of ``text`` starts, locating the words up to it (into ``offsets``).
 
-    A gap may skip 0 to its number of words; the shortest match wins. Word keys
-    are looked up only for the tokens a phrase reaches.
+    Only texts with a match need offsets, and only up to their last match. Between
+    two words of ``findall`` there are no letters or digits, so the next word is the
+    first occurrence of its letters after the previous word's end.
     """
+    while len(offsets) <= index:
+        known = len(offsets)
+        after = offsets[-1] + len(words[known - 1]) if offsets else 0
+        offsets.append(text.find(words[known], after))
+    return offsets[index]
 
-    def walk(slot: int, at: int) -> int | None:
-        if slot == len(slots):
-            return at - 1
-        current = slots[slot]
-        if isinstance(current, int):
-            for skip in range(current + 1):
-                found = walk(slot + 1, at + skip)
+
+def _plain_from(steps: tuple[int, ...], masks: list[int], position: int) -> int | None:
+    """The index of the last word of a gapless phrase matched at ``position``, or None."""
+    last = position + len(steps) - 1
+    if last >= len(masks):
+        return None
+    at = position
+    for bit in steps:
+        if not masks[at] & bit:
+            return None
+        at += 1
+    return last
+
+
+def _match_from(
+    steps: tuple[int, ...], masks: list[int], position: int, step: int = 0
+) -> int | None:
+    """The index of the last word of a match of ``steps[step:]`` from ``position``, or None.
+
+    A gap may skip 0 to its number of words; the first way found wins, trying
+    the fewest skipped words first at each gap. Words are walked in a loop and
+    only a gap recurses (once per way of skipping).
+    """
+    at = position
+    count = len(masks)
+    for index in range(step, len(steps)):
+        current = steps[index]
+        if current < 0:
+            for skip in range(-current + 1):
+                found = _match_from(steps, masks, at + skip, index + 1)
                 if found is not None:
                     return found
             return None
-        if at < len(tokens) and not current.isdisjoint(keys(tokens[at][2])):
-            return walk(slot + 1, at + 1)
-        return None
-
-    return walk(0, position)
+        if at >= count or not masks[at] & current:
+            return None
+        at += 1
+    return at - 1
 
 
 def _without_overlaps(found: list[Match]) -> list[Match]:

@@ -24,7 +24,7 @@ from enum import StrEnum
 
 from scopeguard.domain.risk.people import Side
 from scopeguard.domain.risk.signals import MIN_SPREAD, Measurement, SignalName
-from scopeguard.domain.risk.stats import MAD_TO_SIGMA, mad, median
+from scopeguard.domain.risk.stats import MAD_TO_SIGMA, median
 
 Z_LOW = -1.5
 Z_HIGH = 3.0
@@ -62,7 +62,9 @@ def normalise(
     centre = median(peers)
     if value is None or len(peers) < min_peers:
         return Normalised(None, None, centre, len(peers))
-    spread = max(MAD_TO_SIGMA * mad(peers), MIN_SPREAD[name])
+    # The MAD about ``centre``, already known: ``mad`` would find the same median again.
+    deviation = median([abs(peer - centre) for peer in peers])
+    spread = max(MAD_TO_SIGMA * deviation, MIN_SPREAD[name])
     z = (value - centre) / spread
     mapped = min(1.0, max(0.0, (z - Z_LOW) / (Z_HIGH - Z_LOW)))
     return Normalised(z, mapped, centre, len(peers))

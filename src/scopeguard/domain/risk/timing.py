@@ -11,7 +11,7 @@ each placed on the agency's clock (``agency.timezone``), wherever the client is:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from scopeguard.domain.risk.activity import (
     PRESSURE_KINDS,
@@ -40,6 +40,19 @@ class OffHoursData:
     late: tuple[bool, ...]
     rest: tuple[bool, ...]
     names: dict[str, str]
+    running: tuple[tuple[int, int, int], ...] = field(init=False, repr=False, compare=False)
+    """(off, late, rest) counts of the actions before each index (one more entry than
+    actions), so a window's counts are two look-ups rather than a sum over its actions."""
+
+    def __post_init__(self) -> None:
+        counts = [(0, 0, 0)]
+        off = late = rest = 0
+        for is_off, is_late, is_rest in zip(self.off, self.late, self.rest, strict=True):
+            off += is_off
+            late += is_late
+            rest += is_rest
+            counts.append((off, late, rest))
+        object.__setattr__(self, "running", tuple(counts))
 
     def measure(self, window: Window, *, evidence: bool = True) -> Measurement:
         """The shares over ``window`` (the module's docstring)."""
@@ -47,9 +60,10 @@ class OffHoursData:
         total = len(indices)
         if total == 0:
             return NOTHING
-        off = sum(self.off[i] for i in indices)
-        late = sum(self.late[i] for i in indices)
-        rest = sum(self.rest[i] for i in indices)
+        before, after = self.running[indices.start], self.running[indices.stop]
+        off = after[0] - before[0]
+        late = after[1] - before[1]
+        rest = after[2] - before[2]
         found: tuple[Evidence, ...] = ()
         if evidence:
             # The latest first: what is happening now matters more than months ago.

@@ -75,9 +75,12 @@ class WaitIndex:
         self._closed = closed
         self._starts = [w.opened.ts for w in closed]
         self._ends = [w.closed.ts if w.closed is not None else 0.0 for w in closed]
-        self._start_clock = [working.running(w.opened.at) for w in closed]
+        # From the actions' timestamps: the same instants, without reading each datetime again.
+        self._start_clock = [working.running_at(w.opened.ts) for w in closed]
         self._closed_hours = [
-            max(0.0, working.running(w.closed.at) - start) / 3600 if w.closed is not None else 0.0
+            max(0.0, working.running_at(w.closed.ts) - start) / 3600
+            if w.closed is not None
+            else 0.0
             for w, start in zip(closed, self._start_clock, strict=True)
         ]
         self._longest = max(
@@ -85,7 +88,7 @@ class WaitIndex:
         )
         self._open = sorted((w for w in waits if w.closed is None), key=lambda w: w.opened.ts)
         self._open_starts = [w.opened.ts for w in self._open]
-        self._open_clock = [working.running(w.opened.at) for w in self._open]
+        self._open_clock = [working.running_at(w.opened.ts) for w in self._open]
 
     def hours(self, window: Window) -> tuple[list[float], int]:
         """Just the working hours of the waits of ``window``, and how many are still open:

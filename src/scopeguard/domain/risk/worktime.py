@@ -183,7 +183,14 @@ class WorkingTime:
         time between ``a`` and ``b``. A value once given never changes, so callers
         may keep it (the waits keep their start's).
         """
-        timestamp = moment.timestamp()
+        return self.running_at(moment.timestamp())
+
+    def running_at(self, timestamp: float) -> float:
+        """:meth:`running` of the moment at POSIX ``timestamp``.
+
+        For callers that already hold the timestamp (every action does): reading
+        it again off an aware datetime costs more than the rest of the look-up.
+        """
         ordinal = datetime.fromtimestamp(timestamp, self.zone).date().toordinal()
         if self._anchor is None:
             self._anchor = ordinal
