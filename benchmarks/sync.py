@@ -113,7 +113,10 @@ class _TimedListener:
         self._timed("facts", self.inner.issues_stored, client, stored)
 
     def sync_finished(self, client: Any, report: Any) -> None:
-        self.peak_mb_before_after = _peak_rss_mb()
+        # The full sync's only: the no-change re-sync after it would overwrite it with
+        # the peak of the full sync's snapshot and alerts.
+        if not self.peak_mb_before_after:
+            self.peak_mb_before_after = _peak_rss_mb()
         self._timed("after", self.inner.sync_finished, client, report)
 
 

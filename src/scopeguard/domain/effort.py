@@ -417,6 +417,16 @@ def _summarize(
     moment = to_utc(as_of)
     allowance = contract.revisions_per_issue
     by_issue: dict[str, IssueEffort] = {}
+    # Equal rounds are one object (they are frozen): most are the same few, a round
+    # number with nothing logged in it, and 20,000 issues have ~200,000 of them.
+    shared: dict[tuple[int, int], RoundHours] = {}
+
+    def round_hours(number: int, seconds: int) -> RoundHours:
+        found = shared.get((number, seconds))
+        if found is None:
+            found = shared[number, seconds] = RoundHours(number, hours(seconds), number > allowance)
+        return found
+
     # Only issues with logged time: an issue without any has nothing to show here (its
     # rounds are in the revisions), and 20,000 empty entries were most of a refresh.
     for key in sorted_keys(per_issue):
@@ -430,10 +440,7 @@ def _summarize(
             key=key,
             logged_hours=hours(issue_tally.logged),
             unbilled_hours=hours(issue_tally.unbilled),
-            rounds=tuple(
-                RoundHours(n, hours(seconds_of.get(n, 0)), n > allowance)
-                for n in range(1, revised + 1)
-            ),
+            rounds=tuple(round_hours(n, seconds_of.get(n, 0)) for n in range(1, revised + 1)),
         )
     contracted = contract.scope.get(ScopeUnit.HOURS)
     return EffortSummary(
