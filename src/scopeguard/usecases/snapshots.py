@@ -45,7 +45,7 @@ from scopeguard.adapters.store.snapshot_store import (
     stored_points_field,
     sync_status,
 )
-from scopeguard.adapters.store.worklogs import load_worklogs
+from scopeguard.adapters.store.worklogs import load_worklogs, stream_worklogs
 from scopeguard.config import ClientSettings, Settings
 from scopeguard.domain.clock import Clock, utcnow
 from scopeguard.domain.context import ClientContext
@@ -296,9 +296,9 @@ class ScopeAnalysis:
             # Logged time: placed on the same facts (rounds, creep) and the same days.
             by_key = {item.key: item for item in facts}
             del facts
-            worklogs = load_worklogs(session, client.key)
+            # Streamed: placed and summed as they are read, none kept.
             effort, logged = effort_and_daily_hours(
-                worklogs,
+                stream_worklogs(session, client.key),
                 by_key,
                 context.contract,
                 self.rates(session, client),
@@ -309,7 +309,7 @@ class ScopeAnalysis:
             points = [
                 replace(point, logged_hours=h) for point, h in zip(points, logged, strict=True)
             ]
-            del worklogs, by_key
+            del by_key
         return ClientFigures(
             key=client.key,
             name=client.name,

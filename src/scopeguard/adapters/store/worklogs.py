@@ -7,7 +7,7 @@ in a session the caller opened, like :mod:`scopeguard.adapters.store.repository`
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
@@ -134,11 +134,18 @@ def save_feed_cursor(session: Session, since_ms: int, at: datetime) -> None:
 
 
 def load_worklogs(session: Session, client_key: str) -> list[Worklog]:
-    """The client's worklogs (on any of its issues, removed ones too), by issue key.
+    """The client's worklogs (on any of its issues, removed ones too), by issue key,
+    in start order (:func:`stream_worklogs`, all at once)."""
+    return list(stream_worklogs(session, client_key))
+
+
+def stream_worklogs(session: Session, client_key: str) -> Iterator[Worklog]:
+    """The client's worklogs as they are read, in start order: for one pass over them,
+    with a few thousand alive at a time instead of 200,000 (read it to its end, or
+    close it, before the session is used again).
 
     Only what the figures read (who, when, how long): a worklog's comment and edit
-    times stay in the table. Rows are streamed into the worklogs, so 200,000 of them
-    are never held twice (as rows and as worklogs).
+    times stay in the table.
     """
     rows = session.execute(
         select(
@@ -160,10 +167,8 @@ def load_worklogs(session: Session, client_key: str) -> list[Worklog]:
     def one(text: str | None) -> str | None:
         return shared.setdefault(text, text)
 
-    return [
-        Worklog(wid, cast(str, one(key)), one(account), one(name), started, seconds)
-        for wid, key, account, name, started, seconds in rows
-    ]
+    for wid, key, account, name, started, seconds in rows:
+        yield Worklog(wid, cast(str, one(key)), one(account), one(name), started, seconds)
 
 
 def worklog_count(session: Session, client_key: str) -> int:
