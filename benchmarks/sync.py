@@ -13,7 +13,7 @@ fresh process so its peak RSS is its own):
 * ScopeGuard's CPU seconds: the sync path (reading, decoding, parsing, storing)
   apart from the derived work its listener does (per-batch metric facts, then the
   post-sync snapshot and alert evaluation), each also per 100,000 histories;
-* peak RSS, and the SQLite file's size;
+* peak RSS (with glibc's `MALLOC_ARENA_MAX=1`, as the image runs), and the SQLite file's size;
 * the re-sync's requests (the target is one per client).
 
 The simulator runs in its own process so its dataset and its CPU are not counted as
@@ -192,6 +192,16 @@ def one_run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+ARENAS = "1"
+"""glibc's ``MALLOC_ARENA_MAX`` as the image sets it (see the Dockerfile), unless the
+caller's environment says otherwise."""
+
+
+def _sync_environment() -> dict[str, str]:
+    """The environment of a run's process: the caller's, with the image's allocator setting."""
+    return {"MALLOC_ARENA_MAX": ARENAS, **os.environ}
+
+
 def _median(runs: Sequence[dict[str, Any]], key: str) -> float:
     return statistics.median(float(run[key]) for run in runs)
 
@@ -278,7 +288,8 @@ def main() -> None:
     print(
         f"{args.issues} issues x {args.histories} histories, {args.worklogs} worklogs, "
         f"{args.latency * 1000:.0f} ms "
-        f"latency, {os.cpu_count()} cores, database {args.database_url or 'SQLite file'}"
+        f"latency, {os.cpu_count()} cores, database {args.database_url or 'SQLite file'}, "
+        f"MALLOC_ARENA_MAX={_sync_environment()['MALLOC_ARENA_MAX']} (as the image sets it)"
     )
     for flavor in flavors:
         t0 = time.perf_counter()
@@ -304,7 +315,9 @@ def main() -> None:
                     url,
                 ]
                 served_cpu = process_cpu_seconds(pid)
-                done = subprocess.run(child, capture_output=True, text=True, check=False)
+                done = subprocess.run(
+                    child, capture_output=True, text=True, check=False, env=_sync_environment()
+                )
                 served_cpu = process_cpu_seconds(pid) - served_cpu
                 lines = [x for x in done.stdout.splitlines() if x.startswith("result ")]
                 if done.returncode != 0 or not lines:
