@@ -31,7 +31,6 @@ from jira_simulator.payloads import (
     INLINE_COMMENT_CAP,
     FieldSelection,
     Renderer,
-    encode,
     encode_bytes,
 )
 
@@ -85,11 +84,11 @@ class Reply:
     body: Any
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
-    text: str | None = None
+    data: bytes | None = None
 
     def encoded(self) -> bytes:
         """The body as UTF-8 JSON."""
-        return self.text.encode() if self.text is not None else encode_bytes(self.body)
+        return self.data if self.data is not None else encode_bytes(self.body)
 
 
 def _error_body(messages: Iterable[str], errors: dict[str, str] | None = None) -> JsonDict:
@@ -760,13 +759,13 @@ class JiraSimulator:
             payload = _decode_token(str(token), "bulk", "r", request_hash)
             issue_index = _int_param(payload.get("i"), "nextPageToken", 0)
             history_index = _int_param(payload.get("h"), "nextPageToken", 0)
-        logs: list[str] = []
+        logs: list[bytes] = []
         taken = 0
         more = False
         while issue_index < len(issues):
             issue = issues[issue_index]
             histories = issue.histories
-            chunk: list[str] = []
+            chunk: list[bytes] = []
             while history_index < len(histories):
                 rendered = r.history_json(histories[history_index], field_ids)
                 if rendered is not None:
@@ -778,19 +777,21 @@ class JiraSimulator:
                 history_index += 1
             if chunk:
                 logs.append(
-                    f'{{"issueId":{encode(issue.id)},"changeHistories":[{",".join(chunk)}]}}'
+                    b'{"issueId":%s,"changeHistories":[%s]}'
+                    % (encode_bytes(issue.id), b",".join(chunk))
                 )
             if more:
                 break
             issue_index += 1
             history_index = 0
-        text = f'{{"issueChangeLogs":[{",".join(logs)}]'
+        parts = [b'{"issueChangeLogs":[', b",".join(logs), b"]"]
         if more:
             token_text = _encode_token(
                 {"k": "bulk", "i": issue_index, "h": history_index, "r": request_hash}
             )
-            text += f',"nextPageToken":"{token_text}"'
-        return Reply(None, text=text + "}")
+            parts.append(b',"nextPageToken":"%s"' % token_text.encode())
+        parts.append(b"}")
+        return Reply(None, data=b"".join(parts))
 
     # -- worklogs and groups ---------------------------------------------------------
 
