@@ -19,6 +19,7 @@ import gzip
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
+from contextlib import closing
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from functools import cached_property
@@ -296,16 +297,19 @@ class ScopeAnalysis:
             # Logged time: placed on the same facts (rounds, creep) and the same days.
             by_key = {item.key: item for item in facts}
             del facts
-            # Streamed: placed and summed as they are read, none kept.
-            effort, logged = effort_and_daily_hours(
-                stream_worklogs(session, client.key),
-                by_key,
-                context.contract,
-                self.rates(session, client),
-                now,
-                zone=zone,
-                days=[p.day for p in points],
-            )
+            rates = self.rates(session, client)
+            # Streamed: placed and summed as they are read, none kept; closed here even
+            # if the figures fail, while the session still has its connection.
+            with closing(stream_worklogs(session, client.key)) as worklogs:
+                effort, logged = effort_and_daily_hours(
+                    worklogs,
+                    by_key,
+                    context.contract,
+                    rates,
+                    now,
+                    zone=zone,
+                    days=[p.day for p in points],
+                )
             points = [
                 replace(point, logged_hours=h) for point, h in zip(points, logged, strict=True)
             ]

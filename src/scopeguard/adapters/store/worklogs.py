@@ -7,7 +7,7 @@ in a session the caller opened, like :mod:`scopeguard.adapters.store.repository`
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
@@ -139,7 +139,7 @@ def load_worklogs(session: Session, client_key: str) -> list[Worklog]:
     return list(stream_worklogs(session, client_key))
 
 
-def stream_worklogs(session: Session, client_key: str) -> Iterator[Worklog]:
+def stream_worklogs(session: Session, client_key: str) -> Generator[Worklog, None, None]:
     """The client's worklogs as they are read, in start order: for one pass over them,
     with a few thousand alive at a time instead of 200,000 (read it to its end, or
     close it, before the session is used again).
@@ -167,8 +167,14 @@ def stream_worklogs(session: Session, client_key: str) -> Iterator[Worklog]:
     def one(text: str | None) -> str | None:
         return shared.setdefault(text, text)
 
-    for wid, key, account, name, started, seconds in rows:
-        yield Worklog(wid, cast(str, one(key)), one(account), one(name), started, seconds)
+    try:
+        for wid, key, account, name, started, seconds in rows:
+            yield Worklog(wid, cast(str, one(key)), one(account), one(name), started, seconds)
+    finally:
+        # Closed with the stream, not whenever it is collected: on PostgreSQL the rows
+        # come from a server-side cursor on the session's connection, which goes back
+        # to the pool when the session ends.
+        rows.close()
 
 
 def worklog_count(session: Session, client_key: str) -> int:
