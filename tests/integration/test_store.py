@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 from scopeguard.adapters.store import Database
 from scopeguard.adapters.store.changelog import decode_changes
 from scopeguard.adapters.store.db import alembic_config
-from scopeguard.adapters.store.models import CommentRow, IssueRow
+from scopeguard.adapters.store.models import ClientSnapshotRow, CommentRow, IssueRow
 from scopeguard.adapters.store.repository import (
     StoredIssue,
     history_count,
@@ -21,6 +21,7 @@ from scopeguard.adapters.store.repository import (
     save_issues,
     save_statuses,
 )
+from scopeguard.adapters.store.snapshot_store import restamp_snapshot, save_snapshot
 from scopeguard.domain.model import ChangeItem, Comment, Issue, Status, StatusCategory
 from tests.support import clock
 
@@ -218,4 +219,34 @@ def test_migration_0005_packs_stored_change_items_and_keeps_comments_and_facts(
         ("1001", 1, "resolution"),
         ("1002", 0, "labels"),
     ]
+    database.dispose()
+
+
+def test_two_refreshes_of_one_client_at_once_store_two_versions(database_url: str) -> None:
+    # A process that held version N as its own after a refresh that another process's
+    # refresh overwrote under the same N + 1 would serve its documents as the stored ones.
+    database = Database(database_url)
+    database.upgrade()
+    now = clock.now()
+    snapshot = {
+        "fingerprint": "f",
+        "config_fingerprint": "c",
+        "computed_at": now,
+        "series_until": now.date(),
+        "summary": {},
+        "series": {},
+    }
+    with database.session() as session:
+        assert save_snapshot(session, "ACME", **snapshot) == 1  # type: ignore[arg-type]
+    with database.session() as first:
+        before = first.get(ClientSnapshotRow, "ACME")  # read before the other one commits
+        assert before is not None and before.version == 1
+        with database.session() as second:
+            assert save_snapshot(second, "ACME", **snapshot) == 2  # type: ignore[arg-type]
+        assert save_snapshot(first, "ACME", **snapshot) == 3  # type: ignore[arg-type]
+    with database.session() as session:
+        restamp_snapshot(session, "ACME", {})  # type: ignore[typeddict-item]
+    with database.session() as session:
+        stored = session.get(ClientSnapshotRow, "ACME")
+        assert stored is not None and stored.version == 4
     database.dispose()

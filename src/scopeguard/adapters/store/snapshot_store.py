@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from scopeguard.adapters.store.models import ClientSnapshotRow, SyncStateRow
@@ -86,26 +86,43 @@ def save_snapshot(
     series: SeriesDocument,
 ) -> int:
     """Store a newly computed snapshot; returns its version."""
-    row = session.get(ClientSnapshotRow, client_key)
-    if row is None:
-        row = ClientSnapshotRow(client_key=client_key, version=0)
-        session.add(row)
-    row.fingerprint = fingerprint
-    row.config_fingerprint = config_fingerprint
-    row.version += 1
-    row.computed_at = computed_at
-    row.series_until = series_until.isoformat()
-    row.summary = dict(summary)
-    row.series = dict(series)
-    return row.version
+    values = {
+        "fingerprint": fingerprint,
+        "config_fingerprint": config_fingerprint,
+        "computed_at": computed_at,
+        "series_until": series_until.isoformat(),
+        "summary": dict(summary),
+        "series": dict(series),
+    }
+    version = _bump(session, client_key, values)
+    if version is None:
+        session.add(ClientSnapshotRow(client_key=client_key, version=1, **values))
+        session.flush()
+        version = 1
+    return version
 
 
 def restamp_snapshot(session: Session, client_key: str, summary: SummaryDocument) -> None:
     """Replace the stored summary document (a sync that changed nothing moved ``as_of``)."""
-    row = session.get(ClientSnapshotRow, client_key)
-    if row is not None:
-        row.summary = dict(summary)
-        row.version += 1
+    _bump(session, client_key, {"summary": dict(summary)})
+
+
+def _bump(session: Session, client_key: str, values: dict[str, object]) -> int | None:
+    """Write ``values`` and the next version in one statement; ``None``: no row yet.
+
+    One UPDATE, not a read then a write: two processes refreshing one client at once
+    (the worker after a sync, a web process at midnight) both read version N and
+    both wrote N + 1, and the one that lost kept serving its own documents as the
+    stored version N + 1.
+    """
+    bumped = session.execute(
+        update(ClientSnapshotRow)
+        .where(ClientSnapshotRow.client_key == client_key)
+        .values(version=ClientSnapshotRow.version + 1, **values)
+        .returning(ClientSnapshotRow.version)
+        .execution_options(synchronize_session="fetch")
+    ).scalar_one_or_none()
+    return bumped
 
 
 def sync_status(session: Session, client_key: str) -> SyncStatus:
