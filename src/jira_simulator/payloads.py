@@ -505,12 +505,10 @@ class Renderer:
             shown = issue.histories[-CLOUD_INLINE_CHANGELOG_CAP:][::-1]
         else:
             shown = issue.histories if dc_cap is None else issue.histories[:dc_cap]
-        return {
-            "startAt": 0,
-            "maxResults": len(shown),
-            "total": total,
-            "histories": self.histories(shown),
-        }
+        # Spliced from the histories' cached JSON, as bulkfetch pages are: building and
+        # encoding 1,500 history dicts was most of a Data Center search page's time.
+        histories = [msgspec.Raw(text) for h in shown if (text := self.history_json(h))]
+        return {"startAt": 0, "maxResults": len(shown), "total": total, "histories": histories}
 
     # -- issues ------------------------------------------------------------------
 
