@@ -231,7 +231,14 @@ def test_the_healthcheck_passes_a_worker_container(tmp_path: Path) -> None:
     )
     env = _image_env(config)
     with _running([*ENTRYPOINT, "worker"], env) as worker:
-        time.sleep(1.0)
+        # Its stop handlers are in place once it says it is running: a SIGTERM before
+        # that ended it with 143 (a second's sleep was not always long enough in CI).
+        assert worker.stdout is not None
+        seen = ""
+        while " running; stop with" not in seen:
+            line = worker.stdout.readline()
+            assert line, f"the worker ended before it ran: {seen}"
+            seen += line
         assert worker.poll() is None
         assert _healthcheck(worker.pid, env).returncode == 0
         worker.send_signal(signal.SIGTERM)
