@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
@@ -39,6 +40,15 @@ from jira_simulator.dataset import (
     SimUser,
 )
 from jira_simulator.jira_types import StatusCategory, format_jira_datetime
+
+
+@lru_cache(maxsize=1 << 17)
+def _timestamp_text(moment: datetime, zone: tzinfo) -> str:
+    # Equal moments are the same instant, so they share one text. Formatting was
+    # half of rendering a search page's fields, and every re-read of the same
+    # issues (each sync of a benchmark) formatted the same dates again.
+    return format_jira_datetime(moment.astimezone(zone))
+
 
 JsonDict = dict[str, Any]
 
@@ -196,7 +206,7 @@ class Renderer:
 
     def timestamp(self, moment: datetime) -> str:
         """A moment in Jira's text form, with the offset of the dataset user's zone."""
-        return format_jira_datetime(moment.astimezone(self.ds.zone))
+        return _timestamp_text(moment, self.ds.zone)
 
     def history_timestamp(self, history: SimHistory) -> str:
         """A history's ``created`` text, formatted once (the dataset's zone never changes)."""

@@ -1,39 +1,73 @@
-"""Serving the simulator over real HTTP on a local port."""
+"""Serving the simulator over real HTTP on a local port.
+
+Cheroot, not werkzeug's development server: werkzeug answers every request with
+``Connection: close``, so each request was a new TCP connection and a new thread.
+Jira keeps connections alive, and so does every client ScopeGuard uses (a
+``requests`` session pools them). A fresh connection per request cost a few
+milliseconds of both sides' CPU per request: at 400 search pages, about a second
+of a one-worker sync that is Jira's time, not ScopeGuard's.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from cheroot import wsgi
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
+WORKER_THREADS = 32
+"""Requests served at once. The simulated latency sleeps in a worker thread, so this
+is the concurrency a test or benchmark can reach (a 4-worker sync, a worklog reader,
+several processes sharing a site), with room to spare."""
+LISTEN_BACKLOG = 128
+"""Connections waiting to be accepted. Cheroot's default (5) made a burst of new
+connections wait for the kernel's one-second SYN retry."""
 
-class QuietRequestHandler(WSGIRequestHandler):
-    """Werkzeug's handler without the per-request access log line.
 
-    Benchmarks send tens of thousands of requests; the default handler would print
-    every one to stderr. ``request_count`` on the simulator tells what was served.
-    """
+class SimulatorServer:
+    """An HTTP/1.1 server with keep-alive for one WSGI app, bound on creation."""
 
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        """Skip the access log."""
+    def __init__(self, app: WSGIApplication, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._server = wsgi.Server(
+            (host, port),
+            app,
+            numthreads=WORKER_THREADS,
+            request_queue_size=LISTEN_BACKLOG,
+            server_name="jira-simulator",
+        )
+        self._server.prepare()  # binds now, so port 0 has become a real port
 
-    def log(self, type: str, message: str, *args: Any) -> None:
-        """Keep errors visible; drop informational lines."""
-        if type == "error":
-            super().log(type, message, *args)
+    @property
+    def port(self) -> int:
+        """The port it listens on."""
+        address = self._server.bind_addr
+        assert isinstance(address, tuple)
+        return int(address[1])
+
+    def serve_forever(self) -> None:
+        """Serve until :meth:`shutdown` is called (from another thread)."""
+        self._server.serve()
+
+    def shutdown(self) -> None:
+        """Stop accepting, close the connections and join the worker threads."""
+        self._server.stop()
+
+    def server_close(self) -> None:
+        """Release the port (stopping first if still serving)."""
+        if self._server.ready:
+            self._server.stop()
 
 
 def make_simulator_server(
     app: WSGIApplication, host: str = "127.0.0.1", port: int = 0
-) -> BaseWSGIServer:
-    """A threaded werkzeug server for ``app`` (port 0 picks a free port)."""
-    return make_server(host, port, app, threaded=True, request_handler=QuietRequestHandler)
+) -> SimulatorServer:
+    """A threaded keep-alive server for ``app`` (port 0 picks a free port)."""
+    return SimulatorServer(app, host, port)
 
 
 @contextmanager
@@ -44,9 +78,7 @@ def serve(app: WSGIApplication, host: str = "127.0.0.1", port: int = 0) -> Itera
     """
     server = make_simulator_server(app, host, port)
     thread = threading.Thread(
-        # A short poll interval keeps shutdown fast; tests open many servers.
         target=server.serve_forever,
-        kwargs={"poll_interval": 0.05},
         name=f"jira-simulator-{server.port}",
         daemon=True,
     )
@@ -55,5 +87,4 @@ def serve(app: WSGIApplication, host: str = "127.0.0.1", port: int = 0) -> Itera
         yield f"http://{host}:{server.port}"
     finally:
         server.shutdown()
-        server.server_close()
         thread.join(timeout=5)

@@ -151,7 +151,7 @@ class CloudReader:
         pages = map(
             _slim,
             self._search_pages(
-                jql, fields, SEARCH_PAGE, ahead=ahead, buffer=-(-batch_size // SEARCH_PAGE)
+                jql, fields, SEARCH_PAGE, ahead=ahead, buffer=2 * -(-batch_size // SEARCH_PAGE)
             ),
         )
         for batch in rebatch(pages, batch_size):
