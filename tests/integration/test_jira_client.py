@@ -388,6 +388,76 @@ def test_cloud_falls_back_to_paged_issue_changelogs_without_bulkfetch(
     assert sim.request_count("/rest/api/3/issue/") == 251
 
 
+def one_worker_read(client: JiraClient, jql: str, batch_size: int) -> dict[str, Issue]:
+    """The sync's own path with one worker (bulkfetch requests read ahead across batches)."""
+    groups = client.iter_issues(
+        jql,
+        fields=[*ISSUE_FIELDS, client.story_points_field_id() or "customfield_10016"],
+        statuses=client.statuses(),
+        story_points_field=client.story_points_field_id(),
+        prepare=lambda fetched: fetched.issue,
+        batch_size=batch_size,
+        concurrency=1,
+    )
+    read: dict[str, Issue] = {}
+    for group in groups:
+        for issue in group:
+            assert issue.key not in read
+            read[issue.key] = issue
+    return read
+
+
+def test_one_worker_falls_back_to_paged_issue_changelogs_without_bulkfetch(
+    acme: tuple[Dataset, str],
+) -> None:
+    ds, long_key = acme
+    sim = JiraSimulator(ds, flavor="cloud")
+    with serve(sim) as url:
+        settings = settings_for(url, "cloud", deployment="cloud")
+        expected = parse_all(
+            JiraClient(settings), read_all(JiraClient(settings), "project = ACME", 100)
+        )
+        session = requests.Session()
+        session.mount("http://", WithoutBulkfetch())
+        client = JiraClient(settings, session=session)
+        client.statuses()
+        client.story_points_field_id()
+        sim.reset_requests()
+        before = client.requests_made
+        issues = one_worker_read(client, "project = ACME", batch_size=100)
+    assert issues == expected
+    assert len(issues[long_key].status_changes) == 130
+    # Tried once, then remembered: three search pages, the one bulkfetch that was
+    # answered 404, and the issues' changelog pages (two for the 130-history one).
+    assert client.requests_made - before == 3 + 1 + 251
+    assert sim.request_count("/rest/api/3/search/jql") == 3
+    assert sim.request_count("/rest/api/3/issue/") == 251
+
+
+def test_one_worker_reads_bulkfetch_pages_ahead_across_batches() -> None:
+    # 2,100 issues of 12 histories: three batches of up to 1,000 issues, whose
+    # 12,000 histories take two bulkfetch pages each (an issue split between them).
+    ds = Dataset.with_default_workflow(user_timezone="Europe/Moscow")
+    ds.generate_bulk(project="BULK", issues=2100, histories_per_issue=12)
+    sim = JiraSimulator(ds, flavor="cloud")
+    with serve(sim) as url:
+        settings = settings_for(url, "cloud", deployment="cloud")
+        expected = parse_all(
+            JiraClient(settings), read_all(JiraClient(settings), "project = BULK", 1000)
+        )
+        client = JiraClient(settings)
+        client.statuses()
+        client.story_points_field_id()
+        sim.reset_requests()
+        issues = one_worker_read(client, "project = BULK ORDER BY key", batch_size=1000)
+    assert issues == expected
+    assert sum(len(issue.changes) for issue in issues.values()) == sum(
+        len(h.items) for issue in ds.issues for h in issue.histories
+    )
+    assert sim.request_count("/rest/api/3/search/jql") == 21
+    assert sim.request_count("/rest/api/3/changelog/bulkfetch") == 2 + 2 + 1
+
+
 @pytest.mark.parametrize("flavor", FLAVORS)
 def test_issue_ids_are_listed_cheaply(flavor: str) -> None:
     ds = Dataset.with_default_workflow(user_timezone="Europe/Moscow")

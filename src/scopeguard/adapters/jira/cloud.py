@@ -25,14 +25,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from functools import partial
 from itertools import pairwise
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 from urllib.parse import quote
 
 from scopeguard.adapters.jira import wire
 from scopeguard.adapters.jira.decoding import JsonObject, rebatch
 from scopeguard.adapters.jira.errors import JiraMalformedResponse, JiraRequestError
 from scopeguard.adapters.jira.parse import reading_fields
-from scopeguard.adapters.jira.pipeline import AHEAD, Stream, chain
+from scopeguard.adapters.jira.pipeline import AHEAD, Stream, chain, run_streams
 from scopeguard.adapters.jira.transport import JiraTransport
 from scopeguard.adapters.jira.wire import History, SearchIssue, WireIssue, search_issue_id
 from scopeguard.domain.timeparse import parse_jira_datetime
@@ -51,6 +51,8 @@ BULKFETCH_PAGES_HELD = 1
 """Bulkfetch pages the readers of a split read hold at once (see :meth:`CloudReader.streams`)."""
 CHANGELOG_PAGE = 100
 """``/issue/{id}/changelog`` page size (its maximum)."""
+_BULKFETCH_PATH = "/rest/api/3/changelog/bulkfetch"
+_BULKFETCH = f"POST {_BULKFETCH_PATH}"
 _ORDER_BY = re.compile(r"\border\s+by\b.*$", re.IGNORECASE | re.DOTALL)
 
 
@@ -74,6 +76,46 @@ def _slim(issues: list[SearchIssue]) -> list[SearchIssue]:
         SearchIssue(issue.id, issue.key, reading_fields(issue.fields), issue.changelog)
         for issue in issues
     ]
+
+
+class _Answer(NamedTuple):
+    """A bulkfetch answer of :meth:`CloudReader._read_ahead`, with the batch it is for."""
+
+    batch: list[SearchIssue]
+    ids: list[str]
+    answer: bytes | None
+    last: bool
+    """The batch's last answer."""
+
+
+def _follow_bulkfetch(
+    page: wire.BulkfetchPage | wire.BulkfetchNext, seen_tokens: set[str]
+) -> str | None:
+    """The next page's token (``None`` after the last page), checked to move on."""
+    token = page.nextPageToken
+    if token is None:
+        return None
+    if not token or token in seen_tokens:
+        raise JiraMalformedResponse(
+            f"changelog/bulkfetch gave an unusable nextPageToken ({token!r})"
+        )
+    seen_tokens.add(token)
+    return token
+
+
+def _decoded_pages(first: _Answer, rest: Iterator[_Answer]) -> Iterator[wire.BulkfetchPage]:
+    """The bulkfetch pages of ``first``'s batch, taken from ``rest`` up to its last one,
+    decoded one at a time (each answer freed before the next is decoded)."""
+    item: _Answer | None = first
+    del first
+    while item is not None:
+        assert item.answer is not None  # a batch read per issue has one answer, alone
+        page = wire.decode_as(item.answer, wire.BulkfetchPage, _BULKFETCH)
+        last = item.last
+        del item
+        yield page
+        del page
+        item = None if last else next(rest, None)
 
 
 class CloudReader:
@@ -144,20 +186,76 @@ class CloudReader:
         """
         # Batching across search pages is what keeps bulkfetch calls (and the
         # request count) low: one bulkfetch serves up to 1,000 issues. Reading ahead,
-        # the next batch's search pages are all fetched while this batch's bulkfetch
-        # pages are parsed: with three, the one request allowed in flight sat idle
-        # for ~0.3 s a batch (about a fifth of a one-worker sync). Ten search pages
-        # are ~3 MB; one bulkfetch page is ~8 MB.
-        pages = map(
-            _slim,
-            self._search_pages(
-                jql, fields, SEARCH_PAGE, ahead=ahead, buffer=2 * -(-batch_size // SEARCH_PAGE)
+        # the next batch's search pages are fetched while this batch's bulkfetch
+        # pages are (ten search pages are ~3 MB; one bulkfetch page is ~8 MB).
+        batches = rebatch(
+            map(
+                _slim,
+                self._search_pages(
+                    jql, fields, SEARCH_PAGE, ahead=ahead, buffer=-(-batch_size // SEARCH_PAGE)
+                ),
             ),
+            batch_size,
         )
-        for batch in rebatch(pages, batch_size):
+        if ahead:
+            yield from self._read_ahead(batches, convert=convert)
+            return
+        for batch in batches:
             yield from self._with_changelogs(
                 batch, convert=convert, ahead=ahead, pages_held=pages_held
             )
+
+    def _read_ahead(
+        self,
+        batches: Iterator[list[SearchIssue]],
+        *,
+        convert: Callable[[list[WireIssue]], list[T]],
+    ) -> Iterator[list[T]]:
+        """One reader's batches with their histories; a thread of its own makes the
+        bulkfetch requests of every batch, one after another.
+
+        A bulkfetch chain per batch, started when the caller reached the batch, left
+        the one request allowed in flight idle while the batch's last page was
+        parsed: ~0.1 s a batch, 3 s of a one-worker sync of 20,000 issues. Here the
+        next batch's first request goes out as soon as this batch's last answer is
+        in, at most ``AHEAD`` answers before the caller.
+        """
+
+        def answers() -> Iterator[_Answer]:
+            # In the reading thread. An answer of `None`: read this batch per issue.
+            for batch in batches:
+                ids = list(dict.fromkeys(search_issue_id(issue) for issue in batch))
+                token: str | None = ""
+                seen_tokens: set[str] = set()
+                while token is not None and self._bulkfetch_available:
+                    try:
+                        answer = self._bulkfetch_request(ids, token)
+                    except JiraRequestError as exc:
+                        if token or exc.status not in (404, 405):
+                            raise
+                        self._bulkfetch_missing(exc.status)
+                        break
+                    token = _follow_bulkfetch(
+                        wire.decode_as(answer, wire.BulkfetchNext, _BULKFETCH), seen_tokens
+                    )
+                    yield _Answer(batch, ids, answer, last=token is None)
+                    del answer
+                if not self._bulkfetch_available:
+                    yield _Answer(batch, ids, None, last=True)
+
+        items = run_streams([answers], workers=1, buffer=AHEAD)
+        try:
+            for first in items:
+                by_id = {search_issue_id(issue): issue for issue in first.batch}
+                if first.answer is None:
+                    yield self._per_issue(by_id, convert)
+                    continue
+                ids = first.ids
+                pages = _decoded_pages(first, items)
+                del first  # its page lives in `pages` alone, decoded and dropped in turn
+                yield from self._converted(by_id, self._completed(ids, pages), convert)
+        finally:
+            items.close()
 
     def streams(
         self,
@@ -240,58 +338,106 @@ class CloudReader:
         pages_held: threading.Semaphore | None = None,
     ) -> Iterator[list[T]]:
         """The issues with their complete histories, converted, in groups as bulkfetch
-        pages complete them.
+        pages complete them (see :meth:`_converted`)."""
+        by_id = {search_issue_id(issue): issue for issue in issues}
+        if self._bulkfetch_available:
+            yielded = False
+            completes = self._bulkfetch(list(by_id), ahead=ahead)
+            try:
+                for ready in self._converted(by_id, completes, convert, pages_held=pages_held):
+                    yielded = True
+                    yield ready
+                return
+            except JiraRequestError as exc:
+                if exc.status not in (404, 405) or yielded:
+                    raise
+                self._bulkfetch_missing(exc.status)
+            finally:
+                completes.close()
+        yield self._per_issue(by_id, convert)
+
+    @staticmethod
+    def _converted(
+        by_id: dict[str, SearchIssue],
+        completes: Iterator[dict[str, list[History]]],
+        convert: Callable[[list[WireIssue]], list[T]],
+        *,
+        pages_held: threading.Semaphore | None = None,
+    ) -> Iterator[list[T]]:
+        """The issues of each bulkfetch page's completed histories, converted.
 
         Yielding per page rather than per batch keeps memory to one page of
         histories (10,000) instead of the batch's (30,000 for 1,000 issues with 30
         histories each) without costing a single extra request. A bulkfetch page
         counts against ``pages_held`` from its request until its issues are
-        converted: then only the (much smaller) result is left of it.
+        converted: then only the (much smaller) result is left of it. Each issue
+        is taken out of ``by_id`` as it is completed.
         """
-        by_id = {search_issue_id(issue): issue for issue in issues}
-        if self._bulkfetch_available:
-            yielded = False
-            pages = self._bulkfetch(list(by_id), ahead=ahead)
+        while True:
+            if pages_held is not None:
+                pages_held.acquire()
             try:
-                while True:
-                    if pages_held is not None:
-                        pages_held.acquire()
-                    try:
-                        complete = next(pages, None)
-                        if complete is None:
-                            break
-                        group = [
-                            _wire(by_id.pop(issue_id), histories)
-                            for issue_id, histories in complete.items()
-                        ]
-                        complete.clear()  # the histories now live in `group` alone
-                        ready = convert(group) if group else []
-                        del group
-                    finally:
-                        if pages_held is not None:
-                            pages_held.release()
-                    if ready:
-                        yielded = True
-                        yield ready
-                return
-            except JiraRequestError as exc:
-                if exc.status not in (404, 405) or yielded:
-                    raise
-                # Sites (or proxies) without the bulk endpoint: remember, and read
-                # each issue's changelog instead. Costs one request per issue.
-                LOG.warning(
-                    "Jira has no changelog/bulkfetch (HTTP %s); reading changelogs per issue",
-                    exc.status,
-                )
-                self._bulkfetch_available = False
+                complete = next(completes, None)
+                if complete is None:
+                    return
+                group = [
+                    _wire(by_id.pop(issue_id), histories)
+                    for issue_id, histories in complete.items()
+                ]
+                complete.clear()  # the histories now live in `group` alone
+                ready = convert(group) if group else []
+                del group
             finally:
-                pages.close()
-        yield convert([_wire(issue, self._issue_changelog_pages(i)) for i, issue in by_id.items()])
+                if pages_held is not None:
+                    pages_held.release()
+            if ready:
+                yield ready
+
+    def _per_issue(
+        self, by_id: dict[str, SearchIssue], convert: Callable[[list[WireIssue]], list[T]]
+    ) -> list[T]:
+        """The issues converted with histories read per issue (a site without bulkfetch)."""
+        return convert([_wire(issue, self._issue_changelog_pages(i)) for i, issue in by_id.items()])
+
+    def _bulkfetch_missing(self, status: int | None) -> None:
+        # Sites (or proxies) without the bulk endpoint: remember, and read each
+        # issue's changelog instead. Costs one request per issue.
+        LOG.warning(
+            "Jira has no changelog/bulkfetch (HTTP %s); reading changelogs per issue", status
+        )
+        self._bulkfetch_available = False
+
+    def _bulkfetch_request(self, ids: list[str], token: str) -> bytes:
+        # Jira rejects unknown body keys: send exactly these three.
+        body: JsonObject = {"issueIdsOrKeys": ids, "maxResults": BULKFETCH_MAX_HISTORIES}
+        if token:
+            body["nextPageToken"] = token
+        return self._transport.request_bytes("POST", _BULKFETCH_PATH, body=body)
 
     def _bulkfetch(
         self, ids: list[str], *, ahead: bool
     ) -> Generator[dict[str, list[History]], None, None]:
-        """Histories of ``ids`` per bulkfetch page: each yield holds the issues it completed.
+        """Histories of ``ids`` per bulkfetch page (see :meth:`_completed`), each page
+        requested when the one before is read (or, with ``ahead``, before)."""
+        seen_tokens: set[str] = set()
+        pages = chain(
+            "",
+            partial(self._bulkfetch_request, ids),
+            lambda answer: wire.decode_as(answer, wire.BulkfetchPage, _BULKFETCH),
+            lambda page: _follow_bulkfetch(page, seen_tokens),
+            glance=lambda answer: _follow_bulkfetch(
+                wire.decode_as(answer, wire.BulkfetchNext, _BULKFETCH), seen_tokens
+            ),
+            ahead=ahead,
+        )
+        yield from self._completed(ids, pages)
+
+    @staticmethod
+    def _completed(
+        ids: list[str], pages: Iterator[wire.BulkfetchPage]
+    ) -> Generator[dict[str, list[History]], None, None]:
+        """Histories of ``ids`` from their bulkfetch pages: each yield holds the issues
+        a page completed.
 
         Jira orders the results by issue, so when a page ends every issue on it
         but the last is complete; the last may continue on the next page. Issues
@@ -300,36 +446,6 @@ class CloudReader:
         wanted = set(ids)
         found: dict[str, dict[str, History]] = {}
         done: set[str] = set()
-        seen_tokens: set[str] = set()
-        path = "/rest/api/3/changelog/bulkfetch"
-
-        def fetch(token: str) -> bytes:
-            # Jira rejects unknown body keys: send exactly these three.
-            body: JsonObject = {"issueIdsOrKeys": ids, "maxResults": BULKFETCH_MAX_HISTORIES}
-            if token:
-                body["nextPageToken"] = token
-            return self._transport.request_bytes("POST", path, body=body)
-
-        def follow(page: wire.BulkfetchPage | wire.BulkfetchNext) -> str | None:
-            token = page.nextPageToken
-            if token is None:
-                return None
-            if not token or token in seen_tokens:
-                raise JiraMalformedResponse(
-                    f"changelog/bulkfetch gave an unusable nextPageToken ({token!r})"
-                )
-            seen_tokens.add(token)
-            return token
-
-        what = f"POST {path}"
-        pages = chain(
-            "",
-            fetch,
-            lambda answer: wire.decode_as(answer, wire.BulkfetchPage, what),
-            follow,
-            glance=lambda answer: follow(wire.decode_as(answer, wire.BulkfetchNext, what)),
-            ahead=ahead,
-        )
 
         for page in pages:
             last_on_page: str | None = None
