@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -116,6 +117,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_folder(database: str, *, uri: bool) -> Path:
+    """The folder of a SQLite database. With ``uri=true`` its name is a ``file:`` URI
+    (``file:/srv/scopeguard.db?mode=ro``), not a path under the working directory."""
+    if uri and database.startswith("file:"):
+        return Path(unquote(urlsplit(database).path)).parent
+    return Path(database).parent
+
+
 def create_db_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite files get WAL mode and their folder is created.
 
@@ -125,7 +134,9 @@ def create_db_engine(url: str) -> Engine:
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite":
             if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+                _sqlite_folder(parsed.database, uri=parsed.query.get("uri") == "true").mkdir(
+                    parents=True, exist_ok=True
+                )
             engine = create_engine(url, connect_args={"timeout": 30})
             event.listen(engine, "connect", _sqlite_pragmas)
             return engine
