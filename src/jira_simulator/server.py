@@ -25,8 +25,9 @@ WORKER_THREADS = 32
 is the concurrency a test or benchmark can reach (a 4-worker sync, a worklog reader,
 several processes sharing a site), with room to spare."""
 LISTEN_BACKLOG = 128
-"""Connections waiting to be accepted. Cheroot's default (5) made a burst of new
-connections wait for the kernel's one-second SYN retry."""
+"""Connections waiting to be accepted. Cheroot's default is 5: a burst of new
+connections beyond it (four workers, a worklog reader, several processes) would
+wait for the kernel to retry them."""
 
 
 class SimulatorServer:
