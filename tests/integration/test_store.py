@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 
 from scopeguard.adapters.store import Database
 from scopeguard.adapters.store.changelog import decode_changes
-from scopeguard.adapters.store.db import alembic_config, create_db_engine
+from scopeguard.adapters.store.db import alembic_config
 from scopeguard.adapters.store.models import ClientSnapshotRow, CommentRow, IssueRow
 from scopeguard.adapters.store.repository import (
     StoredIssue,
@@ -254,21 +254,23 @@ def test_two_refreshes_of_one_client_at_once_store_two_versions(database_url: st
     database.dispose()
 
 
+@pytest.mark.parametrize("flag", ["true", "1"])
 def test_a_sqlite_uri_filename_is_not_made_a_folder_under_the_working_directory(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flag: str
 ) -> None:
     # `sqlite:///file:/srv/sg.db?uri=true` names /srv/sg.db; read as a plain path,
-    # its folder was created as ./file:/srv in whatever directory the process ran.
+    # its folder was created as ./file:/srv in whatever directory the process ran
+    # (and the migration lock went there too).
     working = tmp_path / "working"
     working.mkdir()
     monkeypatch.chdir(working)
     target = tmp_path / "data" / "scopeguard.db"
-    engine = create_db_engine(f"sqlite:///file:{target}?uri=true")
+    database = Database(f"sqlite:///file:{target}?uri={flag}")
     try:
-        with engine.connect() as connection:
-            connection.execute(text("CREATE TABLE t (x INTEGER)"))
-            connection.commit()
+        database.upgrade()
+        with database.session() as session:
+            assert session.execute(text("SELECT count(*) FROM issues")).scalar() == 0
     finally:
-        engine.dispose()
+        database.dispose()
     assert target.is_file()
     assert list(working.iterdir()) == []

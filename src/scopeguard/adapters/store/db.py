@@ -24,9 +24,10 @@ from alembic.script import ScriptDirectory
 from alembic.script.revision import RevisionError
 from alembic.util.exc import CommandError
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.util import asbool
 
 Transaction = Session
 """An open unit of work, as :meth:`Database.session` yields it: use cases pass it to
@@ -117,12 +118,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_folder(database: str, *, uri: bool) -> Path:
-    """The folder of a SQLite database. With ``uri=true`` its name is a ``file:`` URI
-    (``file:/srv/scopeguard.db?mode=ro``), not a path under the working directory."""
-    if uri and database.startswith("file:"):
-        return Path(unquote(urlsplit(database).path)).parent
-    return Path(database).parent
+def sqlite_file(url: URL) -> Path | None:
+    """The file a SQLite URL names, ``None`` for a database in memory.
+
+    With ``uri=true`` the name is a ``file:`` URI (``sqlite:///file:/srv/sg.db?uri=true``
+    names ``/srv/sg.db``), not a path under the working directory.
+    """
+    database = url.database
+    if not database or database == ":memory:":
+        return None
+    if asbool(url.query.get("uri", False)) and database.startswith("file:"):
+        path = unquote(urlsplit(database).path)
+        if path in ("", ":memory:") or url.query.get("mode") == "memory":
+            return None
+        return Path(path)
+    return Path(database)
 
 
 def create_db_engine(url: str) -> Engine:
@@ -133,10 +143,9 @@ def create_db_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite":
-            if parsed.database and parsed.database != ":memory:":
-                _sqlite_folder(parsed.database, uri=parsed.query.get("uri") == "true").mkdir(
-                    parents=True, exist_ok=True
-                )
+            file = sqlite_file(parsed)
+            if file is not None:
+                file.parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(url, connect_args={"timeout": 30})
             event.listen(engine, "connect", _sqlite_pragmas)
             return engine
@@ -216,10 +225,11 @@ class Database:
     @contextmanager
     def _migration_lock(self) -> Iterator[None]:
         parsed = make_url(self.url)
-        if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        file = sqlite_file(parsed) if parsed.get_backend_name() == "sqlite" else None
+        if file is None:
             yield
             return
-        lock = f"{parsed.database}.migrate.lock"
+        lock = f"{file}.migrate.lock"
         try:
             handle = open(lock, "a+b")  # noqa: SIM115 - held across the yield below
         except OSError as error:
