@@ -126,23 +126,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     sim.faults.latency_seconds = args.latency
     server = make_simulator_server(sim, args.host, args.port)
-    url = f"http://{args.host}:{server.port}"
-    credentials = (
-        {"email": args.email, "api_token": args.api_token}
-        if args.flavor == "cloud"
-        else {"pat": args.pat, "basic": f"{args.email}:{args.api_token}"}
-    )
-    print(f"Jira simulator ({args.flavor}) at {url}")
-    print(
-        json.dumps(
-            {"url": url, "credentials": credentials, **summary},
-            indent=2,
-            ensure_ascii=False,
-            default=_jsonable,
-        )
-    )
-    sys.stdout.flush()
+    # Its worker threads are running: whatever fails from here must still stop them.
     try:
+        url = f"http://{args.host}:{server.port}"
+        credentials = (
+            {"email": args.email, "api_token": args.api_token}
+            if args.flavor == "cloud"
+            else {"pat": args.pat, "basic": f"{args.email}:{args.api_token}"}
+        )
+        print(f"Jira simulator ({args.flavor}) at {url}")
+        print(
+            json.dumps(
+                {"url": url, "credentials": credentials, **summary},
+                indent=2,
+                ensure_ascii=False,
+                default=_jsonable,
+            )
+        )
+        sys.stdout.flush()
         server.serve_forever()
     except KeyboardInterrupt:
         pass

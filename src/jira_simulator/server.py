@@ -15,8 +15,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from cheroot import wsgi
-
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
@@ -34,6 +32,10 @@ class SimulatorServer:
     """An HTTP/1.1 server with keep-alive for one WSGI app, bound on creation."""
 
     def __init__(self, app: WSGIApplication, host: str = "127.0.0.1", port: int = 0) -> None:
+        # Imported here: the package ships in the wheel (the image installs it), but
+        # only the tests and the demo serve it, with the dev extras installed.
+        from cheroot import wsgi  # noqa: PLC0415
+
         self._server = wsgi.Server(
             (host, port),
             app,
@@ -41,6 +43,12 @@ class SimulatorServer:
             request_queue_size=LISTEN_BACKLOG,
             server_name="jira-simulator",
         )
+        # Past this many open connections cheroot answers `Connection: close`
+        # (its default is 10, fewer than the requests served at once).
+        self._server.keep_alive_conn_limit = 4 * WORKER_THREADS
+        # How often the connection loop looks at `stop()`: 0.5 s by default, paid
+        # by each of the hundreds of servers the tests start and stop.
+        self._server.expiration_interval = 0.05
         self._server.prepare()  # binds now, so port 0 has become a real port
 
     @property
