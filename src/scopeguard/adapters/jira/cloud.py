@@ -198,6 +198,8 @@ class CloudReader:
             batch_size,
         )
         if ahead:
+            # One reader alone (a split read's readers do not read ahead): nothing to share.
+            assert pages_held is None, "a reader that reads ahead holds its own pages"
             yield from self._read_ahead(batches, convert=convert)
             return
         for batch in batches:
@@ -225,13 +227,16 @@ class CloudReader:
             # In the reading thread. An answer of `None`: read this batch per issue.
             for batch in batches:
                 ids = list(dict.fromkeys(search_issue_id(issue) for issue in batch))
-                token: str | None = ""
+                # Decided once a batch: another reader of this site turning bulkfetch
+                # off must not cut a batch short between two of its pages.
+                token: str | None = "" if self._bulkfetch_available else None
                 seen_tokens: set[str] = set()
-                while token is not None and self._bulkfetch_available:
+                answered = False
+                while token is not None:
                     try:
                         answer = self._bulkfetch_request(ids, token)
                     except JiraRequestError as exc:
-                        if token or exc.status not in (404, 405):
+                        if answered or exc.status not in (404, 405):
                             raise
                         self._bulkfetch_missing(exc.status)
                         break
@@ -239,8 +244,9 @@ class CloudReader:
                         wire.decode_as(answer, wire.BulkfetchNext, _BULKFETCH), seen_tokens
                     )
                     yield _Answer(batch, ids, answer, last=token is None)
+                    answered = True
                     del answer
-                if not self._bulkfetch_available:
+                if not answered:
                     yield _Answer(batch, ids, None, last=True)
 
         items = run_streams([answers], workers=1, buffer=AHEAD)
