@@ -134,7 +134,28 @@ def test_three_workers_share_the_clients_and_take_over_a_killed_ones(tmp_path: P
                             return lease.holder, lease.client_key, lease.period
                     return None
 
-                victim_holder, victim_client, victim_period = _wait(busy, 60, "a busy worker")
+                def frozen_mid_sync() -> tuple[str, str, str] | None:
+                    # A lease row can outlive its sync by a moment (the sync is done,
+                    # the lease not yet let go): the worker is frozen first, and its
+                    # own log must show that sync started and not done.
+                    found = busy()
+                    if found is None:
+                        return None
+                    holder, client_key, period = found
+                    worker = holders[holder]
+                    os.kill(worker.process.pid, signal.SIGSTOP)
+                    seen = {
+                        (c, p, what) for job, c, p, what, _ in worker.client_jobs() if job == "sync"
+                    }
+                    mid_sync = (client_key, period, "done") not in seen
+                    if mid_sync and (client_key, period, "started") in seen:
+                        return found
+                    os.kill(worker.process.pid, signal.SIGCONT)
+                    return None
+
+                victim_holder, victim_client, victim_period = _wait(
+                    frozen_mid_sync, 60, "a worker in the middle of a sync"
+                )
                 victim = holders[victim_holder]
                 killed_at = time.monotonic()
                 assert victim.stop(signal.SIGKILL) == -signal.SIGKILL
