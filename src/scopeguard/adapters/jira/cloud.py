@@ -203,9 +203,7 @@ class CloudReader:
             yield from self._read_ahead(batches, convert=convert)
             return
         for batch in batches:
-            yield from self._with_changelogs(
-                batch, convert=convert, ahead=ahead, pages_held=pages_held
-            )
+            yield from self._with_changelogs(batch, convert=convert, pages_held=pages_held)
 
     def _read_ahead(
         self,
@@ -340,15 +338,15 @@ class CloudReader:
         issues: list[SearchIssue],
         *,
         convert: Callable[[list[WireIssue]], list[T]],
-        ahead: bool,
         pages_held: threading.Semaphore | None = None,
     ) -> Iterator[list[T]]:
         """The issues with their complete histories, converted, in groups as bulkfetch
-        pages complete them (see :meth:`_converted`)."""
+        pages complete them (see :meth:`_converted`); each page requested when the one
+        before is read (a reader that reads ahead uses :meth:`_read_ahead`)."""
         by_id = {search_issue_id(issue): issue for issue in issues}
         if self._bulkfetch_available:
             yielded = False
-            completes = self._bulkfetch(list(by_id), ahead=ahead)
+            completes = self._bulkfetch(list(by_id))
             try:
                 for ready in self._converted(by_id, completes, convert, pages_held=pages_held):
                     yielded = True
@@ -420,11 +418,9 @@ class CloudReader:
             body["nextPageToken"] = token
         return self._transport.request_bytes("POST", _BULKFETCH_PATH, body=body)
 
-    def _bulkfetch(
-        self, ids: list[str], *, ahead: bool
-    ) -> Generator[dict[str, list[History]], None, None]:
+    def _bulkfetch(self, ids: list[str]) -> Generator[dict[str, list[History]], None, None]:
         """Histories of ``ids`` per bulkfetch page (see :meth:`_completed`), each page
-        requested when the one before is read (or, with ``ahead``, before)."""
+        requested when the one before is read."""
         seen_tokens: set[str] = set()
         pages = chain(
             "",
@@ -434,7 +430,7 @@ class CloudReader:
             glance=lambda answer: _follow_bulkfetch(
                 wire.decode_as(answer, wire.BulkfetchNext, _BULKFETCH), seen_tokens
             ),
-            ahead=ahead,
+            ahead=False,
         )
         yield from self._completed(ids, pages)
 
