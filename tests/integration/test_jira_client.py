@@ -388,8 +388,16 @@ def test_cloud_falls_back_to_paged_issue_changelogs_without_bulkfetch(
     assert sim.request_count("/rest/api/3/issue/") == 251
 
 
-def one_worker_read(client: JiraClient, jql: str, batch_size: int) -> dict[str, Issue]:
-    """The sync's own path with one worker (bulkfetch requests read ahead across batches)."""
+def sync_read(
+    client: JiraClient,
+    jql: str,
+    *,
+    batch_size: int = 1000,
+    concurrency: int = 1,
+    full: bool = False,
+) -> dict[str, Issue]:
+    """The sync's own path (typed pages, the one-pass parser, reading ahead), each issue
+    once; with one worker a Cloud read makes its bulkfetch requests across batches."""
     groups = client.iter_issues(
         jql,
         fields=[*ISSUE_FIELDS, client.story_points_field_id() or "customfield_10016"],
@@ -397,7 +405,8 @@ def one_worker_read(client: JiraClient, jql: str, batch_size: int) -> dict[str, 
         story_points_field=client.story_points_field_id(),
         prepare=lambda fetched: fetched.issue,
         batch_size=batch_size,
-        concurrency=1,
+        concurrency=concurrency,
+        full=full,
     )
     read: dict[str, Issue] = {}
     for group in groups:
@@ -424,7 +433,7 @@ def test_one_worker_falls_back_to_paged_issue_changelogs_without_bulkfetch(
         client.story_points_field_id()
         sim.reset_requests()
         before = client.requests_made
-        issues = one_worker_read(client, "project = ACME", batch_size=100)
+        issues = sync_read(client, "project = ACME", batch_size=100)
     assert issues == expected
     assert len(issues[long_key].status_changes) == 130
     # Tried once, then remembered: three search pages, the one bulkfetch that was
@@ -449,7 +458,7 @@ def test_one_worker_reads_bulkfetch_pages_ahead_across_batches() -> None:
         client.statuses()
         client.story_points_field_id()
         sim.reset_requests()
-        issues = one_worker_read(client, "project = BULK ORDER BY key", batch_size=1000)
+        issues = sync_read(client, "project = BULK ORDER BY key")
     assert issues == expected
     assert sum(len(issue.changes) for issue in issues.values()) == sum(
         len(h.items) for issue in ds.issues for h in issue.histories
@@ -526,16 +535,8 @@ def test_real_captured_issues_survive_the_round_trip(flavor: str) -> None:
     # gives the very issues the raw JSON gives through parse_issue.
     with serve(sim) as url:
         client = JiraClient(settings_for(url, flavor))
-        fast = client.iter_issues(
-            f"project in ({', '.join(projects)})",
-            fields=[*ISSUE_FIELDS, client.story_points_field_id() or "customfield_10016"],
-            statuses=client.statuses(),
-            story_points_field=client.story_points_field_id(),
-            prepare=lambda fetched: fetched.issue,
-            concurrency=4,
-            full=True,
-        )
-        assert {issue.key: issue for group in fast for issue in group} == issues
+        fast = sync_read(client, f"project in ({', '.join(projects)})", concurrency=4, full=True)
+        assert fast == issues
 
 
 # --- failures -------------------------------------------------------------------------------
