@@ -312,10 +312,23 @@ class JiraSimulator:
         return None
 
     def _respond(self, request: Request) -> Response:
+        """The answer to ``request``, no sooner than the simulated latency after it came.
+
+        The latency is how long this Jira takes to answer, its own work included, as a
+        real Jira's is: the simulator builds the answer while it waits, and sleeps only
+        what is left. Sleeping the whole latency first, then building, made a 50 ms
+        Jira answer a bulkfetch page in 67 ms, and benchmarks time ScopeGuard against
+        the simulated latency, not against the simulator's own speed.
+        """
+        started = time.monotonic()
+        response = self._answer(request)
+        left = self.faults.latency_seconds - (time.monotonic() - started)
+        if left > 0:
+            time.sleep(left)
+        return response
+
+    def _answer(self, request: Request) -> Response:
         decision = self.faults.take()
-        latency = self.faults.latency_seconds
-        if latency > 0:
-            time.sleep(latency)
         if decision is not None:
             return self._fault_response(decision)
         try:

@@ -28,8 +28,9 @@ class FaultDecision:
 class Faults:
     """Faults the simulator injects into the next requests; thread-safe.
 
-    ``latency_seconds`` delays every answer. The one-shot faults are consumed in
-    this order: an outage (:meth:`go_down_after`), then rate limiting, then 5xx
+    ``latency_seconds`` is the least time every answer takes, the simulator's own
+    work included (see ``JiraSimulator._respond``). The one-shot faults are consumed
+    in this order: an outage (:meth:`go_down_after`), then rate limiting, then 5xx
     failures. Malformed bodies are consumed only by answers that would have been
     200, so they always hit a response the client expected to parse.
     """
