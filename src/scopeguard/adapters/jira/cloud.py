@@ -84,15 +84,12 @@ class _Answer(NamedTuple):
     batch: list[SearchIssue]
     ids: list[str]
     answer: bytes | None
-    last: bool
-    """The batch's last answer."""
+    token: str | None
+    """The next page's token as the reader found it (``None``: the batch's last answer)."""
 
 
-def _follow_bulkfetch(
-    page: wire.BulkfetchPage | wire.BulkfetchNext, seen_tokens: set[str]
-) -> str | None:
+def _follow_bulkfetch(token: str | None, seen_tokens: set[str]) -> str | None:
     """The next page's token (``None`` after the last page), checked to move on."""
-    token = page.nextPageToken
     if token is None:
         return None
     if not token or token in seen_tokens:
@@ -111,7 +108,13 @@ def _decoded_pages(first: _Answer, rest: Iterator[_Answer]) -> Iterator[wire.Bul
     while item is not None:
         assert item.answer is not None  # a batch read per issue has one answer, alone
         page = wire.decode_as(item.answer, wire.BulkfetchPage, _BULKFETCH)
-        last = item.last
+        if page.nextPageToken != item.token:
+            # The reader found the token in the bytes alone (wire.bulkfetch_next_token)
+            # and has already followed it: a page that says otherwise must not pass.
+            raise JiraMalformedResponse(
+                "changelog/bulkfetch: the page's nextPageToken could not be read reliably"
+            )
+        last = item.token is None
         del item
         yield page
         del page
@@ -238,14 +241,13 @@ class CloudReader:
                             raise
                         self._bulkfetch_missing(exc.status)
                         break
-                    token = _follow_bulkfetch(
-                        wire.decode_as(answer, wire.BulkfetchNext, _BULKFETCH), seen_tokens
-                    )
-                    yield _Answer(batch, ids, answer, last=token is None)
+                    found = wire.bulkfetch_next_token(answer, _BULKFETCH)
+                    token = _follow_bulkfetch(found, seen_tokens)
+                    yield _Answer(batch, ids, answer, found)
                     answered = True
                     del answer
                 if not answered:
-                    yield _Answer(batch, ids, None, last=True)
+                    yield _Answer(batch, ids, None, None)
 
         items = run_streams([answers], workers=1, buffer=AHEAD)
         try:
@@ -426,9 +428,9 @@ class CloudReader:
             "",
             partial(self._bulkfetch_request, ids),
             lambda answer: wire.decode_as(answer, wire.BulkfetchPage, _BULKFETCH),
-            lambda page: _follow_bulkfetch(page, seen_tokens),
+            lambda page: _follow_bulkfetch(page.nextPageToken, seen_tokens),
             glance=lambda answer: _follow_bulkfetch(
-                wire.decode_as(answer, wire.BulkfetchNext, _BULKFETCH), seen_tokens
+                wire.bulkfetch_next_token(answer, _BULKFETCH), seen_tokens
             ),
             ahead=False,
         )

@@ -14,6 +14,7 @@ make the collector run more often.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -172,6 +173,39 @@ def decode_as(data: bytes, kind: type[T], what: str) -> T:
     except msgspec.DecodeError as exc:
         raise JiraMalformedResponse(f"{what}: the body is not JSON ({exc})") from None
     return value
+
+
+_TOKEN_KEY = b'"nextPageToken"'
+_TRAILING_TOKEN = re.compile(
+    rb'"nextPageToken"\s*:\s*("(?:[^"\\]|\\.)*"|null)\s*\}\s*\Z', re.DOTALL
+)
+
+
+def bulkfetch_next_token(data: bytes, what: str) -> str | None:
+    """A bulkfetch answer's ``nextPageToken``, found without decoding the page where the
+    bytes allow it.
+
+    The reader needs only the token to ask for the next page, and decoding an 8 MB
+    page for it took ~5 ms with the GIL held: the one request slot of a one-worker
+    sync stood idle that long after every page. Jira writes the token last, so a
+    backwards search finds it at once. A match of ``"nextPageToken"`` followed by
+    ``:`` is a key (a string *value* is followed by ``,``, ``]`` or ``}``, and quotes
+    inside a string are escaped), and a member followed only by the closing brace of
+    the document belongs to the top-level object. No ``"nextPageToken"`` anywhere:
+    the last page. Any other layout is decoded the ordinary way. The caller checks
+    the token against the page's full decode later (a key written with escapes
+    would be missed here).
+    """
+    at = data.rfind(_TOKEN_KEY)
+    if at < 0:
+        return None
+    match = _TRAILING_TOKEN.match(data, at)
+    if match is None:
+        return decode_as(data, BulkfetchNext, what).nextPageToken
+    token: object = msgspec.json.decode(match.group(1))
+    if token is not None and not isinstance(token, str):  # pragma: no cover - the pattern
+        raise JiraMalformedResponse(f"{what}: nextPageToken is not text")
+    return token
 
 
 def history_id(history: History) -> str:
