@@ -7,6 +7,7 @@ simulator URL, a temporary database), never monkeypatched internals.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,6 +38,16 @@ def pause(seconds: float) -> None:
     threading.Event().wait(seconds)
 
 
+SYNC_SWITCH_INTERVAL = 0.001
+"""Seconds a thread of a syncing process may hold the GIL while another waits for it.
+
+A sync's reader threads mostly wait on sockets, each answer needing the GIL for a
+moment, while one thread parses and stores. At Python's default of 5 ms, every
+hand-over to a reader could wait that long behind the parser: with one request in
+flight (``sync.concurrency: 1``) that idled the request slot 0.5–0.6 s of a 17 s
+sync of 20,000 issues. At 1 ms the parser's CPU did not measurably grow."""
+
+
 @dataclass
 class Services:
     """Lazily built adapters for one configuration."""
@@ -56,6 +67,10 @@ class Services:
     clock: Clock = utcnow
     """The time every use case reads (tests pin it)."""
     _database: Database | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.syncing and sys.getswitchinterval() > SYNC_SWITCH_INTERVAL:
+            sys.setswitchinterval(SYNC_SWITCH_INTERVAL)
 
     @property
     def database(self) -> Database:
