@@ -868,6 +868,18 @@ def test_facts_round_trip_through_their_storage_form() -> None:
     assert restored.removal_reason is RemovalReason.CANCELLED
 
 
+def test_facts_decoded_apart_share_their_names() -> None:
+    encoded = encode_facts(facts_of(busy_issue(), contract=POINTS_CONTRACT))
+    first, second = decode_facts(encoded), decode_facts(encoded)
+    assert first == second and first.revisions
+    for mine, theirs in zip(first.revisions, second.revisions, strict=True):
+        assert mine.from_status is theirs.from_status
+        assert mine.to_status is theirs.to_status
+        assert mine.author_name is theirs.author_name
+    assert first.status is second.status
+    assert first.issue_type is second.issue_type
+
+
 def test_summaries_from_cached_facts_equal_fresh_ones() -> None:
     builders = [busy_issue(), inflating_issue(), reviewed_and_sent_back("ACME-61", 3)]
     fresh = [facts_of(b, contract=POINTS_CONTRACT) for b in builders]

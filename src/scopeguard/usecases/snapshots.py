@@ -184,17 +184,26 @@ class ScopeAnalysis:
     # -- sync listener ------------------------------------------------------
 
     def issues_stored(self, client: ClientSettings, stored: Sequence[tuple[int, Issue]]) -> None:
-        """Cache the facts of issues a sync batch has just stored (they are in memory)."""
+        """Store the facts of issues a sync batch has just stored (they are in memory).
+
+        The facts held for those issues are dropped, not replaced: the post-sync
+        refresh decodes them back from storage in bulk. Holding each batch's new
+        facts saved that decode (~0.3 s for 20,000 issues, once per full sync) but
+        kept ~65 MB of them alive beside the sync's pages until the sync ended, which
+        put a full sync's peak RSS over 250 MB; an incremental sync decodes a few.
+        """
         with self.database.session() as session:
             context = self.context(session, client)
-            saved = save_facts(
+            save_facts(
                 session,
                 client.key,
                 context.fingerprint,
                 [(pk, context.facts(issue)) for pk, issue in stored],
             )
-        if self.hold_facts:
-            self._facts_held.setdefault(client.key, {}).update(saved)
+        held = self._facts_held.get(client.key)
+        if held:
+            for pk, _ in stored:
+                held.pop(pk, None)
 
     def sync_finished(self, client: ClientSettings, report: SyncReport) -> None:
         """Recompute what the sync made stale and store the client's new snapshot.
