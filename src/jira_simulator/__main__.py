@@ -65,7 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--email", default="pm@agency.example")
     parser.add_argument("--api-token", default="token")
     parser.add_argument("--pat", default="pat-token")
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to each answer")
+    parser.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        help="the least seconds each answer takes, the simulator's own work included",
+    )
     return parser
 
 

@@ -188,7 +188,7 @@ class ScopeAnalysis:
 
         The facts held for those issues are dropped, not replaced: the post-sync
         refresh decodes them back from storage in bulk. Holding each batch's new
-        facts saved that decode (~0.3 s for 20,000 issues, once per full sync) but
+        facts saved that decode (~0.5 s for 20,000 issues, once per full sync) but
         kept ~65 MB of them alive beside the sync's pages until the sync ended, which
         put a full sync's peak RSS over 250 MB; an incremental sync decodes a few.
         """
