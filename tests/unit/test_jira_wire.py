@@ -55,3 +55,8 @@ def test_a_page_whose_token_reads_two_ways_is_refused() -> None:
     pages = _decoded_pages(_Answer([], [], data, None), iter(()))
     with pytest.raises(JiraMalformedResponse, match="nextPageToken"):
         next(pages)
+
+
+def test_a_token_that_is_not_json_text_is_malformed() -> None:
+    with pytest.raises(JiraMalformedResponse, match="not JSON"):
+        bulkfetch_next_token(b'{"issueChangeLogs": [], "nextPageToken": "bad \\q"}', "bulkfetch")

@@ -364,7 +364,8 @@ class ScopeAnalysis:
         """Every cached fact of the client, decoding only what this process does not hold."""
         if not self.hold_facts:
             return list(iter_facts(session, client_key))
-        held = self._facts_held.get(client_key, {})
+        # A copy: a sync storing a batch meanwhile (another thread) drops entries.
+        held = dict(self._facts_held.get(client_key, {}))
         stamps = fact_stamps(session, client_key)
         missing = [pk for pk, stamp in stamps if held.get(pk, (None,))[0] != stamp]
         fresh = dict(decode_stored_facts(session, missing))

@@ -429,8 +429,11 @@ class CloudReader:
             partial(self._bulkfetch_request, ids),
             lambda answer: wire.decode_as(answer, wire.BulkfetchPage, _BULKFETCH),
             lambda page: _follow_bulkfetch(page.nextPageToken, seen_tokens),
+            # Unused without `ahead`; should it ever read ahead, a token found in the
+            # bytes alone would need the check of `_decoded_pages`: decode instead.
             glance=lambda answer: _follow_bulkfetch(
-                wire.bulkfetch_next_token(answer, _BULKFETCH), seen_tokens
+                wire.decode_as(answer, wire.BulkfetchNext, _BULKFETCH).nextPageToken,
+                seen_tokens,
             ),
             ahead=False,
         )
