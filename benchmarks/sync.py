@@ -18,9 +18,10 @@ fresh process so its peak RSS is its own):
 
 The simulator runs in its own process so its dataset and its CPU are not counted as
 ScopeGuard's (it still shares the machine's cores). Before the measured runs, one
-unmeasured warm-up run lets it render and cache its answers once: rendering 600,000
-histories to JSON costs it ~6 s of CPU, which on two cores would otherwise be taken
-from the first measured sync (a real Jira renders on its own machines).
+unmeasured warm-up run lets it render and cache its answers once: the first pass
+costs it 4-9 s more CPU than a warm one (measured: 6.6-11.2 s against 2-3 s), which
+on two cores would otherwise be taken from the first measured sync (a real Jira
+renders on its own machines).
 
     .venv/bin/python benchmarks/sync.py [--flavor cloud|datacenter|both] [--issues N]
         [--histories N] [--worklogs N] [--latency S] [--concurrency N] [--runs N]
