@@ -508,7 +508,7 @@ def test_status_index_judges_single_status_changes() -> None:
     index = StatusIndex(STATUSES)
     reopen = ChangeItem("1", msk("2026-09-02 10:00"), "status", "status", "23", None, "3", None)
     assert index.revision(reopen, RULES) == (True, "Принято клиентом", "In Progress")
-    accepted = replace(reopen, from_id="10", to_id="21")
+    accepted = msgspec.structs.replace(reopen, from_id="10", to_id="21")
     assert index.revision(accepted, RULES) is None
 
 

@@ -26,7 +26,15 @@ from scopeguard.domain.facts import (
     RevisionEvent,
 )
 from scopeguard.domain.keys import project_of
-from scopeguard.domain.model import ChangeItem, Issue, Status, StatusCategory, sort_changes
+from scopeguard.domain.model import (
+    ChangeItem,
+    Issue,
+    Status,
+    StatusCategory,
+    history_number,
+    in_change_order,
+    sort_changes,
+)
 from scopeguard.domain.timeparse import to_utc
 
 STORY_POINT_FIELD_NAMES = frozenset({"story points", "story point estimate"})
@@ -200,21 +208,13 @@ def _field_kind(name: str) -> int:
 def _in_order(items: list[ChangeItem]) -> list[ChangeItem]:
     # Issue.changes is documented as sorted; checking is linear and cheap, and
     # sorting again when a caller broke the promise keeps the metrics right anyway.
-    for earlier, later in pairwise(items):
-        if later.created < earlier.created:
-            return list(sort_changes(items))
-    return items
+    return items if in_change_order(items) else list(sort_changes(items))
 
 
 @lru_cache(maxsize=64)
 def _folded(names: tuple[str, ...]) -> frozenset[str]:
     """Configured names, casefolded once rather than for each of thousands of issues."""
     return frozenset(name.casefold() for name in names)
-
-
-def _history_order(history_id: str) -> int:
-    # Same tie-break as model.sort_changes: numeric history ids grow over time.
-    return int(history_id) if history_id.isdigit() else 0
 
 
 def _number(text: str | None, fallback: str | None) -> float | None:
@@ -492,7 +492,7 @@ def issue_facts(
     # revisions found are, in UTC, where comparing is cheap.
     for earlier, later in pairwise(revisions):
         if later.at < earlier.at:
-            revisions.sort(key=lambda r: (r.at, _history_order(r.history_id)))
+            revisions.sort(key=lambda r: (r.at, history_number(r.history_id)))
             break
     if any(later < earlier for earlier, later in pairwise(deliveries)):
         deliveries.sort()
