@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from scopeguard.config import ClientSettings
 from scopeguard.domain.model import Issue
 from scopeguard.usecases.alerts import AlertService
+from scopeguard.usecases.collector import fewer_collections
 from scopeguard.usecases.snapshots import ScopeAnalysis
 from scopeguard.usecases.sync import SyncReport
 
@@ -31,11 +32,15 @@ class AlertingListener:
 
     def sync_finished(self, client: ClientSettings, report: SyncReport) -> None:
         """Refresh the client's snapshot, then evaluate the alert rules on it."""
-        self.analysis.sync_finished(client, report)
-        try:
-            figures = self.analysis.snapshot(client).figures
-            self.alerts.evaluate(client, figures.summary, figures.effort)
-        except Exception:
-            # The sync itself succeeded; alert states are compared, not counted, so
-            # the next sync's evaluation sends whatever this one could not.
-            log.exception("evaluating alert rules for %s failed", client.key)
+        # Both build the documents and figures of every issue while the process holds
+        # the facts of all of them: at the default thresholds the collector walked
+        # everything several times over (0.5-0.7 s of a 20,000-issue sync's CPU).
+        with fewer_collections():
+            self.analysis.sync_finished(client, report)
+            try:
+                figures = self.analysis.snapshot(client).figures
+                self.alerts.evaluate(client, figures.summary, figures.effort)
+            except Exception:
+                # The sync itself succeeded; alert states are compared, not counted, so
+                # the next sync's evaluation sends whatever this one could not.
+                log.exception("evaluating alert rules for %s failed", client.key)
