@@ -238,7 +238,10 @@ class ScopeAnalysis:
 
     def refresh(self, client: ClientSettings, changed_pks: Iterable[int] = ()) -> Snapshot:
         """Bring cached facts up to date (changed, missing or stale) and store a new snapshot."""
-        with self.database.session() as session:
+        # The whole refresh, not only the figures: writing the documents of 20,000
+        # issues allocates as many containers again, while every issue's facts are
+        # alive, and at the default thresholds the collector walked them all.
+        with fewer_collections(), self.database.session() as session:
             context = self.context(session, client)
             stale = set(changed_pks) | stale_issue_pks(session, client.key, context.fingerprint)
             ordered = sorted(stale)
@@ -300,29 +303,26 @@ class ScopeAnalysis:
         # Rows are streamed and only the decoded facts are kept: holding the JSON
         # of 20,000 issues as well doubled the memory peak of a refresh, and
         # decoding twice doubled its time.
-        with fewer_collections():
-            facts = self._all_facts(session, client.key)
-            summary, points = summary_and_series(facts, context.contract, now, zone, self._today())
-            # Logged time: placed on the same facts (rounds, creep) and the same days.
-            by_key = {item.key: item for item in facts}
-            del facts
-            rates = self.rates(session, client)
-            # Streamed: placed and summed as they are read, none kept; closed here even
-            # if the figures fail, while the session still has its connection.
-            with closing(stream_worklogs(session, client.key)) as worklogs:
-                effort, logged = effort_and_daily_hours(
-                    worklogs,
-                    by_key,
-                    context.contract,
-                    rates,
-                    now,
-                    zone=zone,
-                    days=[p.day for p in points],
-                )
-            points = [
-                replace(point, logged_hours=h) for point, h in zip(points, logged, strict=True)
-            ]
-            del by_key
+        facts = self._all_facts(session, client.key)
+        summary, points = summary_and_series(facts, context.contract, now, zone, self._today())
+        # Logged time: placed on the same facts (rounds, creep) and the same days.
+        by_key = {item.key: item for item in facts}
+        del facts
+        rates = self.rates(session, client)
+        # Streamed: placed and summed as they are read, none kept; closed here even
+        # if the figures fail, while the session still has its connection.
+        with closing(stream_worklogs(session, client.key)) as worklogs:
+            effort, logged = effort_and_daily_hours(
+                worklogs,
+                by_key,
+                context.contract,
+                rates,
+                now,
+                zone=zone,
+                days=[p.day for p in points],
+            )
+        points = [replace(point, logged_hours=h) for point, h in zip(points, logged, strict=True)]
+        del by_key
         return ClientFigures(
             key=client.key,
             name=client.name,
