@@ -32,8 +32,8 @@ class RemovalReason(StrEnum):
 class RevisionEvent(msgspec.Struct, frozen=True, gc=False):
     """One revision round: a status change sending delivered work back.
 
-    The facts are frozen ``msgspec.Struct`` types rather than frozen dataclasses
-    (as :class:`~scopeguard.domain.model.ChangeItem` is): a sync builds them for
+    The facts are frozen ``msgspec.Struct`` types rather than frozen dataclasses,
+    like :class:`~scopeguard.domain.model.ChangeItem`: a sync builds them for
     every issue and a fresh process decodes 20,000 issues' worth before its first
     summary. Built and decoded in C they cost a third of what the dataclasses did
     (decoding 20,000 issues' facts: 0.30 s before, 0.09 s after); holding only

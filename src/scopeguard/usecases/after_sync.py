@@ -32,9 +32,10 @@ class AlertingListener:
 
     def sync_finished(self, client: ClientSettings, report: SyncReport) -> None:
         """Refresh the client's snapshot, then evaluate the alert rules on it."""
-        # Both build the documents and figures of every issue while the process holds
-        # the facts of all of them: at the default thresholds the collector walked
-        # everything several times over (0.5-0.7 s of a 20,000-issue sync's CPU).
+        # The refresh and the figures the rules read (decoded from the snapshot's
+        # documents) build containers for every issue while the process holds all of
+        # them: at the default thresholds the collector walked everything several
+        # times over (0.5-0.7 s of a 20,000-issue sync's CPU).
         with fewer_collections():
             self.analysis.sync_finished(client, report)
             try:
