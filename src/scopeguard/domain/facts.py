@@ -4,6 +4,14 @@
 produces an :class:`IssueFacts`; the summary and the daily series are folds over
 these facts. Storage caches them (:mod:`scopeguard.adapters.store.facts_store`)
 and recomputes only the issues a sync changed.
+
+The facts are frozen ``msgspec.Struct`` types rather than frozen dataclasses,
+like :class:`~scopeguard.domain.model.ChangeItem`: a sync builds them for every
+issue and a fresh process decodes 20,000 issues' worth before its first summary.
+Built and decoded in C they cost a third of what the dataclasses did (decoding
+20,000 issues' facts: 0.30 s before, 0.09 s after); holding only text, numbers,
+instants and tuples of each other, they cannot be part of a reference cycle, so
+the collector need not track them (``gc=False``).
 """
 
 from __future__ import annotations
@@ -30,16 +38,7 @@ class RemovalReason(StrEnum):
 
 
 class RevisionEvent(msgspec.Struct, frozen=True, gc=False):
-    """One revision round: a status change sending delivered work back.
-
-    The facts are frozen ``msgspec.Struct`` types rather than frozen dataclasses,
-    like :class:`~scopeguard.domain.model.ChangeItem`: a sync builds them for
-    every issue and a fresh process decodes 20,000 issues' worth before its first
-    summary. Built and decoded in C they cost a third of what the dataclasses did
-    (decoding 20,000 issues' facts: 0.30 s before, 0.09 s after); holding only
-    text, numbers, instants and tuples of each other, they cannot be part of a
-    reference cycle, so the collector need not track them (``gc=False``).
-    """
+    """One revision round: a status change sending delivered work back."""
 
     at: datetime
     history_id: str

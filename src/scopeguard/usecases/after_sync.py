@@ -32,16 +32,16 @@ class AlertingListener:
 
     def sync_finished(self, client: ClientSettings, report: SyncReport) -> None:
         """Refresh the client's snapshot, then evaluate the alert rules on it."""
-        # The refresh and the figures the rules read (decoded from the snapshot's
-        # documents) build containers for every issue while the process holds all of
-        # them: at the default thresholds the collector walked everything several
-        # times over (0.5-0.7 s of a 20,000-issue sync's CPU).
-        with fewer_collections():
-            self.analysis.sync_finished(client, report)
-            try:
+        self.analysis.sync_finished(client, report)
+        try:
+            # The figures the rules read are decoded from the snapshot's documents, an
+            # object per issue while the process still holds every issue's facts; at
+            # the default thresholds the collector walked them all several times over
+            # (the refresh above raises the thresholds for itself).
+            with fewer_collections():
                 figures = self.analysis.snapshot(client).figures
                 self.alerts.evaluate(client, figures.summary, figures.effort)
-            except Exception:
-                # The sync itself succeeded; alert states are compared, not counted, so
-                # the next sync's evaluation sends whatever this one could not.
-                log.exception("evaluating alert rules for %s failed", client.key)
+        except Exception:
+            # The sync itself succeeded; alert states are compared, not counted, so
+            # the next sync's evaluation sends whatever this one could not.
+            log.exception("evaluating alert rules for %s failed", client.key)
